@@ -1,0 +1,121 @@
+"""A reader for the IDX format of the MNIST files (plain or gzip-compressed).
+
+An IDX file is a 4-byte magic number — two zero bytes, a type code, the number of
+dimensions — then one big-endian uint32 per dimension, then the values, big-endian, in
+C order. The reader checks every part of that and the exact size, and it never allocates
+more than the header and the file's real content justify.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import math
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import IDXFormatError
+
+#: IDX type codes and the big-endian NumPy dtypes they stand for.
+IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
+
+
+def parse_idx(data: bytes, name: str = "<bytes>") -> NDArray:
+    """Decode the bytes of a whole (uncompressed) IDX file into an array.
+
+    Returns an array in native byte order with the shape the header declares.
+    Raises :class:`~dvzero.errors.IDXFormatError` naming ``name`` for anything malformed.
+    """
+    dtype, shape, offset = _parse_header(data[:260], name)
+    expected = math.prod(shape) * dtype.itemsize
+    actual = len(data) - offset
+    if actual != expected:
+        what = "truncated" if actual < expected else "longer than its header says"
+        raise IDXFormatError(
+            f"{name}: IDX file is {what}: header declares shape {shape} "
+            f"({expected} bytes of data), file has {actual} bytes after the header"
+        )
+    array = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize, offset=offset)
+    return array.reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _parse_header(head: bytes, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+    if len(head) < 4:
+        raise IDXFormatError(f"{name}: too short for an IDX file ({len(head)} bytes)")
+    if head[0] != 0 or head[1] != 0:
+        raise IDXFormatError(
+            f"{name}: wrong magic number 0x{head[:4].hex()} (an IDX file starts with two zero "
+            f"bytes); is this really an MNIST-style IDX file?"
+        )
+    type_code, ndim = head[2], head[3]
+    if type_code not in IDX_DTYPES:
+        raise IDXFormatError(f"{name}: unknown IDX type code 0x{type_code:02x}")
+    if ndim == 0:
+        raise IDXFormatError(f"{name}: IDX header declares 0 dimensions")
+    offset = 4 + 4 * ndim
+    if len(head) < offset:
+        raise IDXFormatError(f"{name}: truncated IDX header ({ndim} dimensions declared)")
+    shape = tuple(int(d) for d in np.frombuffer(head, dtype=">u4", count=ndim, offset=4))
+    return IDX_DTYPES[type_code], shape, offset
+
+
+def read_idx(path: str | os.PathLike[str]) -> NDArray:
+    """Read an IDX file, gzip-compressed or not (told apart by content, not by name).
+
+    Raises ``FileNotFoundError`` if ``path`` does not exist and
+    :class:`~dvzero.errors.IDXFormatError` if it is not a valid IDX file.
+    """
+    return parse_idx(read_idx_bytes(path), str(path))
+
+
+def read_idx_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The uncompressed bytes of an IDX file (gunzipped if needed), size-checked.
+
+    For gzip files the header is read first and no more than it declares is decompressed,
+    so a small file cannot make the reader allocate without bound.
+    """
+    path = Path(path)
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == GZIP_MAGIC
+    if not compressed:
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as stream:
+            head = stream.read(4)
+            if len(head) == 4:
+                head += stream.read(4 * head[3])
+            dtype, shape, offset = _parse_header(head, str(path))
+            expected = math.prod(shape) * dtype.itemsize
+            # Read in chunks up to the declared size (never trusting it for one big
+            # allocation), then make sure nothing follows.
+            buffer = io.BytesIO()
+            buffer.write(head)
+            remaining = expected
+            while remaining > 0:
+                chunk = stream.read(min(remaining, _CHUNK))
+                if not chunk:
+                    break
+                buffer.write(chunk)
+                remaining -= len(chunk)
+            trailing = stream.read(1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise IDXFormatError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
+    if trailing:
+        raise IDXFormatError(
+            f"{path}: IDX file is longer than its header says (shape {shape}); "
+            f"the file may be corrupt"
+        )
+    return buffer.getvalue()

@@ -1,0 +1,205 @@
+"""``load_mnist``: the MNIST digits, shipped with the package, decoded once and cached.
+
+The package carries the four official IDX files (gzip-compressed). The first load checks
+the SHA-256 of their uncompressed bytes against the official sums, decodes them and caches
+the arrays as ``.npy`` files in a per-user cache directory; later loads read the cache.
+``data_dir`` points the same machinery at any directory holding the four files under the
+MNIST names (Fashion-MNIST, KMNIST, ...).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._atomic import atomic_write
+from ..errors import DataError, IDXFormatError
+from .idx import GZIP_MAGIC, _parse_header, parse_idx, read_idx_bytes
+
+#: The four files, by role, under their official names (a ``.gz`` suffix is optional).
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+#: SHA-256 of the official, uncompressed MNIST files.
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "mnist_files"
+CACHE_ENV = "DVZERO_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """Where decoded arrays are cached: ``$DVZERO_CACHE_DIR``, else the user cache dir."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "dvzero"
+
+
+def find_mnist_file(directory: Path, name: str) -> Path:
+    """The file ``name`` or ``name.gz`` in ``directory``; :class:`DataError` if neither."""
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise DataError(
+        f"{directory}: missing {name} (or {name}.gz). A data directory must hold the four "
+        f"files {', '.join(MNIST_FILES.values())}, plain or gzip-compressed"
+    )
+
+
+def _peek_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    """Dtype and shape from an IDX file's header, reading only the first bytes."""
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == GZIP_MAGIC
+    try:
+        opener = gzip.open if compressed else open
+        with opener(path, "rb") as stream:
+            head = stream.read(4)
+            if len(head) == 4:
+                head += stream.read(4 * head[3])
+    except (OSError, EOFError) as exc:
+        raise IDXFormatError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
+    dtype, shape, _ = _parse_header(head, str(path))
+    return dtype.newbyteorder("="), shape
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_idx_cached(
+    path: Path, expected_sha256: str | None = None, cache_dir: Path | None = None
+) -> NDArray:
+    """Read an IDX file through the cache (keyed by the file's content).
+
+    On a cache miss the file is decoded — its uncompressed bytes checked against
+    ``expected_sha256`` when given — and the array is written to the cache atomically.
+    A cache entry that cannot be read or does not match the file's header is rebuilt.
+    ``cache_dir=None`` uses :func:`default_cache_dir`.
+    """
+    dtype, shape = _peek_header(path)
+    cache_dir = default_cache_dir() if cache_dir is None else cache_dir
+    cache_path = cache_dir / f"idx-{_file_sha256(path)[:40]}.npy"
+    if cache_path.is_file():
+        try:
+            cached = np.load(cache_path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            cached = None  # corrupt or truncated: rebuild below
+        if cached is not None and cached.dtype == dtype and cached.shape == shape:
+            return cached
+
+    data = read_idx_bytes(path)
+    if expected_sha256 is not None:
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected_sha256:
+            raise DataError(
+                f"{path}: checksum mismatch (SHA-256 of the uncompressed data is "
+                f"{actual[:16]}..., expected {expected_sha256[:16]}...); the file is damaged: "
+                f"reinstall dvzero (pip install --force-reinstall dvzero)"
+            )
+    array = parse_idx(data, str(path))
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_write(cache_path, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+    except OSError as exc:
+        warnings.warn(
+            f"could not write the dataset cache {cache_path} ({exc}); loading will stay slow. "
+            f"Set {CACHE_ENV} to a writable directory.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return array
+
+
+def _one_hot(labels: NDArray, num_classes: int) -> NDArray[np.float32]:
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def load_mnist(
+    normalize: bool = True,
+    flatten: bool = True,
+    one_hot_label: bool = False,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    num_classes: int = 10,
+) -> tuple[tuple[NDArray, NDArray], tuple[NDArray, NDArray]]:
+    """Load MNIST (or any dataset in its four-file IDX layout): ``(x_train, t_train), (x_test, t_test)``.
+
+    Parameters
+    ----------
+    normalize
+        Images as float32 in ``[0, 1]`` (pixel / 255); otherwise the raw uint8 pixels.
+    flatten
+        Images as rows ``(N, 784)``; otherwise ``(N, 1, 28, 28)``.
+    one_hot_label
+        Labels as float32 one-hot rows ``(N, 10)``; otherwise uint8 labels ``(N,)``.
+    data_dir
+        A directory with the four IDX files (plain or ``.gz``) under the MNIST names.
+        ``None`` uses the copy of MNIST shipped with dvzero, whose checksums are verified.
+    cache_dir
+        Where decoded arrays are cached; default :func:`default_cache_dir`.
+    num_classes
+        Number of classes; labels must lie in ``[0, num_classes)``.
+    """
+    shipped = data_dir is None
+    directory = SHIPPED_DIR if shipped else Path(data_dir).expanduser()
+    if not directory.exists():
+        raise DataError(f"data directory {directory} does not exist")
+    if not directory.is_dir():
+        raise DataError(f"data directory {directory} is not a directory")
+    cache = None if cache_dir is None else Path(cache_dir)
+
+    arrays = {}
+    for role, name in MNIST_FILES.items():
+        path = find_mnist_file(directory, name)
+        expected = MNIST_SHA256[name] if shipped else None
+        try:
+            arrays[role] = load_idx_cached(path, expected, cache)
+        except PermissionError as exc:
+            raise DataError(f"{path}: cannot be read ({exc.strerror})") from exc
+
+    result = []
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        image_file, label_file = MNIST_FILES[f"{split}_images"], MNIST_FILES[f"{split}_labels"]
+        if images.ndim != 3:
+            raise DataError(f"{image_file}: expected images (N, rows, cols), got shape {images.shape}")
+        if labels.ndim != 1:
+            raise DataError(f"{label_file}: expected labels (N,), got shape {labels.shape}")
+        if images.shape[0] != labels.shape[0]:
+            raise DataError(
+                f"{directory}: {image_file} holds {images.shape[0]} images but {label_file} "
+                f"holds {labels.shape[0]} labels"
+            )
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise DataError(
+                f"{label_file}: labels must lie in 0..{num_classes - 1}, found values from "
+                f"{labels.min()} to {labels.max()}"
+            )
+        if normalize:
+            images = np.divide(images, np.float32(255.0), dtype=np.float32)
+        n, rows, cols = images.shape
+        images = images.reshape(n, rows * cols) if flatten else images.reshape(n, 1, rows, cols)
+        labels = _one_hot(labels, num_classes) if one_hot_label else labels
+        result.append((images, labels))
+    return result[0], result[1]

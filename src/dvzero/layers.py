@@ -1,0 +1,106 @@
+"""Layers for backpropagation: each has ``forward`` and ``backward`` side by side.
+
+``forward`` computes the layer's output and keeps what the derivative will need;
+``backward`` takes the gradient of the loss with respect to that output (``dout``) and
+returns the gradient with respect to the input (``dx``), storing the gradients of the
+layer's own parameters (``dW``, ``db``) on the way. Chaining ``backward`` calls in reverse
+order is the chain rule — that is all backpropagation is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .functions import cross_entropy_error, labels_from_targets, sigmoid, softmax
+
+
+class Affine:
+    """Fully connected layer ``out = x @ W + b``.
+
+    ``W``: ``(D, M)``, ``b``: ``(M,)``; ``x``: ``(N, D)`` (or ``(N, ...)``, flattened to
+    ``(N, D)``); ``out``: ``(N, M)``. The arrays ``W`` and ``b`` are used by reference, so an
+    in-place update of the network's parameters is seen by the layer.
+    """
+
+    def __init__(self, W: NDArray, b: NDArray) -> None:
+        self.W = W
+        self.b = b
+        self.x: NDArray | None = None
+        self.original_x_shape: tuple[int, ...] | None = None
+        self.dW: NDArray | None = None
+        self.db: NDArray | None = None
+
+    def forward(self, x: NDArray) -> NDArray:
+        self.original_x_shape = x.shape
+        self.x = x.reshape(x.shape[0], -1) if x.ndim > 2 else x
+        return self.x @ self.W + self.b
+
+    def backward(self, dout: NDArray, need_dx: bool = True) -> NDArray | None:
+        """Store ``dW``, ``db``; return ``dx`` unless ``need_dx`` is false.
+
+        The first layer of a network sees the data itself, whose gradient nobody needs:
+        skipping it saves the largest of the three matrix products.
+        """
+        # out = x W + b  =>  dL/dW = x^T dout,  dL/db = sum over the batch,  dL/dx = dout W^T
+        self.dW = self.x.T @ dout
+        self.db = np.sum(dout, axis=0)
+        if not need_dx:
+            return None
+        dx = dout @ self.W.T
+        return dx.reshape(self.original_x_shape)
+
+
+class Sigmoid:
+    """Sigmoid activation; its derivative is ``out * (1 - out)``, so it keeps ``out``."""
+
+    def __init__(self) -> None:
+        self.out: NDArray | None = None
+
+    def forward(self, x: NDArray) -> NDArray:
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, dout: NDArray) -> NDArray:
+        return dout * self.out * (1.0 - self.out)
+
+
+class Relu:
+    """ReLU activation; its derivative is 1 where the input was positive, else 0."""
+
+    def __init__(self) -> None:
+        self.mask: NDArray[np.bool_] | None = None
+
+    def forward(self, x: NDArray) -> NDArray:
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, dout: NDArray) -> NDArray:
+        return dout * self.mask
+
+
+class SoftmaxWithLoss:
+    """Softmax followed by the cross-entropy error, as one layer.
+
+    Together their derivative is remarkably simple: ``(y - t) / N`` for probabilities ``y``
+    and one-hot targets ``t`` over a batch of ``N`` — which is why the two are fused.
+    ``t`` may be one-hot ``(N, C)`` or integer labels ``(N,)``.
+    """
+
+    def __init__(self) -> None:
+        self.loss: float | None = None
+        self.y: NDArray | None = None
+        self.labels: NDArray[np.intp] | None = None
+
+    def forward(self, x: NDArray, t: NDArray) -> float:
+        self.y = softmax(x)
+        self.labels = labels_from_targets(t, self.y.shape[-1])
+        self.loss = cross_entropy_error(self.y, self.labels)
+        return self.loss
+
+    def backward(self, dout: float = 1.0) -> NDArray:
+        batch_size = self.y.shape[0]
+        dx = self.y.copy()
+        dx[np.arange(batch_size), self.labels] -= 1
+        dx *= dout / batch_size
+        return dx

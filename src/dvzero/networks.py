@@ -1,0 +1,270 @@
+"""Networks built from layers. :class:`DeepVisionZeroNet` is the seed's two-layer network.
+
+A network keeps its parameters in a ``params`` dict and offers ``predict``, ``loss``,
+``accuracy``, ``numerical_gradient`` (the seed's slow method, for checking) and
+``gradient`` (backpropagation through :mod:`dvzero.layers`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from . import storage
+from .errors import ParamsFileError
+from .functions import cross_entropy_error, labels_from_targets, relu, sigmoid, softmax
+from .gradient import numerical_gradient
+from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+
+ACTIVATIONS = {"sigmoid": (sigmoid, Sigmoid), "relu": (relu, Relu)}
+PARAM_KEYS = ("W1", "b1", "W2", "b2")
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class DeepVisionZeroNet:
+    """The seed's two-layer network: ``softmax(act(x @ W1 + b1) @ W2 + b2)``.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size
+        Layer widths (784, 50, 10 for the seed's MNIST network).
+    weight_init_std
+        Standard deviation of the Gaussian initial weights; biases start at zero.
+    activation
+        ``"sigmoid"`` (the seed's) or ``"relu"``, for the hidden layer.
+    dtype
+        Float dtype of the parameters. ``float64`` (the seed's) for gradient checking;
+        ``float32`` trains about twice as fast with the same results.
+    rng
+        Seed or :class:`numpy.random.Generator` for the initial weights. ``None`` uses the
+        global ``np.random.randn``, exactly as the seed does.
+
+    ``params`` holds ``W1 (input_size, hidden_size)``, ``b1 (hidden_size,)``,
+    ``W2 (hidden_size, output_size)`` and ``b2 (output_size,)``.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        weight_init_std: float = 0.01,
+        *,
+        activation: str = "sigmoid",
+        dtype: DTypeLike = np.float64,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        self.input_size = _positive_int("input_size", input_size)
+        self.hidden_size = _positive_int("hidden_size", hidden_size)
+        self.output_size = _positive_int("output_size", output_size)
+        if not np.isfinite(weight_init_std) or weight_init_std < 0:
+            raise ValueError(f"weight_init_std must be finite and >= 0, got {weight_init_std!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        self.dtype = np.dtype(dtype)
+        if not np.issubdtype(self.dtype, np.floating):
+            raise ValueError(f"dtype must be a float dtype, got {self.dtype}")
+        self.weight_init_std = float(weight_init_std)
+        self.activation = activation
+
+        if rng is None:
+            randn = np.random.randn
+        else:
+            generator = np.random.default_rng(rng)
+
+            def randn(*shape: int) -> NDArray[np.float64]:
+                return generator.standard_normal(shape)
+
+        # Drawn in float64 and then cast, so one seed gives the same network in any dtype.
+        self.params: dict[str, NDArray] = {
+            "W1": (weight_init_std * randn(input_size, hidden_size)).astype(self.dtype),
+            "b1": np.zeros(hidden_size, dtype=self.dtype),
+            "W2": (weight_init_std * randn(hidden_size, output_size)).astype(self.dtype),
+            "b2": np.zeros(output_size, dtype=self.dtype),
+        }
+
+    # ------------------------------------------------------------------ checks
+
+    def _check_x(self, x: ArrayLike) -> NDArray:
+        x = np.asarray(x)
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+            raise ValueError(f"x must be a numeric array, got dtype {x.dtype}")
+        if x.ndim > 2 and int(np.prod(x.shape[1:])) == self.input_size:
+            return x.reshape(x.shape[0], self.input_size)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"x must have shape (N, {self.input_size}) or ({self.input_size},), "
+                f"got {x.shape}"
+            )
+        return x
+
+    def _check_t(self, x: NDArray, t: ArrayLike) -> NDArray:
+        t = np.asarray(t)
+        batch = 1 if x.ndim == 1 else x.shape[0]
+        if t.shape[:1] != (batch,) and not (x.ndim == 1 and t.ndim <= 1):
+            raise ValueError(
+                f"t must have shape ({batch}, {self.output_size}) (one-hot) or ({batch},) "
+                f"(labels) to match x of shape {x.shape}, got {t.shape}"
+            )
+        return t
+
+    def _check_batch(self, x: ArrayLike, t: ArrayLike) -> tuple[NDArray, NDArray]:
+        """``x`` as ``(N, input_size)`` and ``t`` as ``(N, output_size)`` or ``(N,)``."""
+        x = self._check_x(x)
+        t = self._check_t(x, t)
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+            t = t.reshape(1, -1) if t.ndim == 1 and t.size > 1 else t.reshape(1)
+        return x, t
+
+    # ------------------------------------------------------------------ the seed's API
+
+    def _hidden(self, x: NDArray) -> NDArray:
+        activation = ACTIVATIONS[self.activation][0]
+        return activation(x @ self.params["W1"] + self.params["b1"])
+
+    def _scores(self, x: NDArray) -> NDArray:
+        """Logits ``(N, output_size)``: everything but the final softmax."""
+        return self._hidden(x) @ self.params["W2"] + self.params["b2"]
+
+    def predict(self, x: ArrayLike) -> NDArray:
+        """Class probabilities for ``x`` ``(N, input_size)`` -> ``(N, output_size)``."""
+        return softmax(self._scores(self._check_x(x)))
+
+    def loss(self, x: ArrayLike, t: ArrayLike) -> float:
+        """Cross-entropy error of the predictions for ``x`` against ``t`` (one-hot or labels)."""
+        x = self._check_x(x)
+        return cross_entropy_error(self.predict(x), self._check_t(x, t))
+
+    def accuracy(self, x: ArrayLike, t: ArrayLike, batch_size: int = 10000) -> float:
+        """Share of rows of ``x`` whose most probable class is the one in ``t``.
+
+        Evaluated ``batch_size`` rows at a time to bound memory; softmax is skipped since
+        it does not change which class is largest.
+        """
+        x, t = self._check_batch(x, t)
+        labels = labels_from_targets(t, self.output_size)
+        if x.shape[0] == 0:
+            raise ValueError("accuracy of an empty set is undefined: x has 0 rows")
+        correct = 0
+        for start in range(0, x.shape[0], batch_size):
+            scores = self._scores(x[start : start + batch_size])
+            correct += int(np.sum(np.argmax(scores, axis=1) == labels[start : start + batch_size]))
+        return correct / float(x.shape[0])
+
+    def numerical_gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, NDArray]:
+        """Gradients of the loss for every parameter by numerical differentiation (slow)."""
+        x = self._check_x(x)
+        t = self._check_t(x, t)
+
+        def loss_W(W: NDArray) -> float:
+            return self.loss(x, t)
+
+        return {key: numerical_gradient(loss_W, self.params[key]) for key in PARAM_KEYS}
+
+    def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, NDArray]:
+        """Gradients of the loss for every parameter by backpropagation (fast).
+
+        Same keys, shapes and values (to rounding) as :meth:`numerical_gradient`.
+        """
+        x, t = self._check_batch(x, t)
+        affine1 = Affine(self.params["W1"], self.params["b1"])
+        activation = ACTIVATIONS[self.activation][1]()
+        affine2 = Affine(self.params["W2"], self.params["b2"])
+        last = SoftmaxWithLoss()
+
+        last.forward(affine2.forward(activation.forward(affine1.forward(x))), t)
+        dout = activation.backward(affine2.backward(last.backward(1.0)))
+        affine1.backward(dout, need_dx=False)
+        return {"W1": affine1.dW, "b1": affine1.db, "W2": affine2.dW, "b2": affine2.db}
+
+    # ------------------------------------------------------------------ files
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this network (stored in ``.npz`` files)."""
+        return {
+            "input_size": self.input_size,
+            "hidden_size": self.hidden_size,
+            "output_size": self.output_size,
+            "weight_init_std": self.weight_init_std,
+            "activation": self.activation,
+            "dtype": self.dtype.name,
+        }
+
+    def save_params(self, file_name: str | os.PathLike[str] = "params_two_layer.pkl") -> None:
+        """Save the parameters: the seed's pickle by default, the safe format for ``.npz``."""
+        params = {key: val for key, val in self.params.items()}
+        meta = {"network": type(self).__name__, "config": self.config(), "dtype": self.dtype.name}
+        storage.save_params_file(file_name, params, meta)
+
+    def load_params(self, file_name: str | os.PathLike[str] = "params_two_layer.pkl") -> None:
+        """Load parameters saved by :meth:`save_params` (either format) into this network.
+
+        Keys and shapes must match; mismatches are reported by name. Values are cast to
+        this network's dtype.
+        """
+        params, _ = storage.load_params_file(file_name)
+        self.params = _fit_params(params, self.params, str(file_name))
+
+
+def _fit_params(
+    loaded: dict[str, NDArray], expected: dict[str, NDArray], source: str
+) -> dict[str, NDArray]:
+    problems = []
+    missing = [key for key in expected if key not in loaded]
+    extra = [key for key in loaded if key not in expected]
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if extra:
+        problems.append(f"unexpected {', '.join(extra)}")
+    for key, value in expected.items():
+        if key in loaded and loaded[key].shape != value.shape:
+            problems.append(
+                f"{key}: file has {loaded[key].shape}, network expects {value.shape}"
+            )
+    if problems:
+        raise ParamsFileError(f"{source} does not fit the network: " + "; ".join(problems))
+    return {key: loaded[key].astype(value.dtype, copy=True) for key, value in expected.items()}
+
+
+NETWORKS = {"DeepVisionZeroNet": DeepVisionZeroNet}
+
+
+def load_network(file_name: str | os.PathLike[str]) -> DeepVisionZeroNet:
+    """Rebuild a network from a parameter file alone.
+
+    ``.npz`` files name their network class and its constructor arguments. The seed's
+    ``.pkl`` files carry only arrays: a :class:`DeepVisionZeroNet` with the seed's sigmoid
+    is rebuilt from the shapes of ``W1`` and ``W2``.
+    """
+    params, header = storage.load_params_file(file_name)
+    if header:
+        name = header.get("network")
+        if name not in NETWORKS:
+            raise ParamsFileError(f"{file_name}: unknown network class {name!r}")
+        config = dict(header.get("config", {}))
+        try:
+            network = NETWORKS[name](**config)
+        except (TypeError, ValueError) as exc:
+            raise ParamsFileError(f"{file_name}: bad network configuration ({exc})") from exc
+    else:
+        if "W1" not in params or "W2" not in params or params["W1"].ndim != 2:
+            raise ParamsFileError(
+                f"{file_name}: cannot tell the network's sizes (need 2-D arrays W1 and W2)"
+            )
+        input_size, hidden_size = params["W1"].shape
+        output_size = params["W2"].shape[-1]
+        dtype = params["W1"].dtype
+        if not np.issubdtype(dtype, np.floating):
+            dtype = np.float64
+        network = DeepVisionZeroNet(input_size, hidden_size, output_size, dtype=dtype, rng=0)
+    network.params = _fit_params(params, network.params, str(file_name))
+    return network

@@ -1,0 +1,283 @@
+"""Saving and loading parameters and run records.
+
+Two parameter formats:
+
+* ``.npz`` (the default of the command line): a NumPy archive read with
+  ``allow_pickle=False``, so loading it can never run code. Beside the arrays it holds a
+  JSON header (key ``__dvzero__``) with the format version, the network's class and
+  constructor arguments, the dtype, the dvzero version and a SHA-256 of the arrays, so a
+  file alone is enough to rebuild its network and to detect corruption.
+* ``.pkl`` (the seed's ``save_params``): a pickled ``dict`` of NumPy arrays. Pickle can run
+  arbitrary code, so it is read through :class:`RestrictedUnpickler`, which admits only
+  what a dict of NumPy arrays needs and refuses everything else before it is executed.
+
+Every file is written atomically (see :mod:`dvzero._atomic`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib
+import io
+import json
+import math
+import os
+import pickle
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._version import __version__
+from ._atomic import atomic_write
+from .errors import ParamsFileError
+
+HEADER_KEY = "__dvzero__"
+FORMAT_NAME = "dvzero-params"
+FORMAT_VERSION = 1
+
+
+def params_sha256(params: Mapping[str, NDArray]) -> str:
+    """SHA-256 over the parameter arrays: names, dtypes, shapes and bytes, in key order."""
+    digest = hashlib.sha256()
+    for key in sorted(params):
+        array = np.ascontiguousarray(params[key])
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _check_params_dict(params: Any, source: str) -> dict[str, NDArray]:
+    if not isinstance(params, dict):
+        raise ParamsFileError(f"{source}: expected a dict of arrays, found {type(params).__name__}")
+    for key, value in params.items():
+        if not isinstance(key, str):
+            raise ParamsFileError(f"{source}: parameter names must be strings, found {key!r}")
+        if not isinstance(value, np.ndarray):
+            raise ParamsFileError(
+                f"{source}: parameter {key!r} is a {type(value).__name__}, not a NumPy array"
+            )
+        if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+            raise ParamsFileError(
+                f"{source}: parameter {key!r} has dtype {value.dtype}; numeric arrays expected"
+            )
+    return params
+
+
+# --------------------------------------------------------------------------- .npz
+
+
+def save_params_npz(
+    path: str | os.PathLike[str], params: Mapping[str, NDArray], meta: Mapping[str, Any]
+) -> None:
+    """Write ``params`` and a JSON header built from ``meta`` to ``path`` (atomically)."""
+    for key in params:
+        if key == HEADER_KEY:
+            raise ValueError(f"{HEADER_KEY!r} is reserved for the header")
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "dvzero_version": __version__,
+        **meta,
+        "sha256": params_sha256(params),
+    }
+    arrays = {key: np.asarray(value) for key, value in params.items()}
+    arrays[HEADER_KEY] = np.array(json.dumps(header, sort_keys=True))
+    with atomic_write(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def load_params_npz(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    """Read a ``.npz`` parameter file: ``(params, header)``. Never unpickles anything."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise ParamsFileError(f"{path}: not a readable .npz parameter file ({exc})") from exc
+    header: dict[str, Any] = {}
+    if HEADER_KEY in arrays:
+        raw = arrays.pop(HEADER_KEY)
+        try:
+            header = json.loads(str(raw))
+        except ValueError as exc:
+            raise ParamsFileError(f"{path}: the dvzero header is not valid JSON") from exc
+        if header.get("format") != FORMAT_NAME:
+            raise ParamsFileError(f"{path}: unknown header format {header.get('format')!r}")
+        if header.get("format_version", 0) > FORMAT_VERSION:
+            raise ParamsFileError(
+                f"{path}: format version {header['format_version']} is newer than this dvzero "
+                f"understands ({FORMAT_VERSION}); upgrade dvzero"
+            )
+        expected = header.get("sha256")
+        if expected is not None and params_sha256(arrays) != expected:
+            raise ParamsFileError(
+                f"{path}: the arrays do not match the checksum in the header; the file is corrupt"
+            )
+    return _check_params_dict(arrays, str(path)), header
+
+
+# --------------------------------------------------------------------------- .pkl
+
+
+def _numpy_module(*candidates: str):
+    for name in candidates:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise ImportError(f"none of {candidates} can be imported")
+
+
+def _allowed_globals() -> dict[tuple[str, str], Any]:
+    multiarray = _numpy_module("numpy._core.multiarray", "numpy.core.multiarray")
+    numeric = _numpy_module("numpy._core.numeric", "numpy.core.numeric")
+    import codecs
+
+    allowed = {}
+    for prefix in ("numpy._core", "numpy.core"):
+        allowed[(f"{prefix}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        allowed[(f"{prefix}.multiarray", "scalar")] = multiarray.scalar
+        allowed[(f"{prefix}.numeric", "_frombuffer")] = numeric._frombuffer
+    allowed[("numpy", "ndarray")] = np.ndarray
+    allowed[("numpy", "dtype")] = np.dtype
+    # Pickle protocols 0-2 store array bytes as latin-1 text decoded by codecs.encode.
+    allowed[("_codecs", "encode")] = codecs.encode
+    return allowed
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that can rebuild a dict of NumPy arrays and nothing else.
+
+    Pickle rebuilds objects by importing and calling whatever the file names; this class
+    refuses every name outside a short list of NumPy array constructors, *before* anything
+    is imported or called, so a malicious file cannot run code.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        allowed = _allowed_globals()
+        try:
+            return allowed[(module, name)]
+        except KeyError:
+            raise ParamsFileError(
+                f"refusing to load {module}.{name}: a parameter pickle may contain only NumPy "
+                f"arrays, and this one asks to import other code (it may be malicious)"
+            ) from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise ParamsFileError("refusing a pickle with persistent references")
+
+
+def save_params_pickle(path: str | os.PathLike[str], params: Mapping[str, NDArray]) -> None:
+    """Write the seed's format: ``pickle.dump`` of a plain dict of arrays (atomically)."""
+    with atomic_write(path, "wb") as handle:
+        pickle.dump({key: value for key, value in params.items()}, handle)
+
+
+def load_params_pickle(path: str | os.PathLike[str]) -> dict[str, NDArray]:
+    """Read the seed's ``.pkl`` format safely (see :class:`RestrictedUnpickler`)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        params = RestrictedUnpickler(io.BytesIO(data)).load()
+    except ParamsFileError as exc:
+        raise ParamsFileError(f"{path}: {exc}") from None
+    except Exception as exc:  # any malformed pickle: truncated, wrong opcodes, ...
+        raise ParamsFileError(f"{path}: not a readable parameter pickle ({exc!r})") from exc
+    return _check_params_dict(params, str(path))
+
+
+def load_params_file(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    """Read either format, chosen by content: ``(params, header)`` (header ``{}`` for pickles)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such parameter file: {path}")
+    if path.is_dir():
+        raise ParamsFileError(f"{path} is a directory, not a parameter file")
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic.startswith(b"PK"):
+        return load_params_npz(path)
+    return load_params_pickle(path), {}
+
+
+def save_params_file(
+    path: str | os.PathLike[str],
+    params: Mapping[str, NDArray],
+    meta: Mapping[str, Any] | None = None,
+) -> None:
+    """Write ``params`` as ``.npz`` (with header) or, for any other suffix, the seed's pickle."""
+    if Path(path).suffix == ".npz":
+        save_params_npz(path, params, meta or {})
+    else:
+        save_params_pickle(path, params)
+
+
+# --------------------------------------------------------------------------- run records
+
+
+def save_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
+    """Write ``data`` as indented JSON (atomically). NaN and infinities become ``null``."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        if isinstance(value, np.generic):
+            return clean(value.item())
+        return value
+
+    with atomic_write(path, "w", encoding="utf-8") as handle:
+        json.dump(clean(dict(data)), handle, indent=2, ensure_ascii=False, allow_nan=False)
+        handle.write("\n")
+
+
+def save_metrics_csv(
+    path: str | os.PathLike[str],
+    train_loss_list: Sequence[float],
+    epoch_steps: Sequence[int],
+    train_acc_list: Sequence[float],
+    test_acc_list: Sequence[float],
+) -> None:
+    """Write ``step,loss,epoch,train_acc,test_acc``: a row per step, accuracies on epoch rows."""
+    accuracies = {
+        step: (epoch, train_acc, test_acc)
+        for epoch, (step, train_acc, test_acc) in enumerate(
+            zip(epoch_steps, train_acc_list, test_acc_list)
+        )
+    }
+    with atomic_write(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["step", "loss", "epoch", "train_acc", "test_acc"])
+        for step, loss in enumerate(train_loss_list):
+            if step in accuracies:
+                epoch, train_acc, test_acc = accuracies[step]
+                writer.writerow([step, repr(float(loss)), epoch, train_acc, test_acc])
+            else:
+                writer.writerow([step, repr(float(loss)), "", "", ""])
+
+
+def read_metrics_csv(path: str | os.PathLike[str]) -> dict[str, list]:
+    """Read :func:`save_metrics_csv`'s file back into the lists it was written from."""
+    history: dict[str, list] = {
+        "train_loss_list": [],
+        "epoch_steps": [],
+        "train_acc_list": [],
+        "test_acc_list": [],
+    }
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            history["train_loss_list"].append(float(row["loss"]))
+            if row["epoch"]:
+                history["epoch_steps"].append(int(row["step"]))
+                history["train_acc_list"].append(float(row["train_acc"]))
+                history["test_acc_list"].append(float(row["test_acc"]))
+    return history
