@@ -258,8 +258,9 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     )
     x_train = x_train.astype(dtype, copy=False)
     x_test = x_test.astype(dtype, copy=False)
+    source = "MNIST, shipped with dvzero" if args.data_dir is None else args.data_dir
     print(f"data: {x_train.shape[0]} training and {x_test.shape[0]} test images of "
-          f"{x_train.shape[1]} pixels ({'MNIST, shipped' if args.data_dir is None else args.data_dir})")
+          f"{x_train.shape[1]} pixels ({source})")
 
     seeds = np.random.SeedSequence(seed).spawn(2)
     network = DeepVisionZeroNet(

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._version import __version__
 from ._atomic import atomic_write
+from ._version import __version__
 from .errors import ParamsFileError
 
 HEADER_KEY = "__dvzero__"
@@ -251,7 +251,7 @@ def save_metrics_csv(
     accuracies = {
         step: (epoch, train_acc, test_acc)
         for epoch, (step, train_acc, test_acc) in enumerate(
-            zip(epoch_steps, train_acc_list, test_acc_list)
+            zip(epoch_steps, train_acc_list, test_acc_list, strict=True)
         )
     }
     with atomic_write(path, "w", encoding="utf-8", newline="") as handle:

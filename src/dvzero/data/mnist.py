@@ -143,7 +143,9 @@ def load_mnist(
     cache_dir: str | os.PathLike[str] | None = None,
     num_classes: int = 10,
 ) -> tuple[tuple[NDArray, NDArray], tuple[NDArray, NDArray]]:
-    """Load MNIST (or any dataset in its four-file IDX layout): ``(x_train, t_train), (x_test, t_test)``.
+    """Load MNIST, or any dataset in its four-file IDX layout.
+
+    Returns ``(x_train, t_train), (x_test, t_test)``.
 
     Parameters
     ----------
@@ -183,7 +185,9 @@ def load_mnist(
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         image_file, label_file = MNIST_FILES[f"{split}_images"], MNIST_FILES[f"{split}_labels"]
         if images.ndim != 3:
-            raise DataError(f"{image_file}: expected images (N, rows, cols), got shape {images.shape}")
+            raise DataError(
+                f"{image_file}: expected images (N, rows, cols), got shape {images.shape}"
+            )
         if labels.ndim != 1:
             raise DataError(f"{label_file}: expected labels (N,), got shape {labels.shape}")
         if images.shape[0] != labels.shape[0]:

@@ -1,0 +1,78 @@
+"""Test helpers: an IDX writer independent of dvzero's reader, and small datasets."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+
+IDX_TYPE_CODES = {
+    np.dtype(np.uint8): 0x08,
+    np.dtype(np.int8): 0x09,
+    np.dtype(np.int16): 0x0B,
+    np.dtype(np.int32): 0x0C,
+    np.dtype(np.float32): 0x0D,
+    np.dtype(np.float64): 0x0E,
+}
+
+MNIST_NAMES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """The bytes of an IDX file holding ``array`` (written with struct, big-endian)."""
+    array = np.asarray(array)
+    header = struct.pack(">BBBB", 0, 0, IDX_TYPE_CODES[array.dtype], array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> Path:
+    data = idx_bytes(array)
+    if compress:
+        data = gzip.compress(data)
+    Path(path).write_bytes(data)
+    return Path(path)
+
+
+def write_mnist_dir(
+    directory: Path,
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    test_images: np.ndarray,
+    test_labels: np.ndarray,
+    compress: bool = True,
+) -> Path:
+    """Write the four MNIST-named IDX files (``.gz`` when ``compress``) into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "train_images": train_images,
+        "train_labels": train_labels,
+        "test_images": test_images,
+        "test_labels": test_labels,
+    }
+    for role, array in arrays.items():
+        name = MNIST_NAMES[role] + (".gz" if compress else "")
+        write_idx(directory / name, np.asarray(array), compress=compress)
+    return directory
+
+
+def max_relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """``max |a - b| / max(max |a|, max |b|)``: 0 for identical arrays, ~1 for unrelated ones.
+
+    Scaled by the largest magnitude of the whole array rather than element by element, so
+    entries whose true gradient is 0 (MNIST's blank border pixels) do not divide by zero.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
+    if scale == 0.0:
+        return 0.0
+    return float(np.max(np.abs(a - b)) / scale)
