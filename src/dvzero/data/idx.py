@@ -39,7 +39,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> NDArray:
     Returns an array in native byte order with the shape the header declares.
     Raises :class:`~dvzero.errors.IDXFormatError` naming ``name`` for anything malformed.
     """
-    dtype, shape, offset = _parse_header(data[:260], name)
+    dtype, shape, offset = _parse_header(data[: 4 + 4 * 255], name)
     expected = math.prod(shape) * dtype.itemsize
     actual = len(data) - offset
     if actual != expected:

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import os
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,7 @@ def _peek_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
             head = stream.read(4)
             if len(head) == 4:
                 head += stream.read(4 * head[3])
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise IDXFormatError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
     dtype, shape, _ = _parse_header(head, str(path))
     return dtype.newbyteorder("="), shape
@@ -195,6 +196,8 @@ def load_mnist(
                 f"{directory}: {image_file} holds {images.shape[0]} images but {label_file} "
                 f"holds {labels.shape[0]} labels"
             )
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise DataError(f"{label_file}: labels must be integers, found dtype {labels.dtype}")
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
             raise DataError(
                 f"{label_file}: labels must lie in 0..{num_classes - 1}, found values from "
