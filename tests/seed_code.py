@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the seed's code is quoted verbatim, long lines included)
 """The seed's code, verbatim: the class and training script of the blog post.
 
 Quoted word for word (comments included) from the post this project implements (see the

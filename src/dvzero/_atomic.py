@@ -26,6 +26,8 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(tmp_name, _default_file_mode())
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
             handle.flush()
@@ -36,6 +38,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
             os.unlink(tmp_name)
         raise
     _fsync_directory(directory)
+
+
+def _default_file_mode() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -78,8 +78,15 @@ def _seed(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (with a pointer to ``--help``)."""
+
+    def error(self, message: str) -> None:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dvzero",
         description="DeepVision Zero: train and evaluate neural networks written from scratch "
         "in NumPy.",
@@ -282,7 +289,9 @@ def command_train(args: argparse.Namespace, start: float) -> int:
         callbacks=[_progress_callback(args, args.steps, start)],
     )
     train_start = time.perf_counter()
-    history = trainer.run()
+    # A diverging run overflows on its way to NaN; the loss check reports it in one line.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        history = trainer.run()
     train_seconds = time.perf_counter() - train_start
 
     network.save_params(run_dir / "params.npz")
@@ -377,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 on success)."""
     start = time.perf_counter()
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help(sys.stderr)  # a bare "dvzero": show what it can do
+        raise SystemExit(EXIT_USAGE)
     args = parser.parse_args(argv)
 
     from .errors import DVZeroError

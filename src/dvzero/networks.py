@@ -252,7 +252,8 @@ def load_network(file_name: str | os.PathLike[str]) -> DeepVisionZeroNet:
             raise ParamsFileError(f"{file_name}: unknown network class {name!r}")
         config = dict(header.get("config", {}))
         try:
-            network = NETWORKS[name](**config)
+            # rng=0: the weights are replaced at once; do not consume the global np.random.
+            network = NETWORKS[name](**config, rng=0)
         except (TypeError, ValueError) as exc:
             raise ParamsFileError(f"{file_name}: bad network configuration ({exc})") from exc
     else:

@@ -94,7 +94,8 @@ def save_params_npz(
 def load_params_npz(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], dict[str, Any]]:
     """Read a ``.npz`` parameter file: ``(params, header)``. Never unpickles anything."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # Opened here, not by np.load, so the file is closed even when the zip is broken.
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except FileNotFoundError:
         raise
@@ -134,6 +135,12 @@ def _numpy_module(*candidates: str):
     raise ImportError(f"none of {candidates} can be imported")
 
 
+def _empty_bytes(*args: Any) -> bytes:
+    if args:
+        raise ParamsFileError("refusing a pickle that calls bytes() with arguments")
+    return b""
+
+
 def _allowed_globals() -> dict[tuple[str, str], Any]:
     multiarray = _numpy_module("numpy._core.multiarray", "numpy.core.multiarray")
     numeric = _numpy_module("numpy._core.numeric", "numpy.core.numeric")
@@ -144,6 +151,10 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
         allowed[(f"{prefix}.multiarray", "_reconstruct")] = multiarray._reconstruct
         allowed[(f"{prefix}.multiarray", "scalar")] = multiarray.scalar
         allowed[(f"{prefix}.numeric", "_frombuffer")] = numeric._frombuffer
+    # Protocols 0-2 write the empty data of a zero-size array as bytes(); admit that call
+    # only, never bytes(n), which would let a file allocate as much memory as it likes.
+    for module in ("builtins", "__builtin__"):
+        allowed[(module, "bytes")] = _empty_bytes
     allowed[("numpy", "ndarray")] = np.ndarray
     allowed[("numpy", "dtype")] = np.dtype
     # Pickle protocols 0-2 store array bytes as latin-1 text decoded by codecs.encode.
