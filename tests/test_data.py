@@ -5,7 +5,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
+import os
 import struct
+import tracemalloc
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -269,6 +272,19 @@ def check_file(path: Path) -> None:
         check_consistent(array, data)
 
 
+def peak_allocation(function, *args) -> int:
+    """Peak bytes allocated (NumPy arrays included) while ``function(*args)`` runs."""
+    tracemalloc.start()
+    try:
+        function(*args)
+    except IDXFormatError:
+        pass
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
 def check_bytes(data: bytes) -> None:
     try:
         array = parse_idx(data, "fuzz")
@@ -324,9 +340,14 @@ def fuzz_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("idx-fuzz")
 
 
-@settings(max_examples=200, deadline=None)
-@given(data=st.binary(max_size=64))
-def test_fuzz_random_bytes(fuzz_dir, data):
+# Bounded to seconds in the normal run; "pytest -m fuzz" runs the long budget. A deadline
+# per example turns a hang into a failure.
+QUICK = settings(max_examples=int(os.environ.get("DVZERO_FUZZ_EXAMPLES", "200")),
+                 deadline=timedelta(seconds=2))
+LONG = settings(max_examples=20_000, deadline=timedelta(seconds=2))
+
+
+def fuzz_random_bytes(fuzz_dir, data):
     check_bytes(data)
     check_bytes(header(0x08, (2, 3)) + data)
     check_file(write_bytes(fuzz_dir / "random.idx", data))
@@ -334,9 +355,7 @@ def test_fuzz_random_bytes(fuzz_dir, data):
     check_file(write_bytes(fuzz_dir / "random-gz-raw.idx", b"\x1f\x8b" + data))
 
 
-@settings(max_examples=200, deadline=None)
-@given(data=valid_idx(), mutations=st.lists(MUTATION, max_size=3))
-def test_fuzz_mutated_plain(fuzz_dir, data, mutations):
+def fuzz_mutated_plain(fuzz_dir, data, mutations):
     mutated = mutate(data, mutations)
     check_bytes(mutated)
     check_file(write_bytes(fuzz_dir / "mutated.idx", mutated))
@@ -344,13 +363,78 @@ def test_fuzz_mutated_plain(fuzz_dir, data, mutations):
         check_consistent(read_idx(fuzz_dir / "mutated.idx"), data)  # valid input must read
 
 
-@settings(max_examples=200, deadline=None)
-@given(data=valid_idx(), mutations=st.lists(MUTATION, max_size=3))
-def test_fuzz_mutated_gzip(fuzz_dir, data, mutations):
+def fuzz_mutated_gzip(fuzz_dir, data, mutations):
     # Mutate the content and compress it, then mutate the compressed stream itself.
     check_file(write_bytes(fuzz_dir / "content.gz", mutate(data, mutations), compress=True))
     compressed = gzip.compress(data, compresslevel=1)
     check_file(write_bytes(fuzz_dir / "stream.gz", mutate(compressed, mutations)))
+
+
+def fuzz_memory(fuzz_dir, data, mutations, compress):
+    """Whatever the header declares, memory follows the real content, not the claim."""
+    mutated = mutate(data, mutations)
+    path = write_bytes(fuzz_dir / "memory.idx", mutated, compress)
+    # The content, a few copies of it (buffer, array), and one 1 MiB read chunk for gzip.
+    assert peak_allocation(read_idx, path) <= 4 * len(mutated) + (1 << 20) + (256 << 10)
+
+
+@QUICK
+@given(data=st.binary(max_size=64))
+def test_fuzz_random_bytes(fuzz_dir, data):
+    fuzz_random_bytes(fuzz_dir, data)
+
+
+@QUICK
+@given(data=valid_idx(), mutations=st.lists(MUTATION, max_size=3))
+def test_fuzz_mutated_plain(fuzz_dir, data, mutations):
+    fuzz_mutated_plain(fuzz_dir, data, mutations)
+
+
+@QUICK
+@given(data=valid_idx(), mutations=st.lists(MUTATION, max_size=3))
+def test_fuzz_mutated_gzip(fuzz_dir, data, mutations):
+    fuzz_mutated_gzip(fuzz_dir, data, mutations)
+
+
+@QUICK
+@given(data=valid_idx(), mutations=st.lists(MUTATION, max_size=3), compress=st.booleans())
+def test_fuzz_memory_is_bounded_by_the_content(fuzz_dir, data, mutations, compress):
+    fuzz_memory(fuzz_dir, data, mutations, compress)
+
+
+def test_memory_of_a_gigantic_claim_in_a_small_file(tmp_path):
+    for compress in (False, True):
+        path = write_bytes(tmp_path / "claim.idx", header(0x0E, (2**31, 2**31)) + b"\0" * 64,
+                           compress)
+        assert peak_allocation(read_idx, path) < 2 << 20
+
+
+@pytest.mark.fuzz
+@LONG
+@given(data=st.binary(max_size=256))
+def test_long_fuzz_random_bytes(fuzz_dir, data):
+    fuzz_random_bytes(fuzz_dir, data)
+
+
+@pytest.mark.fuzz
+@LONG
+@given(data=valid_idx(), mutations=st.lists(MUTATION, max_size=6))
+def test_long_fuzz_mutated_plain(fuzz_dir, data, mutations):
+    fuzz_mutated_plain(fuzz_dir, data, mutations)
+
+
+@pytest.mark.fuzz
+@LONG
+@given(data=valid_idx(), mutations=st.lists(MUTATION, max_size=6))
+def test_long_fuzz_mutated_gzip(fuzz_dir, data, mutations):
+    fuzz_mutated_gzip(fuzz_dir, data, mutations)
+
+
+@pytest.mark.fuzz
+@LONG
+@given(data=valid_idx(), mutations=st.lists(MUTATION, max_size=6), compress=st.booleans())
+def test_long_fuzz_memory(fuzz_dir, data, mutations, compress):
+    fuzz_memory(fuzz_dir, data, mutations, compress)
 
 
 # --------------------------------------------------------------------------- shipped MNIST

@@ -132,7 +132,8 @@ def test_image_shaped_input_is_flattened(rng):
         (np.zeros((5, 7)), r"x must have shape \(N, 8\) or \(8,\), got \(5, 7\)"),
         (np.zeros((2, 2, 3)), r"got \(2, 2, 3\)"),
         (np.zeros(()), r"got \(\)"),
-        (np.array([["a"] * 8]), "numeric"),
+        (np.array([["a"] * 8]), "real numbers, got dtype <U1"),
+        (np.zeros((2, 8), dtype=complex), "real numbers, got dtype complex128"),
     ],
 )
 def test_bad_x_is_rejected_with_shapes(x, message):

@@ -101,28 +101,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train DeepVisionZeroNet with the seed's settings (784-50-10, sigmoid, "
         "10,000 steps of 100 random images, learning rate 0.1) unless told otherwise, and "
         "write a run directory with parameters, metrics, a summary and plots.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     train.add_argument(
         "--gradient",
         choices=("backprop", "numerical"),
-        default="backprop",
+        default=None,
         help="how gradients are computed: backpropagation, or the seed's numerical "
-        "differentiation (very slow: the projected time is printed after the first step)",
+        "differentiation (very slow: the projected time is printed after the first step) "
+        "(default: backprop)",
     )
-    train.add_argument("--steps", type=_positive_int, default=SEED_DEFAULTS["steps"],
-                       help="number of gradient-descent steps")
-    train.add_argument("--batch-size", type=_positive_int, default=SEED_DEFAULTS["batch_size"],
-                       help="images per mini-batch (drawn at random, with replacement)")
-    train.add_argument("--lr", type=_positive_float, default=SEED_DEFAULTS["lr"],
-                       help="learning rate")
-    train.add_argument("--hidden", type=_positive_int, default=SEED_DEFAULTS["hidden"],
-                       help="neurons in the hidden layer")
-    train.add_argument("--activation", choices=("sigmoid", "relu"),
-                       default=SEED_DEFAULTS["activation"], help="hidden-layer activation")
-    train.add_argument("--weight-init-std", type=_non_negative_float,
-                       default=SEED_DEFAULTS["weight_init_std"],
-                       help="standard deviation of the initial weights")
+    train.add_argument("--steps", type=_positive_int, default=None,
+                       help=f"number of gradient-descent steps (default: {SEED_DEFAULTS['steps']})")
+    train.add_argument("--batch-size", type=_positive_int, default=None,
+                       help="images per mini-batch, drawn at random with replacement "
+                       f"(default: {SEED_DEFAULTS['batch_size']})")
+    train.add_argument("--lr", type=_positive_float, default=None,
+                       help=f"learning rate (default: {SEED_DEFAULTS['lr']})")
+    train.add_argument("--hidden", type=_positive_int, default=None,
+                       help=f"neurons in the hidden layer (default: {SEED_DEFAULTS['hidden']})")
+    train.add_argument("--activation", choices=("sigmoid", "relu"), default=None,
+                       help=f"hidden-layer activation (default: {SEED_DEFAULTS['activation']})")
+    train.add_argument("--weight-init-std", type=_non_negative_float, default=None,
+                       help="standard deviation of the initial weights "
+                       f"(default: {SEED_DEFAULTS['weight_init_std']})")
     train.add_argument("--dtype", choices=("float32", "float64"), default=None,
                        help="float type of the computation (default: float32 for backprop, "
                        "float64 for numerical gradients, which need the precision)")
@@ -134,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "MNIST copy shipped with dvzero)")
     train.add_argument("--out", type=Path, default=None,
                        help="run directory to write (default: runs/<timestamp>)")
+    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                       help="continue an interrupted run from its checkpoint, with its own "
+                       "settings; the result is bit for bit that of an uninterrupted run")
     train.add_argument("--no-progress", action="store_true",
                        help="no progress bar (the per-epoch lines are still printed)")
 
@@ -175,6 +179,11 @@ def _prepare_run_dir(out: Path | None) -> Path:
             out = Path("runs") / f"{stamp}-{suffix}"
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
+    if (out / CHECKPOINT_NAME).exists() and not (out / "summary.json").exists():
+        raise UsageError(
+            f"--out {out}: holds an interrupted run; continue it with "
+            f"'dvzero train --resume {out}' or choose another directory"
+        )
     if out.is_dir() and any((out / name).exists() for name in ("summary.json", "params.npz")):
         raise UsageError(
             f"--out {out}: already holds a finished run; choose another directory so that "
@@ -201,18 +210,50 @@ def _format_duration(seconds: float) -> str:
 
 # --------------------------------------------------------------------------- train
 
+#: The options that define a run; ``--resume`` takes them from the checkpoint.
+RUN_OPTIONS = (
+    "gradient", "steps", "batch_size", "lr", "hidden", "activation", "weight_init_std",
+    "dtype", "seed", "data_dir", "out",
+)
+CHECKPOINT_NAME = "checkpoint.npz"
+EXIT_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
 
-def _progress_callback(args: argparse.Namespace, total_steps: int, start: float):
+
+def _run_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's settings from the command line, the seed's defaults filling the gaps."""
+    import numpy as np
+
+    gradient = args.gradient or "backprop"
+    return {
+        "gradient": gradient,
+        "steps": args.steps or SEED_DEFAULTS["steps"],
+        "batch_size": args.batch_size or SEED_DEFAULTS["batch_size"],
+        "lr": args.lr if args.lr is not None else SEED_DEFAULTS["lr"],
+        "hidden": args.hidden or SEED_DEFAULTS["hidden"],
+        "activation": args.activation or SEED_DEFAULTS["activation"],
+        "weight_init_std": (args.weight_init_std if args.weight_init_std is not None
+                            else SEED_DEFAULTS["weight_init_std"]),
+        "dtype": args.dtype or ("float64" if gradient == "numerical" else "float32"),
+        "seed": (args.seed if args.seed is not None
+                 else int(np.random.SeedSequence().entropy % 2**32)),
+        "data_dir": None if args.data_dir is None else str(args.data_dir.resolve()),
+    }
+
+
+def _progress_callback(args: argparse.Namespace, config: dict[str, Any]):
     from tqdm import tqdm
 
     from .training import Callback
 
+    total_steps = config["steps"]
+
     class Progress(Callback):
         """Progress bar, the seed's epoch lines, and the numerical-gradient projection."""
 
-        def __init__(self) -> None:
+        def on_train_begin(self, trainer) -> None:
             self.bar = tqdm(
                 total=total_steps,
+                initial=trainer.next_step,
                 unit="step",
                 dynamic_ncols=True,
                 disable=args.no_progress,
@@ -226,7 +267,7 @@ def _progress_callback(args: argparse.Namespace, total_steps: int, start: float)
                            file=sys.stdout)
 
         def on_step_end(self, step: int, loss: float) -> None:
-            if step == 0 and args.gradient == "numerical":
+            if step == 0 and config["gradient"] == "numerical":
                 first = time.perf_counter() - self.step_start
                 self.bar.write(
                     f"numerical gradient: the first step took {_format_duration(first)}; "
@@ -244,87 +285,214 @@ def _progress_callback(args: argparse.Namespace, total_steps: int, start: float)
     return Progress()
 
 
+def _checkpoint_callback(save):
+    from .training import Callback
+
+    class EveryEpoch(Callback):
+        def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
+            save()
+
+    return EveryEpoch()
+
+
+class _StopOnSignal:
+    """While active, SIGINT and SIGTERM ask the trainer to stop after the current step.
+
+    A second signal gets the default behaviour back (Ctrl-C twice ends at once; the files
+    are still whole, since every write is atomic).
+    """
+
+    def __init__(self, trainer) -> None:
+        import signal
+
+        self.signal = signal
+        self.trainer = trainer
+        self.received: str | None = None
+        self.previous: dict[int, Any] = {}
+
+    def _handle(self, signum, frame) -> None:
+        self.received = self.signal.Signals(signum).name
+        self.trainer.request_stop()
+        for number, handler in self.previous.items():
+            self.signal.signal(number, handler)
+
+    def __enter__(self) -> _StopOnSignal:
+        for number in (self.signal.SIGINT, self.signal.SIGTERM):
+            self.previous[number] = self.signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        for number, handler in self.previous.items():
+            self.signal.signal(number, handler)
+
+
+def _load_resume(run_dir: Path):
+    from . import storage
+
+    if not run_dir.is_dir():
+        raise UsageError(f"--resume {run_dir}: no such run directory")
+    checkpoint = run_dir / CHECKPOINT_NAME
+    if not checkpoint.is_file():
+        if (run_dir / "summary.json").is_file():
+            raise UsageError(f"--resume {run_dir}: this run has finished; nothing to resume")
+        raise UsageError(f"--resume {run_dir}: no {CHECKPOINT_NAME} in this directory")
+    if not os.access(run_dir, os.W_OK | os.X_OK):
+        raise UsageError(f"--resume {run_dir}: directory is not writable")
+    # A process killed outright (SIGKILL, power loss) cannot remove the temporary file of a
+    # write in progress; the real files are whole, so the leftovers can go.
+    for leftover in run_dir.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+    return storage.load_checkpoint(checkpoint)
+
+
 def command_train(args: argparse.Namespace, start: float) -> int:
-    _check_data_dir(args.data_dir)
-    run_dir = _prepare_run_dir(args.out)
+    if args.resume is not None:
+        given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS
+                 if getattr(args, name) is not None]
+        if given:
+            raise UsageError(
+                f"--resume continues a run with the settings it started with; leave out "
+                f"{', '.join(given)}"
+            )
+        run_dir = args.resume
+        params, state, meta = _load_resume(run_dir)
+        config = meta["run"]
+        previous_seconds = float(meta.get("elapsed_seconds", 0.0))
+        resumes = int(meta.get("resumes", 0)) + 1
+    else:
+        _check_data_dir(args.data_dir)
+        run_dir = _prepare_run_dir(args.out)
+        config = _run_config(args)
+        params = state = None
+        previous_seconds, resumes = 0.0, 0
 
     import numpy as np
 
     from . import plotting, storage
     from .data import load_mnist
-    from .networks import DeepVisionZeroNet
+    from .errors import CheckpointError, TrainingDiverged
+    from .networks import DeepVisionZeroNet, fit_params
     from .optimizers import SGD
     from .training import Trainer
 
-    dtype = args.dtype or ("float64" if args.gradient == "numerical" else "float32")
-    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
-    print(f"dvzero {__version__}: training into {run_dir}")
+    data_dir = None if config["data_dir"] is None else Path(config["data_dir"])
+    if state is None:
+        print(f"dvzero {__version__}: training into {run_dir}")
+    else:
+        print(f"dvzero {__version__}: resuming {run_dir} at step {state['next_step']} "
+              f"of {config['steps']}")
 
     (x_train, t_train), (x_test, t_test) = load_mnist(
-        normalize=True, one_hot_label=False, data_dir=args.data_dir
+        normalize=True, one_hot_label=False, data_dir=data_dir
     )
+    dtype = config["dtype"]
     x_train = x_train.astype(dtype, copy=False)
     x_test = x_test.astype(dtype, copy=False)
-    source = "MNIST, shipped with dvzero" if args.data_dir is None else args.data_dir
+    source = "MNIST, shipped with dvzero" if data_dir is None else data_dir
     print(f"data: {x_train.shape[0]} training and {x_test.shape[0]} test images of "
           f"{x_train.shape[1]} pixels ({source})")
+    data_shape = [int(x_train.shape[0]), int(x_test.shape[0]), int(x_train.shape[1])]
+    if state is not None and meta.get("data_shape") != data_shape:
+        raise CheckpointError(
+            f"{run_dir / CHECKPOINT_NAME}: the run was trained on data of shape "
+            f"{meta.get('data_shape')} (train, test, pixels), but the data now has {data_shape}"
+        )
 
-    seeds = np.random.SeedSequence(seed).spawn(2)
+    seeds = np.random.SeedSequence(config["seed"]).spawn(2)
     network = DeepVisionZeroNet(
         input_size=x_train.shape[1],
-        hidden_size=args.hidden,
+        hidden_size=config["hidden"],
         output_size=10,
-        weight_init_std=args.weight_init_std,
-        activation=args.activation,
+        weight_init_std=config["weight_init_std"],
+        activation=config["activation"],
         dtype=dtype,
         rng=np.random.default_rng(seeds[0]),
     )
     trainer = Trainer(
         network, x_train, t_train, x_test, t_test,
-        step_num=args.steps,
-        batch_size=args.batch_size,
-        optimizer=SGD(lr=args.lr),
-        gradient=args.gradient,
+        step_num=config["steps"],
+        batch_size=config["batch_size"],
+        optimizer=SGD(lr=config["lr"]),
+        gradient=config["gradient"],
         rng=np.random.default_rng(seeds[1]),
-        callbacks=[_progress_callback(args, args.steps, start)],
     )
+    if state is not None:
+        checkpoint = run_dir / CHECKPOINT_NAME
+        network.params = fit_params(params, network.params, str(checkpoint))
+        try:
+            trainer.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{checkpoint}: does not fit the run ({exc})") from None
+
+    session_start = time.perf_counter()
+
+    def elapsed() -> float:
+        return previous_seconds + time.perf_counter() - session_start
+
+    def save_checkpoint() -> None:
+        storage.save_checkpoint(
+            run_dir / CHECKPOINT_NAME, network.params, trainer.state_dict(),
+            {"run": config, "network": network.config(), "data_shape": data_shape,
+             "elapsed_seconds": elapsed(), "resumes": resumes},
+        )
+
+    def save_metrics() -> None:
+        history = trainer.history
+        storage.save_metrics_csv(run_dir / "metrics.csv", history.train_loss_list,
+                                 history.epoch_steps, history.train_acc_list,
+                                 history.test_acc_list)
+
+    trainer.callbacks = [_progress_callback(args, config), _checkpoint_callback(save_checkpoint)]
     train_start = time.perf_counter()
-    # A diverging run overflows on its way to NaN; the loss check reports it in one line.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        history = trainer.run()
+    try:
+        # A diverging run overflows on its way to NaN; the trainer reports it in one line.
+        with _StopOnSignal(trainer) as stop, np.errstate(over="ignore", invalid="ignore",
+                                                           divide="ignore"):
+            history = trainer.run()
+    except TrainingDiverged as exc:
+        trainer.callbacks[0].on_train_end(trainer.history)  # close the progress bar
+        save_metrics()  # the losses up to the blow-up, for a look at what happened
+        checkpoint = run_dir / CHECKPOINT_NAME
+        kept = ""
+        if checkpoint.exists():
+            kept = f" The last checkpoint before it is kept: {checkpoint}"
+        print(f"dvzero train: error: {exc}{kept}", file=sys.stderr)
+        return EXIT_FAILURE
     train_seconds = time.perf_counter() - train_start
+
+    if trainer.stopped:
+        save_checkpoint()
+        save_metrics()
+        print(f"\nstopped by {stop.received} after step {trainer.next_step - 1} of "
+              f"{config['steps']}; checkpoint saved in {run_dir / CHECKPOINT_NAME}.\n"
+              f"Resume with: dvzero train --resume {run_dir}", file=sys.stderr)
+        return EXIT_SIGNALS.get(stop.received or "", 130)
 
     network.save_params(run_dir / "params.npz")
     network.save_params(run_dir / "params_two_layer.pkl")
-    storage.save_metrics_csv(
-        run_dir / "metrics.csv",
-        history.train_loss_list,
-        history.epoch_steps,
-        history.train_acc_list,
-        history.test_acc_list,
-    )
-    title = f"{x_train.shape[1]}-{args.hidden}-10 {args.activation}, lr {args.lr}"
+    save_metrics()
+    title = f"{x_train.shape[1]}-{config['hidden']}-10 {config['activation']}, lr {config['lr']}"
     plotting.plot_accuracy(run_dir / "accuracy.png", history.train_acc_list,
                            history.test_acc_list, title=title)
     plotting.plot_loss(run_dir / "loss.png", history.train_loss_list, title=title)
 
     final_train_acc = network.accuracy(x_train, t_train)
     final_test_acc = network.accuracy(x_test, t_test)
-    wall_seconds = time.perf_counter() - start
+    session_steps = config["steps"] - (state["next_step"] if state else 0)
     summary: dict[str, Any] = {
         "dvzero_version": __version__,
         "config": {
             "network": "DeepVisionZeroNet",
             **network.config(),
-            "gradient": args.gradient,
-            "steps": args.steps,
-            "batch_size": args.batch_size,
-            "lr": args.lr,
+            "gradient": config["gradient"],
+            "steps": config["steps"],
+            "batch_size": config["batch_size"],
+            "lr": config["lr"],
             "optimizer": "SGD",
             "iter_per_epoch": trainer.iter_per_epoch,
-            "seed": seed,
-            "data_dir": None if args.data_dir is None else str(args.data_dir.resolve()),
-            "dataset": "MNIST (shipped)" if args.data_dir is None else "IDX files",
+            "seed": config["seed"],
+            "data_dir": config["data_dir"],
+            "dataset": "MNIST (shipped)" if data_dir is None else "IDX files",
             "train_size": int(x_train.shape[0]),
             "test_size": int(x_test.shape[0]),
         },
@@ -336,14 +504,17 @@ def command_train(args: argparse.Namespace, start: float) -> int:
         "test_acc_list": history.test_acc_list,
         "epoch_steps": history.epoch_steps,
         "train_seconds": train_seconds,
-        "steps_per_second": args.steps / train_seconds if train_seconds > 0 else None,
-        "wall_seconds": wall_seconds,
+        "steps_per_second": session_steps / train_seconds if train_seconds > 0 else None,
+        "wall_seconds": time.perf_counter() - start + previous_seconds,
+        "resumes": resumes,
         "finished": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
     }
     storage.save_json(run_dir / "summary.json", summary)
+    (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # the run is complete
     print(f"final: train acc {final_train_acc:.4f}, test acc {final_test_acc:.4f}; "
-          f"{args.steps} steps in {train_seconds:.1f} s "
-          f"({args.steps / train_seconds:.0f} steps/s), {wall_seconds:.1f} s in all")
+          f"{session_steps} steps in {train_seconds:.1f} s "
+          f"({summary['steps_per_second'] or 0:.0f} steps/s), "
+          f"{summary['wall_seconds']:.1f} s in all")
     print(f"wrote {run_dir}/: params.npz, params_two_layer.pkl, metrics.csv, summary.json, "
           f"accuracy.png, loss.png")
     return 0

@@ -25,12 +25,16 @@ class ParamsFileError(DVZeroError, ValueError):
 
 
 class TrainingDiverged(DVZeroError, FloatingPointError):
-    """The loss became NaN or infinite: training cannot go on from here."""
+    """Training blew up: the loss or a parameter is NaN or infinite, or the loss exploded."""
 
-    def __init__(self, step: int, loss: float) -> None:
+    def __init__(self, step: int, loss: float, reason: str | None = None) -> None:
         self.step = step
         self.loss = loss
+        reason = reason or f"the loss is {loss}"
         super().__init__(
-            f"training diverged at step {step}: the loss is {loss}. "
-            f"Try a lower learning rate (--lr)."
+            f"training diverged at step {step}: {reason}. Try a lower learning rate (--lr)."
         )
+
+
+class CheckpointError(DVZeroError, ValueError):
+    """A checkpoint is missing, damaged, or does not belong to the run being resumed."""

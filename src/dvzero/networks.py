@@ -95,8 +95,9 @@ class DeepVisionZeroNet:
 
     def _check_x(self, x: ArrayLike) -> NDArray:
         x = np.asarray(x)
-        if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-            raise ValueError(f"x must be a numeric array, got dtype {x.dtype}")
+        real = np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
+        if not (real or x.dtype == np.bool_):
+            raise ValueError(f"x must be an array of real numbers, got dtype {x.dtype}")
         if x.ndim > 2 and int(np.prod(x.shape[1:])) == self.input_size:
             return x.reshape(x.shape[0], self.input_size)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
@@ -212,12 +213,17 @@ class DeepVisionZeroNet:
         this network's dtype.
         """
         params, _ = storage.load_params_file(file_name)
-        self.params = _fit_params(params, self.params, str(file_name))
+        self.params = fit_params(params, self.params, str(file_name))
 
 
-def _fit_params(
+def fit_params(
     loaded: dict[str, NDArray], expected: dict[str, NDArray], source: str
 ) -> dict[str, NDArray]:
+    """``loaded`` checked against ``expected`` (keys and shapes, named) and cast to its dtypes.
+
+    Raises :class:`ParamsFileError` listing every missing or unexpected key and every shape
+    mismatch, e.g. ``W1: file has (784, 100), network expects (784, 50)``.
+    """
     problems = []
     missing = [key for key in expected if key not in loaded]
     extra = [key for key in loaded if key not in expected]
@@ -267,5 +273,5 @@ def load_network(file_name: str | os.PathLike[str]) -> DeepVisionZeroNet:
         if not np.issubdtype(dtype, np.floating):
             dtype = np.float64
         network = DeepVisionZeroNet(input_size, hidden_size, output_size, dtype=dtype, rng=0)
-    network.params = _fit_params(params, network.params, str(file_name))
+    network.params = fit_params(params, network.params, str(file_name))
     return network

@@ -23,5 +23,14 @@ class SGD:
         for key in params:
             params[key] -= self.lr * grads[key]
 
+    def state_dict(self) -> dict[str, NDArray]:
+        """The optimizer's own arrays, for a checkpoint (plain SGD has none)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, NDArray]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        if state:
+            raise ValueError(f"SGD keeps no state, got {sorted(state)}")
+
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr})"

@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from ._atomic import atomic_write
 from ._version import __version__
-from .errors import ParamsFileError
+from .errors import CheckpointError, ParamsFileError
 
 HEADER_KEY = "__dvzero__"
 FORMAT_NAME = "dvzero-params"
@@ -71,28 +71,36 @@ def _check_params_dict(params: Any, source: str) -> dict[str, NDArray]:
 # --------------------------------------------------------------------------- .npz
 
 
-def save_params_npz(
-    path: str | os.PathLike[str], params: Mapping[str, NDArray], meta: Mapping[str, Any]
+def _write_npz(
+    path: str | os.PathLike[str],
+    arrays: Mapping[str, NDArray],
+    format_name: str,
+    meta: Mapping[str, Any],
 ) -> None:
-    """Write ``params`` and a JSON header built from ``meta`` to ``path`` (atomically)."""
-    for key in params:
+    """Write ``arrays`` and a JSON header (format, versions, ``meta``, SHA-256) atomically."""
+    for key in arrays:
         if key == HEADER_KEY:
             raise ValueError(f"{HEADER_KEY!r} is reserved for the header")
     header = {
-        "format": FORMAT_NAME,
+        "format": format_name,
         "format_version": FORMAT_VERSION,
         "dvzero_version": __version__,
         **meta,
-        "sha256": params_sha256(params),
+        "sha256": params_sha256(arrays),
     }
-    arrays = {key: np.asarray(value) for key, value in params.items()}
-    arrays[HEADER_KEY] = np.array(json.dumps(header, sort_keys=True))
+    contents = {key: np.asarray(value) for key, value in arrays.items()}
+    contents[HEADER_KEY] = np.array(json.dumps(header, sort_keys=True))
     with atomic_write(path, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, **contents)
 
 
-def load_params_npz(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], dict[str, Any]]:
-    """Read a ``.npz`` parameter file: ``(params, header)``. Never unpickles anything."""
+def _read_npz(
+    path: str | os.PathLike[str], format_name: str, error: type[Exception]
+) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    """Read a ``.npz`` written by :func:`_write_npz`: ``(arrays, header)``, checksum checked.
+
+    Never unpickles anything. A file without a header gives ``header == {}``.
+    """
     try:
         # Opened here, not by np.load, so the file is closed even when the zip is broken.
         with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
@@ -100,27 +108,105 @@ def load_params_npz(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], d
     except FileNotFoundError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ParamsFileError(f"{path}: not a readable .npz parameter file ({exc})") from exc
+        raise error(f"{path}: not a readable .npz file ({exc})") from exc
     header: dict[str, Any] = {}
     if HEADER_KEY in arrays:
         raw = arrays.pop(HEADER_KEY)
         try:
             header = json.loads(str(raw))
         except ValueError as exc:
-            raise ParamsFileError(f"{path}: the dvzero header is not valid JSON") from exc
-        if header.get("format") != FORMAT_NAME:
-            raise ParamsFileError(f"{path}: unknown header format {header.get('format')!r}")
+            raise error(f"{path}: the dvzero header is not valid JSON") from exc
+        if not isinstance(header, dict) or header.get("format") != format_name:
+            found = header.get("format") if isinstance(header, dict) else header
+            raise error(f"{path}: expected a {format_name} file, found format {found!r}")
         if header.get("format_version", 0) > FORMAT_VERSION:
-            raise ParamsFileError(
+            raise error(
                 f"{path}: format version {header['format_version']} is newer than this dvzero "
                 f"understands ({FORMAT_VERSION}); upgrade dvzero"
             )
         expected = header.get("sha256")
         if expected is not None and params_sha256(arrays) != expected:
-            raise ParamsFileError(
+            raise error(
                 f"{path}: the arrays do not match the checksum in the header; the file is corrupt"
             )
+    return arrays, header
+
+
+def save_params_npz(
+    path: str | os.PathLike[str], params: Mapping[str, NDArray], meta: Mapping[str, Any]
+) -> None:
+    """Write ``params`` and a JSON header built from ``meta`` to ``path`` (atomically)."""
+    _write_npz(path, params, FORMAT_NAME, meta)
+
+
+def load_params_npz(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    """Read a ``.npz`` parameter file: ``(params, header)``. Never unpickles anything."""
+    arrays, header = _read_npz(path, FORMAT_NAME, ParamsFileError)
     return _check_params_dict(arrays, str(path)), header
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+CHECKPOINT_FORMAT = "dvzero-checkpoint"
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    params: Mapping[str, NDArray],
+    trainer_state: Mapping[str, Any],
+    meta: Mapping[str, Any],
+) -> None:
+    """Write a training checkpoint (atomically, no pickle).
+
+    ``params`` are the network's arrays; ``trainer_state`` is
+    :meth:`dvzero.training.Trainer.state_dict`; ``meta`` is any JSON-able description of
+    the run (the command line stores its configuration there). Floats are stored exactly:
+    the history as float64 arrays, the rest as JSON (which round-trips floats exactly).
+    """
+    history = trainer_state["history"]
+    arrays: dict[str, NDArray] = {f"params/{key}": value for key, value in params.items()}
+    for key, value in trainer_state["optimizer"].items():
+        arrays[f"optimizer/{key}"] = value
+    for key in ("train_loss_list", "train_acc_list", "test_acc_list"):
+        arrays[f"history/{key}"] = np.asarray(history[key], dtype=np.float64)
+    arrays["history/epoch_steps"] = np.asarray(history["epoch_steps"], dtype=np.int64)
+    header = {
+        **meta,
+        "next_step": trainer_state["next_step"],
+        "initial_loss": trainer_state["initial_loss"],
+        "rng": trainer_state["rng"],
+    }
+    _write_npz(path, arrays, CHECKPOINT_FORMAT, header)
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, NDArray], dict[str, Any], dict[str, Any]]:
+    """Read :func:`save_checkpoint`'s file: ``(params, trainer_state, meta)``."""
+    arrays, header = _read_npz(path, CHECKPOINT_FORMAT, CheckpointError)
+    if not header:
+        raise CheckpointError(f"{path}: not a dvzero checkpoint (no header)")
+    try:
+        params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
+        optimizer = {
+            k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")
+        }
+        history = {
+            "train_loss_list": arrays["history/train_loss_list"].tolist(),
+            "train_acc_list": arrays["history/train_acc_list"].tolist(),
+            "test_acc_list": arrays["history/test_acc_list"].tolist(),
+            "epoch_steps": arrays["history/epoch_steps"].tolist(),
+        }
+        state = {
+            "next_step": header.pop("next_step"),
+            "initial_loss": header.pop("initial_loss"),
+            "rng": header.pop("rng"),
+            "history": history,
+            "optimizer": optimizer,
+        }
+    except KeyError as exc:
+        raise CheckpointError(f"{path}: incomplete checkpoint, {exc} is missing") from None
+    return _check_params_dict(params, str(path)), state, header
 
 
 # --------------------------------------------------------------------------- .pkl

@@ -31,6 +31,8 @@ class Network(Protocol):
 
 class Optimizer(Protocol):
     def update(self, params: dict[str, NDArray], grads: dict[str, NDArray]) -> None: ...
+    def state_dict(self) -> dict[str, NDArray]: ...
+    def load_state_dict(self, state: dict[str, NDArray]) -> None: ...
 
 
 @dataclass
@@ -60,6 +62,13 @@ class Callback:
         """After the last step."""
 
 
+#: The loss is watched over this many steps for an explosion.
+DIVERGENCE_WINDOW = 100
+#: Training has diverged when the windowed mean loss exceeds this multiple of the loss
+#: before the first update.
+DIVERGENCE_FACTOR = 2.0
+
+
 def default_iter_per_epoch(train_size: int, batch_size: int) -> int:
     """Steps per epoch: ``max(train_size / batch_size, 1)`` as the seed, rounded to a whole step."""
     return max(round(train_size / batch_size), 1)
@@ -76,8 +85,18 @@ class Trainer:
     full training and test sets.
 
     ``rng`` is a seed or :class:`numpy.random.Generator` for the mini-batches; ``None``
-    uses the global ``np.random`` as the seed does. A NaN or infinite loss stops training
-    with :class:`~dvzero.errors.TrainingDiverged`.
+    uses the global ``np.random`` as the seed does.
+
+    Training stops with :class:`~dvzero.errors.TrainingDiverged` when the loss is NaN or
+    infinite, when a parameter is (checked every epoch), or when the loss explodes: its mean
+    over the last :data:`DIVERGENCE_WINDOW` steps (at least 10) exceeds
+    :data:`DIVERGENCE_FACTOR` times the loss before the first update. A healthy run only
+    ever goes below its starting loss on average; a learning rate far too large (try 1e6)
+    sends it up to the loss of confident mistakes.
+
+    :meth:`request_stop` (a signal handler may call it) ends :meth:`run` after the current
+    step; :meth:`state_dict` and :meth:`load_state_dict` capture and restore everything the
+    loop needs to continue exactly where it stopped.
     """
 
     def __init__(
@@ -124,6 +143,13 @@ class Trainer:
         self.rng = None if rng is None else np.random.default_rng(rng)
         self.callbacks = list(callbacks)
         self.history = History()
+        #: The step :meth:`run` starts with (0, or where a restored run stopped).
+        self.next_step = 0
+        #: The loss of the first mini-batch before any update (the divergence reference).
+        self.initial_loss: float | None = None
+        #: True when the last :meth:`run` ended early on :meth:`request_stop`.
+        self.stopped = False
+        self._stop_requested = False
 
     def _batch_mask(self) -> NDArray[np.intp]:
         if self.rng is None:
@@ -134,36 +160,134 @@ class Trainer:
         for callback in self.callbacks:
             getattr(callback, event)(*args)
 
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to return after the step in progress (safe from a signal handler)."""
+        self._stop_requested = True
+
     def run(self) -> History:
-        """Train for ``step_num`` steps and return the :class:`History`."""
+        """Train from :attr:`next_step` up to ``step_num`` and return the :class:`History`.
+
+        Returns early, with :attr:`stopped` set, if :meth:`request_stop` was called.
+        """
         network, history = self.network, self.history
         compute_gradient = (
             network.gradient if self.gradient == "backprop" else network.numerical_gradient
         )
+        self.stopped = False
         self._notify("on_train_begin", self)
-        for i in range(self.step_num):
+        for i in range(self.next_step, self.step_num):
             batch_mask = self._batch_mask()
             x_batch = self.x_train[batch_mask]
             t_batch = self.t_train[batch_mask]
+            if self.initial_loss is None:
+                self.initial_loss = network.loss(x_batch, t_batch)
 
             grad = compute_gradient(x_batch, t_batch)
             self.optimizer.update(network.params, grad)
 
             loss = network.loss(x_batch, t_batch)
-            if not math.isfinite(loss):
-                raise TrainingDiverged(i, loss)
             history.train_loss_list.append(loss)
+            self._check_divergence(i, loss)
 
-            if i % self.iter_per_epoch == 0:
+            evaluate = i % self.iter_per_epoch == 0
+            if evaluate:
+                self._check_params(i, loss)
                 train_acc = network.accuracy(self.x_train, self.t_train)
                 test_acc = network.accuracy(self.x_test, self.t_test)
                 history.train_acc_list.append(train_acc)
                 history.test_acc_list.append(test_acc)
                 history.epoch_steps.append(i)
+            self.next_step = i + 1  # step i is complete: a checkpoint now resumes at i + 1
+            if evaluate:
                 self._notify("on_epoch_end", len(history.epoch_steps) - 1, i, train_acc, test_acc)
             self._notify("on_step_end", i, loss)
+            if self._stop_requested:
+                self._stop_requested = False
+                self.stopped = self.next_step < self.step_num
+                if self.stopped:
+                    break
         self._notify("on_train_end", history)
         return history
+
+    def _check_divergence(self, step: int, loss: float) -> None:
+        if not math.isfinite(loss):
+            raise TrainingDiverged(step, loss)
+        losses = self.history.train_loss_list
+        window = min(len(losses), DIVERGENCE_WINDOW)
+        if window < 10:
+            return
+        mean = math.fsum(losses[-window:]) / window
+        limit = DIVERGENCE_FACTOR * self.initial_loss
+        if mean > limit:
+            raise TrainingDiverged(
+                step,
+                loss,
+                f"the loss averaged {mean:.3g} over the last {window} steps, more than "
+                f"{DIVERGENCE_FACTOR:g} times its starting value {self.initial_loss:.3g}",
+            )
+
+    def _check_params(self, step: int, loss: float) -> None:
+        for key, value in self.network.params.items():
+            if not np.all(np.isfinite(value)):
+                raise TrainingDiverged(step, loss, f"parameter {key} holds NaN or infinity")
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything :meth:`run` needs to continue exactly: step, RNG, history, optimizer.
+
+        The network's parameters are not included (save them beside it). Plain Python
+        values and NumPy arrays only, so it can be stored without pickle.
+        """
+        if self.rng is None:
+            name, keys, pos, has_gauss, cached = np.random.get_state()
+            rng_state: dict[str, Any] = {
+                "legacy": [name, [int(k) for k in keys], int(pos), int(has_gauss), float(cached)]
+            }
+        else:
+            rng_state = {"generator": self.rng.bit_generator.state}
+        return {
+            "next_step": self.next_step,
+            "initial_loss": self.initial_loss,
+            "rng": rng_state,
+            "history": {
+                "train_loss_list": list(self.history.train_loss_list),
+                "train_acc_list": list(self.history.train_acc_list),
+                "test_acc_list": list(self.history.test_acc_list),
+                "epoch_steps": list(self.history.epoch_steps),
+            },
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned, so that :meth:`run` continues the run."""
+        next_step = int(state["next_step"])
+        if not 0 <= next_step <= self.step_num:
+            raise ValueError(f"next_step {next_step} is outside 0..{self.step_num}")
+        history = History(
+            train_loss_list=[float(v) for v in state["history"]["train_loss_list"]],
+            train_acc_list=[float(v) for v in state["history"]["train_acc_list"]],
+            test_acc_list=[float(v) for v in state["history"]["test_acc_list"]],
+            epoch_steps=[int(v) for v in state["history"]["epoch_steps"]],
+        )
+        if len(history.train_loss_list) != next_step:
+            raise ValueError(
+                f"the history holds {len(history.train_loss_list)} losses but the state says "
+                f"{next_step} steps were done"
+            )
+        rng_state = state["rng"]
+        if "generator" in rng_state:
+            if self.rng is None:
+                raise ValueError("the state holds a Generator's state but this trainer has none")
+            self.rng.bit_generator.state = rng_state["generator"]
+        else:
+            name, keys, pos, has_gauss, cached = rng_state["legacy"]
+            np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+        self.optimizer.load_state_dict(state.get("optimizer", {}))
+        self.history = history
+        self.next_step = next_step
+        initial_loss = state.get("initial_loss")
+        self.initial_loss = None if initial_loss is None else float(initial_loss)
 
 
 def train(network: Network, x_train: NDArray, t_train: NDArray, x_test: NDArray,
