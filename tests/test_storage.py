@@ -23,15 +23,17 @@ import pytest
 
 import dvzero
 from dvzero._atomic import atomic_write
-from dvzero.errors import DVZeroError, ParamsFileError
+from dvzero.errors import CheckpointError, DVZeroError, ParamsFileError
 from dvzero.networks import DeepVisionZeroNet, load_network
 from dvzero.storage import (
     HEADER_KEY,
+    load_checkpoint,
     load_params_file,
     load_params_npz,
     load_params_pickle,
     params_sha256,
     read_metrics_csv,
+    save_checkpoint,
     save_json,
     save_metrics_csv,
     save_params_file,
@@ -787,3 +789,59 @@ def test_atomic_write_survives_sigkill(tmp_path):
 
     assert process.returncode == -signal.SIGKILL
     assert target.read_bytes() == old
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _trainer_state():
+    generator = np.random.default_rng(3)
+    generator.integers(0, 10, size=5)
+    return {
+        "next_step": 3,
+        "initial_loss": 2.302585092994046,
+        "rng": {"generator": generator.bit_generator.state},
+        "history": {
+            "train_loss_list": [2.1, 1.0000000000000002, 0.1 + 0.2],
+            "train_acc_list": [0.1],
+            "test_acc_list": [0.0975],
+            "epoch_steps": [0],
+        },
+        "optimizer": {"velocity/W1": np.arange(3.0)},
+    }
+
+
+def test_checkpoint_round_trip_is_exact(tmp_path):
+    params = make_params(np.float32)
+    state = _trainer_state()
+    meta = {"run": {"lr": 0.1, "seed": 7}, "elapsed_seconds": 1.5}
+    save_checkpoint(tmp_path / "c.npz", params, state, meta)
+    loaded_params, loaded_state, loaded_meta = load_checkpoint(tmp_path / "c.npz")
+    assert_params_identical(loaded_params, params)
+    assert loaded_state["history"] == state["history"]  # floats exactly, not approximately
+    assert loaded_state["rng"] == state["rng"]  # 128-bit integers survive JSON
+    assert loaded_state["initial_loss"] == state["initial_loss"]
+    assert loaded_state["next_step"] == 3
+    np.testing.assert_array_equal(loaded_state["optimizer"]["velocity/W1"], np.arange(3.0))
+    assert loaded_meta["run"] == {"lr": 0.1, "seed": 7}
+    restored = np.random.default_rng()
+    restored.bit_generator.state = loaded_state["rng"]["generator"]
+    generator = np.random.default_rng(3)
+    generator.integers(0, 10, size=5)
+    assert restored.integers(0, 2**62) == generator.integers(0, 2**62)
+
+
+def test_checkpoint_refuses_other_files_and_damage(tmp_path):
+    save_params_npz(tmp_path / "params.npz", make_params(np.float64), {})
+    with pytest.raises(CheckpointError, match="expected a dvzero-checkpoint file"):
+        load_checkpoint(tmp_path / "params.npz")
+    np.savez(tmp_path / "plain.npz", W1=np.zeros(2))
+    with pytest.raises(CheckpointError, match="no header"):
+        load_checkpoint(tmp_path / "plain.npz")
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, make_params(np.float64), _trainer_state(), {})
+    data = bytearray(path.read_bytes())
+    data[200] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="c.npz"):
+        load_checkpoint(path)

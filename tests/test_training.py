@@ -156,3 +156,117 @@ def test_mismatched_or_empty_data(rng):
         Trainer(net, x, t, x_test, t_test[:5])
     with pytest.raises(ValueError, match="empty"):
         Trainer(net, x[:0], t[:0], x_test, t_test)
+
+
+def run_in_pieces(make_trainer, cut_points):
+    """Train with a fresh Trainer (and network) after each cut, carrying only the state."""
+    state = params = None
+    for cut in [*cut_points, None]:
+        trainer = make_trainer()
+        if state is not None:
+            trainer.network.params = {k: v.copy() for k, v in params.items()}
+            trainer.load_state_dict(state)
+
+        class StopAt(Callback):
+            def on_train_begin(self, running):
+                self.trainer = running
+
+            def on_step_end(self, step, loss, cut=cut):
+                if cut is not None and step == cut:
+                    self.trainer.request_stop()
+
+        trainer.callbacks = [StopAt()]
+        trainer.run()
+        assert trainer.stopped == (cut is not None)
+        state, params = trainer.state_dict(), trainer.network.params
+    return trainer
+
+
+@pytest.mark.parametrize("seeded", [True, False], ids=["generator", "global-np.random"])
+def test_state_dict_resumes_bit_for_bit(rng, seeded):
+    x, t, x_test, t_test = tiny_data(rng, n=60)
+
+    def make_trainer():
+        network = DeepVisionZeroNet(6, 5, 3, weight_init_std=0.3, rng=4, dtype=np.float32)
+        return Trainer(network, x.astype(np.float32), t, x_test.astype(np.float32), t_test,
+                       step_num=50, batch_size=7, optimizer=SGD(0.3), iter_per_epoch=6,
+                       rng=9 if seeded else None)
+
+    np.random.seed(21)
+    whole = make_trainer()
+    whole.run()
+    np.random.seed(21)
+    pieces = run_in_pieces(make_trainer, [0, 13, 14, 30])
+    for key in whole.network.params:
+        assert whole.network.params[key].tobytes() == pieces.network.params[key].tobytes()
+    assert whole.history == pieces.history
+    assert pieces.next_step == 50
+
+
+def test_request_stop_on_the_last_step_is_a_normal_end(rng):
+    x, t, x_test, t_test = tiny_data(rng)
+    trainer = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, step_num=3,
+                      batch_size=5, rng=0)
+
+    class StopLast(Callback):
+        def on_step_end(self, step, loss):
+            if step == 2:
+                trainer.request_stop()
+
+    trainer.callbacks = [StopLast()]
+    trainer.run()
+    assert not trainer.stopped and trainer.next_step == 3
+
+
+def test_load_state_dict_checks_consistency(rng):
+    x, t, x_test, t_test = tiny_data(rng)
+    trainer = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, step_num=5,
+                      batch_size=5, rng=0)
+    trainer.run()
+    state = trainer.state_dict()
+    fresh = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, step_num=4,
+                    batch_size=5, rng=0)
+    with pytest.raises(ValueError, match="outside 0..4"):
+        fresh.load_state_dict(state)
+    state["history"]["train_loss_list"].pop()
+    longer = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, step_num=9,
+                     batch_size=5, rng=0)
+    with pytest.raises(ValueError, match="4 losses but the state says 5"):
+        longer.load_state_dict(state)
+
+
+def test_an_exploding_loss_is_divergence(mnist):
+    (x_train, t_train), (x_test, t_test) = mnist
+    network = DeepVisionZeroNet(784, 50, 10, dtype=np.float32, rng=0)
+    trainer = Trainer(network, x_train[:2000], t_train[:2000], x_test[:200], t_test[:200],
+                      step_num=300, batch_size=100, optimizer=SGD(lr=1e6), rng=0)
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged,
+                                                  match="averaged .* more than 2 times"):
+        trainer.run()
+    assert 9 <= len(trainer.history.train_loss_list) - 1 < 100
+    assert trainer.initial_loss == pytest.approx(np.log(10), rel=0.01)
+
+
+def test_a_large_but_workable_learning_rate_is_not_divergence(mnist):
+    (x_train, t_train), (x_test, t_test) = mnist
+    network = DeepVisionZeroNet(784, 50, 10, dtype=np.float32, rng=0)
+    # lr 10 makes the first steps jump about (loss 3.6 once) but it learns: no false alarm.
+    history = train(network, x_train[:5000], t_train[:5000], x_test[:500], t_test[:500],
+                    step_num=300, batch_size=100, optimizer=SGD(lr=10.0), rng=0,
+                    iter_per_epoch=1000)
+    assert len(history.train_loss_list) == 300
+
+
+def test_non_finite_parameters_are_divergence(rng):
+    """A parameter gone NaN is caught at the next evaluation even if the loss hid it."""
+    x, t, x_test, t_test = tiny_data(rng)
+
+    class LossHidesIt(DeepVisionZeroNet):
+        def loss(self, x, t):
+            return 1.0
+
+    network = LossHidesIt(6, 4, 3, rng=0)
+    network.params["b2"][1] = np.nan
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged,
+                                                  match=r"step 0: parameter \w+ holds NaN"):
+        train(network, x, t, x_test, t_test, step_num=5, batch_size=8, rng=0)
