@@ -402,6 +402,14 @@ def test_fuzz_memory_is_bounded_by_the_content(fuzz_dir, data, mutations, compre
     fuzz_memory(fuzz_dir, data, mutations, compress)
 
 
+def test_an_empty_shape_with_absurd_sides(tmp_path):
+    """Found by the long fuzz: 0 elements, but sides whose product NumPy cannot represent."""
+    data = header(0x0B, (0x42000000, 0, 0xF9000000))
+    with pytest.raises(IDXFormatError, match="impossible shape"):
+        parse_idx(data, "absurd")
+    assert_idx_error(write_bytes(tmp_path / "absurd.idx", data, True), "impossible shape")
+
+
 def test_memory_of_a_gigantic_claim_in_a_small_file(tmp_path):
     for compress in (False, True):
         path = write_bytes(tmp_path / "claim.idx", header(0x0E, (2**31, 2**31)) + b"\0" * 64,

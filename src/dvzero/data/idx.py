@@ -49,7 +49,11 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> NDArray:
             f"({expected} bytes of data), file has {actual} bytes after the header"
         )
     array = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize, offset=offset)
-    return array.reshape(shape).astype(dtype.newbyteorder("="))
+    try:
+        array = array.reshape(shape)
+    except ValueError as exc:  # an empty shape whose other sides are absurdly large
+        raise IDXFormatError(f"{name}: IDX header declares an impossible shape {shape}") from exc
+    return array.astype(dtype.newbyteorder("="))
 
 
 def _parse_header(head: bytes, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
