@@ -7,6 +7,7 @@ and metrics of the same run left alone.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -83,10 +84,14 @@ def test_interrupt_then_resume_is_bit_identical(small_mnist_dir, tmp_path, refer
     run = tmp_path / "run"
     argv = train_argv(small_mnist_dir, run)
     stopped_steps = []
+    finished = False
     for _ in range(interruptions):
         delay = delays.uniform(0.0, 0.6)
         code, out, err = interrupt(argv, signum, delay)
-        if code == 0 and stopped_steps:  # the resumed run finished before the second signal
+        if code == 0 and stopped_steps:
+            # The resumed run finished before the second signal, or the signal came while
+            # it saved its files: then it completes them and ends normally.
+            finished = True
             break
         assert code == {signal.SIGINT: 130, signal.SIGTERM: 143}[signum], err
         assert "Traceback" not in err
@@ -101,8 +106,9 @@ def test_interrupt_then_resume_is_bit_identical(small_mnist_dir, tmp_path, refer
         assert len(read_metrics_csv(run / "metrics.csv")["train_loss_list"]) == state["next_step"]
         assert not (run / "summary.json").exists()
         argv = ["train", "--resume", str(run), "--no-progress"]
+    assert stopped_steps, "the first signal must interrupt training"
     assert stopped_steps == sorted(stopped_steps)
-    if stopped_steps:
+    if not finished:
         assert main(["train", "--resume", str(run), "--no-progress"]) == 0
     assert_same_run(run, reference)
 
@@ -137,12 +143,22 @@ def test_lr_1e6_diverges_with_one_line_and_keeps_the_checkpoint(small_mnist_dir,
     assert len(lines) == 1, err
     assert re.match(r"dvzero train: error: training diverged at step \d+: ", lines[0])
     assert "Try a lower learning rate (--lr)" in lines[0]
-    assert f"The last checkpoint before it is kept: {run / 'checkpoint.npz'}" in lines[0]
+    assert (f"The last good checkpoint is kept; continue from the starting checkpoint with "
+            f"'dvzero train --resume {run} --lr 0.1'") in lines[0]
     step = int(re.search(r"at step (\d+)", lines[0]).group(1))
     _, state, _ = load_checkpoint(run / "checkpoint.npz")
-    assert state["next_step"] == 1 <= step  # the epoch-0 checkpoint, from before the blow-up
+    # Step 0 already blew up (loss ~14), so its epoch checkpoint was not written over the
+    # starting one: the run can restart from its initial weights.
+    assert state["next_step"] == 0 and step >= 9
     assert not (run / "params.npz").exists() and not (run / "summary.json").exists()
     assert len(read_metrics_csv(run / "metrics.csv")["train_loss_list"]) == step + 1
+
+    # The way out the message offers: continue from the kept checkpoint with a lower rate.
+    assert main(["train", "--resume", str(run), "--lr", "0.1", "--no-progress"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["config"]["lr"] == 0.1
+    assert summary["config"]["lr_changes"] == [{"step": 0, "lr": 0.1}]
+    assert summary["resumes"] == 1 and summary["test_acc"] > 0.5
 
 
 def test_the_real_command_with_lr_1e6(small_mnist_dir, tmp_path):
@@ -169,8 +185,8 @@ def test_resume_errors(small_mnist_dir, tmp_path, reference, capsys):
     one_line_error(["train", "--resume", str(reference)], capsys, "finished; nothing to resume")
     (tmp_path / "empty").mkdir()
     one_line_error(["train", "--resume", str(tmp_path / "empty")], capsys, "no checkpoint.npz")
-    one_line_error(["train", "--resume", str(reference), "--lr", "0.5", "--steps", "3"], capsys,
-                   "leave out --steps, --lr")
+    one_line_error(["train", "--resume", str(reference), "--lr", "0.5", "--steps", "3",
+                    "--seed", "2"], capsys, "leave out --steps, --seed (only --lr may change")
 
 
 def test_interrupted_run_is_protected_and_bad_checkpoints_are_refused(small_mnist_dir,
@@ -206,4 +222,80 @@ def test_resume_refuses_other_data(small_mnist_dir, tmp_path, capsys):
     save_checkpoint(run / "checkpoint.npz", params, state, meta)
     assert main(["train", "--resume", str(run), "--no-progress"]) == 1
     err = capsys.readouterr().err
-    assert "trained on data of shape [2000, 500, 784]" in err and "[60000, 10000, 784]" in err
+    assert "the data files differ from those the run was trained on" in err
+
+
+def test_out_never_overwrites_the_users_files(small_mnist_dir, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "metrics.csv").write_text("my own numbers\n")
+    one_line_error(train_argv(small_mnist_dir, out), capsys, "would overwrite metrics.csv")
+    assert (out / "metrics.csv").read_text() == "my own numbers\n"
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv"]
+
+
+def test_a_data_error_leaves_no_empty_run_directory(small_mnist_dir, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in small_mnist_dir.iterdir():
+        if not path.name.startswith("t10k-labels"):
+            (broken / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "run"
+    assert main(train_argv(broken, out)) == 1
+    assert "t10k-labels-idx1-ubyte" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_data_without_test_images_is_one_line(tmp_path, mnist_raw, capsys):
+    from helpers import write_mnist_dir
+
+    x_train, t_train, x_test, t_test = mnist_raw
+    data = write_mnist_dir(tmp_path / "data", x_train[:50], t_train[:50], x_test[:0], t_test[:0])
+    code = main(train_argv(data, tmp_path / "run"))
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "50 training and 0 test images" in err
+
+
+def test_evaluate_a_network_with_too_few_outputs(small_mnist_dir, tmp_path, capsys):
+    from dvzero import DeepVisionZeroNet
+
+    DeepVisionZeroNet(784, 5, 3, rng=0).save_params(tmp_path / "three.npz")
+    code = main(["evaluate", str(tmp_path / "three.npz"), "--data-dir", str(small_mnist_dir)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "3 outputs but the test labels go up to 9" in err
+
+
+@pytest.mark.parametrize("seed", ["2", "6", "7"])
+def test_no_false_divergence_with_tiny_batches_and_large_weights(small_mnist_dir, tmp_path,
+                                                                 seed, capsys):
+    """One lucky batch used to set the bar: a healthy run was stopped as 'diverged'."""
+    argv = train_argv(small_mnist_dir, tmp_path / "run", "--weight-init-std", "1")
+    for option, value in (("--steps", "200"), ("--batch-size", "1"), ("--seed", seed)):
+        argv[argv.index(option) + 1] = value
+    assert main(argv) == 0, capsys.readouterr().err
+
+
+def test_slow_runs_also_checkpoint_on_a_timer(small_mnist_dir, tmp_path, monkeypatch):
+    """Numerical gradients take hours an epoch: checkpoints come every minute as well."""
+    import dvzero.cli as cli
+    from dvzero import storage
+
+    saved_steps = []
+    real_save = storage.save_checkpoint
+
+    def spy(path, params, state, meta):
+        saved_steps.append(state["next_step"])
+        real_save(path, params, state, meta)
+
+    monkeypatch.setattr(storage, "save_checkpoint", spy)
+    every_minute = cli._checkpoint_callback
+    monkeypatch.setattr(cli, "_checkpoint_callback",
+                        lambda save, every_seconds=60.0: every_minute(save, every_seconds=0.0))
+    argv = train_argv(small_mnist_dir, tmp_path / "run", "--gradient", "numerical",
+                      "--hidden", "1")
+    argv[argv.index("--steps") + 1] = "3"
+    assert main(argv) == 0
+    assert saved_steps[0] == 0  # the starting point
+    assert set(saved_steps) >= {1, 2, 3}  # step 0's epoch checkpoint, then the timer

@@ -641,6 +641,13 @@ def corrupt_wrong_dtype(entry: Path) -> None:
     np.save(entry, np.zeros((4, 3, 2), dtype=np.float64))
 
 
+def corrupt_flipped_bit(entry: Path) -> None:
+    """A bit flipped inside the data: the file still loads, only the CRC tells."""
+    data = bytearray(entry.read_bytes())
+    data[-3] ^= 0x10
+    entry.write_bytes(bytes(data))
+
+
 def corrupt_pickle(entry: Path) -> None:
     np.save(entry, np.array([{"a": 1}], dtype=object), allow_pickle=True)
 
@@ -654,6 +661,7 @@ def corrupt_pickle(entry: Path) -> None:
         corrupt_empty,
         corrupt_wrong_shape,
         corrupt_wrong_dtype,
+        corrupt_flipped_bit,
         corrupt_pickle,
     ],
     ids=lambda f: f.__name__.removeprefix("corrupt_"),

@@ -845,3 +845,33 @@ def test_checkpoint_refuses_other_files_and_damage(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="c.npz"):
         load_checkpoint(path)
+
+
+def test_npz_readers_refuse_files_that_are_not_archives_or_have_bad_headers(tmp_path):
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    with pytest.raises(CheckpointError, match="not a .npz file"):
+        load_checkpoint(tmp_path / "array.npy")
+    with pytest.raises(ParamsFileError, match="not a .npz file"):
+        load_params_npz(tmp_path / "array.npy")
+
+    header = {"format": "dvzero-params", "format_version": "2"}
+    np.savez(tmp_path / "v.npz", W1=np.zeros(2), __dvzero__=np.array(json.dumps(header)))
+    with pytest.raises(ParamsFileError, match="format_version is '2', not a number"):
+        load_params_file(tmp_path / "v.npz")
+
+    header = {"format": "dvzero-params", "format_version": 1, "network": "DeepVisionZeroNet",
+              "config": 5}
+    np.savez(tmp_path / "c.npz", W1=np.zeros((2, 2)), __dvzero__=np.array(json.dumps(header)))
+    with pytest.raises(ParamsFileError, match="bad network configuration"):
+        load_network(tmp_path / "c.npz")
+
+
+def test_checkpoint_without_the_runs_settings_is_refused_by_resume(tmp_path, capsys):
+    from dvzero.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    save_checkpoint(run / "checkpoint.npz", make_params(np.float32), _trainer_state(), {})
+    assert main(["train", "--resume", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "settings are missing" in err

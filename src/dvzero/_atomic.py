@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -24,10 +24,8 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
         raise ValueError(f"atomic_write supports modes 'w', 'wt' and 'wb', got {mode!r}")
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    fd, tmp_name = _create_beside(directory, target.name)
     try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(tmp_name, _default_file_mode())
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
             handle.flush()
@@ -40,10 +38,20 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
     _fsync_directory(directory)
 
 
-def _default_file_mode() -> int:
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
+def _create_beside(directory: Path, name: str) -> tuple[int, str]:
+    """A new, uniquely named temporary file in ``directory``: ``(fd, path)``.
+
+    Created with mode 0666 so that the umask applies, as for a plain ``open()``
+    (``tempfile.mkstemp`` would make every written file private to its owner).
+    """
+    for _ in range(100):
+        tmp_name = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
+            return os.open(tmp_name, flags, 0o666), tmp_name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file beside {name} in {directory}")
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -168,8 +168,13 @@ def _check_data_dir(data_dir: Path | None) -> None:
         raise UsageError(f"--data-dir {data_dir}: permission denied")
 
 
-def _prepare_run_dir(out: Path | None) -> Path:
-    """Create (and check) the run directory before any long work starts."""
+#: The files a finished run directory holds.
+RUN_FILES = ("params.npz", "params_two_layer.pkl", "metrics.csv", "summary.json",
+             "accuracy.png", "loss.png")
+
+
+def _prepare_run_dir(out: Path | None) -> tuple[Path, bool]:
+    """Check (and create) the run directory before any long work: ``(path, created)``."""
     if out is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / stamp
@@ -179,23 +184,29 @@ def _prepare_run_dir(out: Path | None) -> Path:
             out = Path("runs") / f"{stamp}-{suffix}"
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
-    if (out / CHECKPOINT_NAME).exists() and not (out / "summary.json").exists():
-        raise UsageError(
-            f"--out {out}: holds an interrupted run; continue it with "
-            f"'dvzero train --resume {out}' or choose another directory"
-        )
-    if out.is_dir() and any((out / name).exists() for name in ("summary.json", "params.npz")):
+    if (out / "summary.json").exists():
         raise UsageError(
             f"--out {out}: already holds a finished run; choose another directory so that "
             f"nothing is overwritten"
         )
+    if (out / CHECKPOINT_NAME).exists():
+        raise UsageError(
+            f"--out {out}: holds an interrupted run; continue it with "
+            f"'dvzero train --resume {out}' or choose another directory"
+        )
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if existing:
+        raise UsageError(
+            f"--out {out}: would overwrite {', '.join(existing)}; choose another directory"
+        )
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise UsageError(f"--out {out}: directory is not writable")
-    return out
+    return out, created
 
 
 def _format_duration(seconds: float) -> str:
@@ -285,14 +296,34 @@ def _progress_callback(args: argparse.Namespace, config: dict[str, Any]):
     return Progress()
 
 
-def _checkpoint_callback(save):
+def _checkpoint_callback(save, every_seconds: float = 60.0):
+    """Checkpoints: at the start, every epoch and every ``every_seconds`` (for slow runs).
+
+    Only a healthy state is saved (see :meth:`~dvzero.training.Trainer.is_healthy`), so
+    that after a divergence the checkpoint left is one worth continuing from.
+    """
     from .training import Callback
 
-    class EveryEpoch(Callback):
-        def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
-            save()
+    class Checkpoints(Callback):
+        def on_train_begin(self, trainer) -> None:
+            self.trainer = trainer
+            if trainer.next_step == 0:
+                save()  # the starting point: a diverging first epoch can restart from it
+            self.last = time.monotonic()
 
-    return EveryEpoch()
+        def save_if_healthy(self) -> None:
+            if self.trainer.is_healthy():
+                save()
+            self.last = time.monotonic()
+
+        def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
+            self.save_if_healthy()
+
+        def on_step_end(self, step: int, loss: float) -> None:
+            if time.monotonic() - self.last >= every_seconds:
+                self.save_if_healthy()
+
+    return Checkpoints()
 
 
 class _StopOnSignal:
@@ -328,13 +359,14 @@ class _StopOnSignal:
 
 def _load_resume(run_dir: Path):
     from . import storage
+    from .errors import CheckpointError
 
     if not run_dir.is_dir():
         raise UsageError(f"--resume {run_dir}: no such run directory")
+    if (run_dir / "summary.json").is_file():
+        raise UsageError(f"--resume {run_dir}: this run has finished; nothing to resume")
     checkpoint = run_dir / CHECKPOINT_NAME
     if not checkpoint.is_file():
-        if (run_dir / "summary.json").is_file():
-            raise UsageError(f"--resume {run_dir}: this run has finished; nothing to resume")
         raise UsageError(f"--resume {run_dir}: no {CHECKPOINT_NAME} in this directory")
     if not os.access(run_dir, os.W_OK | os.X_OK):
         raise UsageError(f"--resume {run_dir}: directory is not writable")
@@ -342,60 +374,90 @@ def _load_resume(run_dir: Path):
     # write in progress; the real files are whole, so the leftovers can go.
     for leftover in run_dir.glob(".*.tmp"):
         leftover.unlink(missing_ok=True)
-    return storage.load_checkpoint(checkpoint)
+    params, state, meta = storage.load_checkpoint(checkpoint)
+    config = meta.get("run")
+    if not isinstance(config, dict) or any(key not in config for key in CONFIG_KEYS):
+        raise CheckpointError(f"{checkpoint}: the run's settings are missing or incomplete")
+    return params, state, meta
+
+
+CONFIG_KEYS = ("gradient", "steps", "batch_size", "lr", "hidden", "activation",
+               "weight_init_std", "dtype", "seed", "data_dir")
+
+
+def _load_data(config: dict[str, Any]):
+    """The run's data, checked for what training needs, and its fingerprint."""
+    from .data import load_mnist
+    from .data.mnist import dataset_fingerprint
+    from .errors import DataError
+
+    data_dir = None if config["data_dir"] is None else Path(config["data_dir"])
+    (x_train, t_train), (x_test, t_test) = load_mnist(
+        normalize=True, one_hot_label=False, data_dir=data_dir
+    )
+    where = "the shipped MNIST" if data_dir is None else str(data_dir)
+    if x_train.shape[0] == 0 or x_test.shape[0] == 0:
+        raise DataError(f"{where}: {x_train.shape[0]} training and {x_test.shape[0]} test "
+                        f"images; training needs at least one of each")
+    if x_train.shape[1] == 0:
+        raise DataError(f"{where}: the images have no pixels")
+    dtype = config["dtype"]
+    return ((x_train.astype(dtype, copy=False), t_train),
+            (x_test.astype(dtype, copy=False), t_test), dataset_fingerprint(data_dir))
 
 
 def command_train(args: argparse.Namespace, start: float) -> int:
     if args.resume is not None:
         given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS
-                 if getattr(args, name) is not None]
+                 if name != "lr" and getattr(args, name) is not None]
         if given:
             raise UsageError(
                 f"--resume continues a run with the settings it started with; leave out "
-                f"{', '.join(given)}"
+                f"{', '.join(given)} (only --lr may change, e.g. after a divergence)"
             )
-        run_dir = args.resume
+        run_dir, created = args.resume, False
         params, state, meta = _load_resume(run_dir)
-        config = meta["run"]
+        config = dict(meta["run"])
+        if args.lr is not None and args.lr != config["lr"]:
+            config["lr_changes"] = [*config.get("lr_changes", []),
+                                    {"step": state["next_step"], "lr": args.lr}]
+            config["lr"] = args.lr
         previous_seconds = float(meta.get("elapsed_seconds", 0.0))
         resumes = int(meta.get("resumes", 0)) + 1
     else:
         _check_data_dir(args.data_dir)
-        run_dir = _prepare_run_dir(args.out)
+        run_dir, created = _prepare_run_dir(args.out)
         config = _run_config(args)
-        params = state = None
+        params = state = meta = None
         previous_seconds, resumes = 0.0, 0
 
     import numpy as np
 
     from . import plotting, storage
-    from .data import load_mnist
     from .errors import CheckpointError, TrainingDiverged
     from .networks import DeepVisionZeroNet, fit_params
     from .optimizers import SGD
     from .training import Trainer
 
-    data_dir = None if config["data_dir"] is None else Path(config["data_dir"])
+    checkpoint = run_dir / CHECKPOINT_NAME
     if state is None:
         print(f"dvzero {__version__}: training into {run_dir}")
     else:
         print(f"dvzero {__version__}: resuming {run_dir} at step {state['next_step']} "
-              f"of {config['steps']}")
-
-    (x_train, t_train), (x_test, t_test) = load_mnist(
-        normalize=True, one_hot_label=False, data_dir=data_dir
-    )
-    dtype = config["dtype"]
-    x_train = x_train.astype(dtype, copy=False)
-    x_test = x_test.astype(dtype, copy=False)
-    source = "MNIST, shipped with dvzero" if data_dir is None else data_dir
+              f"of {config['steps']}" + (f" with lr {args.lr}" if args.lr is not None else ""))
+    try:
+        (x_train, t_train), (x_test, t_test), fingerprint = _load_data(config)
+    except BaseException:
+        if created and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # nothing was written: leave no empty run directory behind
+        raise
+    source = "MNIST, shipped with dvzero" if config["data_dir"] is None else config["data_dir"]
     print(f"data: {x_train.shape[0]} training and {x_test.shape[0]} test images of "
           f"{x_train.shape[1]} pixels ({source})")
-    data_shape = [int(x_train.shape[0]), int(x_test.shape[0]), int(x_train.shape[1])]
-    if state is not None and meta.get("data_shape") != data_shape:
+    if meta is not None and meta.get("data_sha256") != fingerprint:
         raise CheckpointError(
-            f"{run_dir / CHECKPOINT_NAME}: the run was trained on data of shape "
-            f"{meta.get('data_shape')} (train, test, pixels), but the data now has {data_shape}"
+            f"{checkpoint}: the data files differ from those the run was trained on "
+            f"({source}); resuming on other data would not continue the same run"
         )
 
     seeds = np.random.SeedSequence(config["seed"]).spawn(2)
@@ -405,7 +467,7 @@ def command_train(args: argparse.Namespace, start: float) -> int:
         output_size=10,
         weight_init_std=config["weight_init_std"],
         activation=config["activation"],
-        dtype=dtype,
+        dtype=config["dtype"],
         rng=np.random.default_rng(seeds[0]),
     )
     trainer = Trainer(
@@ -417,7 +479,6 @@ def command_train(args: argparse.Namespace, start: float) -> int:
         rng=np.random.default_rng(seeds[1]),
     )
     if state is not None:
-        checkpoint = run_dir / CHECKPOINT_NAME
         network.params = fit_params(params, network.params, str(checkpoint))
         try:
             trainer.load_state_dict(state)
@@ -431,8 +492,8 @@ def command_train(args: argparse.Namespace, start: float) -> int:
 
     def save_checkpoint() -> None:
         storage.save_checkpoint(
-            run_dir / CHECKPOINT_NAME, network.params, trainer.state_dict(),
-            {"run": config, "network": network.config(), "data_shape": data_shape,
+            checkpoint, network.params, trainer.state_dict(),
+            {"run": config, "network": network.config(), "data_sha256": fingerprint,
              "elapsed_seconds": elapsed(), "resumes": resumes},
         )
 
@@ -442,82 +503,91 @@ def command_train(args: argparse.Namespace, start: float) -> int:
                                  history.epoch_steps, history.train_acc_list,
                                  history.test_acc_list)
 
-    trainer.callbacks = [_progress_callback(args, config), _checkpoint_callback(save_checkpoint)]
-    train_start = time.perf_counter()
-    try:
-        # A diverging run overflows on its way to NaN; the trainer reports it in one line.
-        with _StopOnSignal(trainer) as stop, np.errstate(over="ignore", invalid="ignore",
-                                                           divide="ignore"):
-            history = trainer.run()
-    except TrainingDiverged as exc:
-        trainer.callbacks[0].on_train_end(trainer.history)  # close the progress bar
-        save_metrics()  # the losses up to the blow-up, for a look at what happened
-        checkpoint = run_dir / CHECKPOINT_NAME
-        kept = ""
-        if checkpoint.exists():
-            kept = f" The last checkpoint before it is kept: {checkpoint}"
-        print(f"dvzero train: error: {exc}{kept}", file=sys.stderr)
-        return EXIT_FAILURE
-    train_seconds = time.perf_counter() - train_start
+    # From here to the last file written, SIGINT and SIGTERM stop training cleanly after the
+    # step in progress; once training is done they wait for the files to be complete.
+    with _StopOnSignal(trainer) as stop:
+        progress = _progress_callback(args, config)
+        trainer.callbacks = [progress, _checkpoint_callback(save_checkpoint)]
+        train_start = time.perf_counter()
+        try:
+            # A diverging run overflows on its way to NaN; the trainer reports it in one line.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                history = trainer.run()
+        except TrainingDiverged as exc:
+            progress.on_train_end(trainer.history)  # close the progress bar
+            save_metrics()  # the losses up to the blow-up, for a look at what happened
+            advice = ""
+            if checkpoint.exists():
+                _, kept, _ = storage.load_checkpoint(checkpoint)
+                where = (f"the checkpoint after step {kept['next_step'] - 1}" if kept["next_step"]
+                         else "the starting checkpoint")
+                lower = min(config["lr"] / 10, SEED_DEFAULTS["lr"])
+                advice = (f" The last good checkpoint is kept; continue from {where} with "
+                          f"'dvzero train --resume {run_dir} --lr {lower:g}'")
+            print(f"dvzero train: error: {exc}{advice}", file=sys.stderr)
+            return EXIT_FAILURE
+        train_seconds = time.perf_counter() - train_start
 
-    if trainer.stopped:
-        save_checkpoint()
+        if trainer.stopped:
+            save_checkpoint()
+            save_metrics()
+            print(f"\nstopped by {stop.received} after step {trainer.next_step - 1} of "
+                  f"{config['steps']}; checkpoint saved in {checkpoint}.\n"
+                  f"Resume with: dvzero train --resume {run_dir}", file=sys.stderr)
+            return EXIT_SIGNALS.get(stop.received or "", 130)
+
+        network.save_params(run_dir / "params.npz")
+        network.save_params(run_dir / "params_two_layer.pkl")
         save_metrics()
-        print(f"\nstopped by {stop.received} after step {trainer.next_step - 1} of "
-              f"{config['steps']}; checkpoint saved in {run_dir / CHECKPOINT_NAME}.\n"
-              f"Resume with: dvzero train --resume {run_dir}", file=sys.stderr)
-        return EXIT_SIGNALS.get(stop.received or "", 130)
+        title = (f"{x_train.shape[1]}-{config['hidden']}-10 {config['activation']}, "
+                 f"lr {config['lr']}")
+        plotting.plot_accuracy(run_dir / "accuracy.png", history.train_acc_list,
+                               history.test_acc_list, title=title)
+        plotting.plot_loss(run_dir / "loss.png", history.train_loss_list, title=title)
 
-    network.save_params(run_dir / "params.npz")
-    network.save_params(run_dir / "params_two_layer.pkl")
-    save_metrics()
-    title = f"{x_train.shape[1]}-{config['hidden']}-10 {config['activation']}, lr {config['lr']}"
-    plotting.plot_accuracy(run_dir / "accuracy.png", history.train_acc_list,
-                           history.test_acc_list, title=title)
-    plotting.plot_loss(run_dir / "loss.png", history.train_loss_list, title=title)
-
-    final_train_acc = network.accuracy(x_train, t_train)
-    final_test_acc = network.accuracy(x_test, t_test)
-    session_steps = config["steps"] - (state["next_step"] if state else 0)
-    summary: dict[str, Any] = {
-        "dvzero_version": __version__,
-        "config": {
-            "network": "DeepVisionZeroNet",
-            **network.config(),
-            "gradient": config["gradient"],
-            "steps": config["steps"],
-            "batch_size": config["batch_size"],
-            "lr": config["lr"],
-            "optimizer": "SGD",
-            "iter_per_epoch": trainer.iter_per_epoch,
-            "seed": config["seed"],
-            "data_dir": config["data_dir"],
-            "dataset": "MNIST (shipped)" if data_dir is None else "IDX files",
-            "train_size": int(x_train.shape[0]),
-            "test_size": int(x_test.shape[0]),
-        },
-        "train_acc": final_train_acc,
-        "test_acc": final_test_acc,
-        "final_loss": history.train_loss_list[-1] if history.train_loss_list else None,
-        "epochs_evaluated": len(history.epoch_steps),
-        "train_acc_list": history.train_acc_list,
-        "test_acc_list": history.test_acc_list,
-        "epoch_steps": history.epoch_steps,
-        "train_seconds": train_seconds,
-        "steps_per_second": session_steps / train_seconds if train_seconds > 0 else None,
-        "wall_seconds": time.perf_counter() - start + previous_seconds,
-        "resumes": resumes,
-        "finished": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-    }
-    storage.save_json(run_dir / "summary.json", summary)
-    (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # the run is complete
-    print(f"final: train acc {final_train_acc:.4f}, test acc {final_test_acc:.4f}; "
-          f"{session_steps} steps in {train_seconds:.1f} s "
-          f"({summary['steps_per_second'] or 0:.0f} steps/s), "
-          f"{summary['wall_seconds']:.1f} s in all")
-    print(f"wrote {run_dir}/: params.npz, params_two_layer.pkl, metrics.csv, summary.json, "
-          f"accuracy.png, loss.png")
-    return 0
+        final_train_acc = network.accuracy(x_train, t_train)
+        final_test_acc = network.accuracy(x_test, t_test)
+        session_steps = config["steps"] - (state["next_step"] if state else 0)
+        summary: dict[str, Any] = {
+            "dvzero_version": __version__,
+            "config": {
+                "network": "DeepVisionZeroNet",
+                **network.config(),
+                "gradient": config["gradient"],
+                "steps": config["steps"],
+                "batch_size": config["batch_size"],
+                "lr": config["lr"],
+                "lr_changes": config.get("lr_changes", []),
+                "optimizer": "SGD",
+                "iter_per_epoch": trainer.iter_per_epoch,
+                "seed": config["seed"],
+                "data_dir": config["data_dir"],
+                "dataset": "MNIST (shipped)" if config["data_dir"] is None else "IDX files",
+                "data_sha256": fingerprint,
+                "train_size": int(x_train.shape[0]),
+                "test_size": int(x_test.shape[0]),
+            },
+            "train_acc": final_train_acc,
+            "test_acc": final_test_acc,
+            "final_loss": history.train_loss_list[-1] if history.train_loss_list else None,
+            "epochs_evaluated": len(history.epoch_steps),
+            "train_acc_list": history.train_acc_list,
+            "test_acc_list": history.test_acc_list,
+            "epoch_steps": history.epoch_steps,
+            "train_seconds": train_seconds,
+            "steps_per_second": session_steps / train_seconds if train_seconds > 0 else None,
+            "wall_seconds": time.perf_counter() - start + previous_seconds,
+            "resumes": resumes,
+            "finished": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
+        storage.save_json(run_dir / "summary.json", summary)
+        checkpoint.unlink(missing_ok=True)  # the run is complete
+        print(f"final: train acc {final_train_acc:.4f}, test acc {final_test_acc:.4f}; "
+              f"{session_steps} steps in {train_seconds:.1f} s "
+              f"({summary['steps_per_second'] or 0:.0f} steps/s), "
+              f"{summary['wall_seconds']:.1f} s in all")
+        print(f"wrote {run_dir}/: {', '.join(RUN_FILES)}")
+        return 0
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -545,6 +615,11 @@ def command_evaluate(args: argparse.Namespace) -> int:
             f"{source}: the network takes {network.input_size} inputs but the test images "
             f"have {x_test.shape[1]} pixels"
         )
+    if t_test.size and int(t_test.max()) >= network.output_size:
+        raise UsageError(
+            f"{source}: the network has {network.output_size} outputs but the test labels go "
+            f"up to {int(t_test.max())}"
+        )
     accuracy = network.accuracy(x_test.astype(network.dtype, copy=False), t_test)
     print(f"test acc {accuracy:.4f} ({x_test.shape[0]} images, {source})")
     return 0
@@ -571,7 +646,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"dvzero {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (DVZeroError, OSError) as exc:
+    except (DVZeroError, OSError, ValueError) as exc:
+        # ValueError: the library's word for input it cannot use (shapes, labels, sizes).
         print(f"dvzero {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -256,14 +256,14 @@ def load_network(file_name: str | os.PathLike[str]) -> DeepVisionZeroNet:
         name = header.get("network")
         if name not in NETWORKS:
             raise ParamsFileError(f"{file_name}: unknown network class {name!r}")
-        config = dict(header.get("config", {}))
+        config = header.get("config", {})
         try:
             # rng=0: the weights are replaced at once; do not consume the global np.random.
             network = NETWORKS[name](**config, rng=0)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # not a dict, unknown or bad arguments
             raise ParamsFileError(f"{file_name}: bad network configuration ({exc})") from exc
     else:
-        if "W1" not in params or "W2" not in params or params["W1"].ndim != 2:
+        if any(key not in params or params[key].ndim != 2 for key in ("W1", "W2")):
             raise ParamsFileError(
                 f"{file_name}: cannot tell the network's sizes (need 2-D arrays W1 and W2)"
             )

@@ -17,6 +17,7 @@ Every file is written atomically (see :mod:`dvzero._atomic`).
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import importlib
 import io
@@ -103,8 +104,12 @@ def _read_npz(
     """
     try:
         # Opened here, not by np.load, so the file is closed even when the zip is broken.
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        with open(path, "rb") as handle:
+            if handle.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
+                raise error(f"{path}: not a .npz file (no zip signature)")
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
     except FileNotFoundError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
@@ -119,7 +124,10 @@ def _read_npz(
         if not isinstance(header, dict) or header.get("format") != format_name:
             found = header.get("format") if isinstance(header, dict) else header
             raise error(f"{path}: expected a {format_name} file, found format {found!r}")
-        if header.get("format_version", 0) > FORMAT_VERSION:
+        version = header.get("format_version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise error(f"{path}: the header's format_version is {version!r}, not a number")
+        if version > FORMAT_VERSION:
             raise error(
                 f"{path}: format version {header['format_version']} is newer than this dvzero "
                 f"understands ({FORMAT_VERSION}); upgrade dvzero"
@@ -227,6 +235,7 @@ def _empty_bytes(*args: Any) -> bytes:
     return b""
 
 
+@functools.cache
 def _allowed_globals() -> dict[tuple[str, str], Any]:
     multiarray = _numpy_module("numpy._core.multiarray", "numpy.core.multiarray")
     numeric = _numpy_module("numpy._core.numeric", "numpy.core.numeric")

@@ -65,8 +65,9 @@ class Callback:
 #: The loss is watched over this many steps for an explosion.
 DIVERGENCE_WINDOW = 100
 #: Training has diverged when the windowed mean loss exceeds this multiple of the loss
-#: before the first update.
+#: before the first update (measured on the first DIVERGENCE_REFERENCE_SIZE samples).
 DIVERGENCE_FACTOR = 2.0
+DIVERGENCE_REFERENCE_SIZE = 1000
 
 
 def default_iter_per_epoch(train_size: int, batch_size: int) -> int:
@@ -90,7 +91,8 @@ class Trainer:
     Training stops with :class:`~dvzero.errors.TrainingDiverged` when the loss is NaN or
     infinite, when a parameter is (checked every epoch), or when the loss explodes: its mean
     over the last :data:`DIVERGENCE_WINDOW` steps (at least 10) exceeds
-    :data:`DIVERGENCE_FACTOR` times the loss before the first update. A healthy run only
+    :data:`DIVERGENCE_FACTOR` times the loss before the first update (on the first 1,000
+    training samples). A healthy run only
     ever goes below its starting loss on average; a learning rate far too large (try 1e6)
     sends it up to the loss of confident mistakes.
 
@@ -180,7 +182,9 @@ class Trainer:
             x_batch = self.x_train[batch_mask]
             t_batch = self.t_train[batch_mask]
             if self.initial_loss is None:
-                self.initial_loss = network.loss(x_batch, t_batch)
+                # On up to 1,000 samples: one small batch may be lucky and set the bar low.
+                sample = slice(0, DIVERGENCE_REFERENCE_SIZE)
+                self.initial_loss = network.loss(self.x_train[sample], self.t_train[sample])
 
             grad = compute_gradient(x_batch, t_batch)
             self.optimizer.update(network.params, grad)
@@ -209,14 +213,29 @@ class Trainer:
         self._notify("on_train_end", history)
         return history
 
+    def recent_loss(self) -> tuple[float, int]:
+        """Mean loss over the last :data:`DIVERGENCE_WINDOW` steps (or fewer): ``(mean, n)``."""
+        losses = self.history.train_loss_list
+        window = min(len(losses), DIVERGENCE_WINDOW)
+        return (math.fsum(losses[-window:]) / window if window else math.nan), window
+
+    def is_healthy(self) -> bool:
+        """True unless the recent loss is non-finite or above the divergence limit.
+
+        Unlike the divergence check, this needs no minimum number of steps: a checkpoint is
+        only worth keeping when even a single step's loss looks sane.
+        """
+        mean, window = self.recent_loss()
+        if window == 0:
+            return True
+        return math.isfinite(mean) and mean <= DIVERGENCE_FACTOR * self.initial_loss
+
     def _check_divergence(self, step: int, loss: float) -> None:
         if not math.isfinite(loss):
             raise TrainingDiverged(step, loss)
-        losses = self.history.train_loss_list
-        window = min(len(losses), DIVERGENCE_WINDOW)
+        mean, window = self.recent_loss()
         if window < 10:
             return
-        mean = math.fsum(losses[-window:]) / window
         limit = DIVERGENCE_FACTOR * self.initial_loss
         if mean > limit:
             raise TrainingDiverged(

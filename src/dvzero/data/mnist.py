@@ -9,6 +9,7 @@ MNIST names (Fashion-MNIST, KMNIST, ...).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -86,26 +87,52 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _read_cache_entry(entry: Path, dtype: np.dtype, shape: tuple[int, ...]) -> NDArray | None:
+    """The cached array if it is whole: readable, the expected dtype and shape, CRC intact."""
+    try:
+        expected_crc = int(entry.stem.rsplit("-", 1)[1], 16)
+        cached = np.load(entry, allow_pickle=False)
+    except (OSError, ValueError, EOFError, IndexError):
+        return None
+    if cached.dtype != dtype or cached.shape != shape:
+        return None
+    if zlib.crc32(np.ascontiguousarray(cached)) != expected_crc:
+        return None
+    return cached
+
+
+def dataset_fingerprint(data_dir: str | os.PathLike[str] | None = None) -> str:
+    """SHA-256 over the four files of a dataset (the shipped MNIST for ``None``).
+
+    Two directories with the same fingerprint hold byte-identical files.
+    """
+    directory = SHIPPED_DIR if data_dir is None else Path(data_dir).expanduser()
+    digest = hashlib.sha256()
+    for name in MNIST_FILES.values():
+        digest.update(_file_sha256(find_mnist_file(directory, name)).encode())
+    return digest.hexdigest()
+
+
 def load_idx_cached(
     path: Path, expected_sha256: str | None = None, cache_dir: Path | None = None
 ) -> NDArray:
     """Read an IDX file through the cache (keyed by the file's content).
 
     On a cache miss the file is decoded — its uncompressed bytes checked against
-    ``expected_sha256`` when given — and the array is written to the cache atomically.
-    A cache entry that cannot be read or does not match the file's header is rebuilt.
+    ``expected_sha256`` when given — and the array is written to the cache atomically,
+    under a name that carries the CRC-32 of its data. An entry that cannot be read, does
+    not match the file's header or fails its CRC is deleted and rebuilt.
     ``cache_dir=None`` uses :func:`default_cache_dir`.
     """
     dtype, shape = _peek_header(path)
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
-    cache_path = cache_dir / f"idx-{_file_sha256(path)[:40]}.npy"
-    if cache_path.is_file():
-        try:
-            cached = np.load(cache_path, allow_pickle=False)
-        except (OSError, ValueError, EOFError):
-            cached = None  # corrupt or truncated: rebuild below
-        if cached is not None and cached.dtype == dtype and cached.shape == shape:
+    key = f"idx-{_file_sha256(path)[:40]}"
+    for entry in sorted(cache_dir.glob(f"{key}-*.npy")):
+        cached = _read_cache_entry(entry, dtype, shape)
+        if cached is not None:
             return cached
+        with contextlib.suppress(OSError):
+            entry.unlink()  # damaged: rebuilt below
 
     data = read_idx_bytes(path)
     if expected_sha256 is not None:
@@ -117,6 +144,7 @@ def load_idx_cached(
                 f"reinstall dvzero (pip install --force-reinstall dvzero)"
             )
     array = parse_idx(data, str(path))
+    cache_path = cache_dir / f"{key}-{zlib.crc32(array):08x}.npy"
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         with atomic_write(cache_path, "wb") as handle:
