@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .functions import cross_entropy_error, labels_from_targets, sigmoid, softmax
+from .functions import cross_entropy_from_labels, labels_from_targets, sigmoid, softmax
 
 
 class Affine:
@@ -44,7 +44,7 @@ class Affine:
         """
         # out = x W + b  =>  dL/dW = x^T dout,  dL/db = sum over the batch,  dL/dx = dout W^T
         self.dW = self.x.T @ dout
-        self.db = np.sum(dout, axis=0)
+        self.db = dout.sum(axis=0)
         if not need_dx:
             return None
         dx = dout @ self.W.T
@@ -95,7 +95,7 @@ class SoftmaxWithLoss:
     def forward(self, x: NDArray, t: NDArray) -> float:
         self.y = softmax(x)
         self.labels = labels_from_targets(t, self.y.shape[-1])
-        self.loss = cross_entropy_error(self.y, self.labels)
+        self.loss = cross_entropy_from_labels(self.y, self.labels)
         return self.loss
 
     def backward(self, dout: float = 1.0) -> NDArray:

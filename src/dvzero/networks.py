@@ -95,8 +95,7 @@ class DeepVisionZeroNet:
 
     def _check_x(self, x: ArrayLike) -> NDArray:
         x = np.asarray(x)
-        real = np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
-        if not (real or x.dtype == np.bool_):
+        if x.dtype.kind not in "biuf":  # booleans, integers, floats
             raise ValueError(f"x must be an array of real numbers, got dtype {x.dtype}")
         if x.ndim > 2 and int(np.prod(x.shape[1:])) == self.input_size:
             return x.reshape(x.shape[0], self.input_size)
