@@ -88,9 +88,9 @@ def test_interrupt_then_resume_is_bit_identical(small_mnist_dir, tmp_path, refer
     for _ in range(interruptions):
         delay = delays.uniform(0.0, 0.6)
         code, out, err = interrupt(argv, signum, delay)
-        if code == 0 and stopped_steps:
-            # The resumed run finished before the second signal, or the signal came while
-            # it saved its files: then it completes them and ends normally.
+        if stopped_steps and (code == 0 or (run / "summary.json").exists()):
+            # The resumed run finished before the second signal, or the signal came while it
+            # saved its files (it completes them first) or as the interpreter shut down.
             finished = True
             break
         assert code == {signal.SIGINT: 130, signal.SIGTERM: 143}[signum], err
@@ -299,3 +299,103 @@ def test_slow_runs_also_checkpoint_on_a_timer(small_mnist_dir, tmp_path, monkeyp
     assert main(argv) == 0
     assert saved_steps[0] == 0  # the starting point
     assert set(saved_steps) >= {1, 2, 3}  # step 0's epoch checkpoint, then the timer
+
+
+def test_a_stop_while_the_loss_explodes_keeps_the_good_checkpoint(small_mnist_dir, tmp_path,
+                                                                   monkeypatch, capsys):
+    """Ctrl-C as the loss blows up (before the divergence check fires) must not save it."""
+    import dvzero.cli as cli
+
+    make = cli._checkpoint_callback
+
+    def with_ctrl_c_at_step_3(save, every_seconds=60.0):
+        callback = make(save, every_seconds)
+        on_step_end = callback.on_step_end
+
+        def step_end(step, loss):
+            on_step_end(step, loss)
+            if step == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        callback.on_step_end = step_end
+        return callback
+
+    monkeypatch.setattr(cli, "_checkpoint_callback", with_ctrl_c_at_step_3)
+    run = tmp_path / "run"
+    assert main(train_argv(small_mnist_dir, run, "--lr", "1e6")) == 130
+    err = capsys.readouterr().err
+    assert "stopped by SIGINT after step 3 of 4000, with the loss exploding" in err
+    assert f"dvzero train --resume {run} --lr 0.1" in err
+    _, state, _ = load_checkpoint(run / "checkpoint.npz")
+    assert state["next_step"] == 0  # still the starting point
+
+
+def test_resume_removes_only_its_own_leftovers(small_mnist_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(train_argv(small_mnist_dir, run, "--lr", "1e6")) == 1
+    (run / ".notes.tmp").write_text("the user's own file")
+    (run / ".checkpoint.npz.0a1b2c3d.tmp").write_bytes(b"half a checkpoint")
+    assert main(["train", "--resume", str(run), "--lr", "0.1", "--no-progress"]) == 0
+    assert (run / ".notes.tmp").read_text() == "the user's own file"
+    assert not (run / ".checkpoint.npz.0a1b2c3d.tmp").exists()
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("steps", "10"), ("lr", -1.0), ("dtype", "object"), ("seed", 1.5), ("data_dir", 3)],
+)
+def test_edited_checkpoint_settings_are_refused(small_mnist_dir, tmp_path, capsys, key, value):
+    from dvzero.storage import save_checkpoint
+
+    run = tmp_path / "run"
+    assert main(train_argv(small_mnist_dir, run, "--lr", "1e6")) == 1
+    params, state, meta = load_checkpoint(run / "checkpoint.npz")
+    meta["run"][key] = value
+    save_checkpoint(run / "checkpoint.npz", params, state, meta)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and f"setting {key}={value!r} is not valid" in err
+
+
+def test_a_run_too_short_for_the_window_still_reports_divergence(small_mnist_dir, tmp_path,
+                                                                 capsys):
+    argv = train_argv(small_mnist_dir, tmp_path / "run", "--lr", "1e6")
+    argv[argv.index("--steps") + 1] = "5"
+    assert main(argv) == 1
+    assert "training diverged at step 4" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "params.npz").exists()
+
+
+def test_a_failed_start_removes_every_directory_it_made(tmp_path, capsys):
+    empty = tmp_path / "empty-data"
+    empty.mkdir()
+    out = tmp_path / "a" / "b" / "c"
+    assert main(["train", "--data-dir", str(empty), "--out", str(out)]) == 1
+    assert "missing" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+
+
+def test_empty_paths_are_refused(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--out", ""])
+    assert info.value.code == 2
+    assert "argument --out: expected a path, got an empty string" in capsys.readouterr().err
+
+
+def test_sigterm_before_training_starts_leaves_nothing_behind(small_mnist_dir, tmp_path,
+                                                              monkeypatch, capsys):
+    import dvzero.cli as cli
+
+    load = cli._load_data
+
+    def terminated_while_loading(config):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return load(config)
+
+    monkeypatch.setattr(cli, "_load_data", terminated_while_loading)
+    out = tmp_path / "run"
+    assert main(train_argv(small_mnist_dir, out)) == 143
+    assert capsys.readouterr().err.strip() == "dvzero train: terminated"
+    assert not out.exists()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # restored for the caller

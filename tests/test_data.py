@@ -648,6 +648,11 @@ def corrupt_flipped_bit(entry: Path) -> None:
     entry.write_bytes(bytes(data))
 
 
+def corrupt_header_syntax(entry: Path) -> None:
+    """A header NumPy's parser chokes on with a tokenizer error, not a ValueError."""
+    entry.write_bytes(b"\x93NUMPY\x01\x00\x16\x00{'descr': '<u1', 'sha\n")
+
+
 def corrupt_pickle(entry: Path) -> None:
     np.save(entry, np.array([{"a": 1}], dtype=object), allow_pickle=True)
 
@@ -662,6 +667,7 @@ def corrupt_pickle(entry: Path) -> None:
         corrupt_wrong_shape,
         corrupt_wrong_dtype,
         corrupt_flipped_bit,
+        corrupt_header_syntax,
         corrupt_pickle,
     ],
     ids=lambda f: f.__name__.removeprefix("corrupt_"),

@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -859,11 +860,22 @@ def test_npz_readers_refuse_files_that_are_not_archives_or_have_bad_headers(tmp_
     with pytest.raises(ParamsFileError, match="format_version is '2', not a number"):
         load_params_file(tmp_path / "v.npz")
 
+    arrays = {"W1": np.zeros((2, 2))}
     header = {"format": "dvzero-params", "format_version": 1, "network": "DeepVisionZeroNet",
               "config": 5}
-    np.savez(tmp_path / "c.npz", W1=np.zeros((2, 2)), __dvzero__=np.array(json.dumps(header)))
+    np.savez(tmp_path / "c.npz", **arrays, __dvzero__=np.array(json.dumps(header)))
+    with pytest.raises(ParamsFileError, match="carries no checksum"):
+        load_network(tmp_path / "c.npz")
+    header["sha256"] = params_sha256(arrays)
+    np.savez(tmp_path / "c.npz", **arrays, __dvzero__=np.array(json.dumps(header)))
     with pytest.raises(ParamsFileError, match="bad network configuration"):
         load_network(tmp_path / "c.npz")
+
+    np.savez(tmp_path / "raw.npz", W1=np.zeros(2))
+    with zipfile.ZipFile(tmp_path / "raw.npz", "a") as archive:
+        archive.writestr("notes.txt", b"not an array")
+    with pytest.raises(ParamsFileError, match="member 'notes.txt' is not a NumPy array"):
+        load_params_file(tmp_path / "raw.npz")
 
 
 def test_checkpoint_without_the_runs_settings_is_refused_by_resume(tmp_path, capsys):
@@ -875,3 +887,68 @@ def test_checkpoint_without_the_runs_settings_is_refused_by_resume(tmp_path, cap
     assert main(["train", "--resume", str(run)]) == 1
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "settings are missing" in err
+
+
+# ------------------------------------------------------------ pickles that abuse NumPy itself
+
+
+class _CallsNdarray:
+    """``numpy.ndarray(shape, dtype, buffer, offset, strides)``: a zero-stride giant."""
+
+    def __reduce__(self):
+        return (np.ndarray, ((784, 10**9), np.dtype("f4"), b"\0\0\0\0", 0, (0, 0)))
+
+
+class _ObjectArray:
+    """An object array whose element "pointer" is 8 bytes chosen by the file."""
+
+    def __reduce__(self):
+        return (np.ndarray, ((1,), np.dtype("O"), b"AAAAAAAA"))
+
+
+class _ReconstructWithArrayShape:
+    def __reduce__(self):
+        from numpy._core import multiarray
+
+        return (multiarray._reconstruct, (np.ndarray, _ObjectArray(), b"b"))
+
+
+class _EncodeWithCodec:
+    def __reduce__(self):
+        import _codecs
+
+        return (_codecs.encode, (b"x" * 16, "zlib_codec"))
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        (_CallsNdarray(), "not callable"),
+        (_ObjectArray(), "dtype 'O8'"),
+        (_ReconstructWithArrayShape(), "dtype 'O8'"),
+        (_EncodeWithCodec(), "codecs.encode"),
+    ],
+    ids=["ndarray-call", "object-array", "reconstruct-shape", "codec"],
+)
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_pickles_abusing_numpy_constructors_are_refused(tmp_path, payload, message, protocol):
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"W1": payload}, protocol=protocol))
+    with pytest.raises(ParamsFileError, match=message):
+        load_params_file(path)
+
+
+def test_a_pickle_cannot_make_the_memo_huge(tmp_path):
+    path = tmp_path / "memo.pkl"
+    # PROTO 2, EMPTY_DICT, LONG_BINPUT 2**26, STOP: 9 bytes asking for a 64M-entry memo.
+    path.write_bytes(b"\x80\x02}r\x00\x00\x00\x04.")
+    with pytest.raises(ParamsFileError, match="memo index 67108864"):
+        load_params_file(path)
+
+
+def test_object_building_opcodes_are_refused_before_anything_runs(tmp_path):
+    path = tmp_path / "obj.pkl"
+    # PROTO 2, EMPTY_TUPLE, EMPTY_TUPLE, NEWOBJ, STOP: the scan refuses NEWOBJ unexecuted.
+    path.write_bytes(b"\x80\x02))\x81.")
+    with pytest.raises(ParamsFileError, match="opcode NEWOBJ"):
+        load_params_file(path)

@@ -10,6 +10,7 @@ import argparse
 import datetime as _dt
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -66,6 +67,12 @@ def _non_negative_float(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
+
+
+def _path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return Path(text)
 
 
 def _seed(text: str) -> int:
@@ -130,12 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_seed, default=None,
                        help="random seed; the same seed gives the same run bit for bit "
                        "(default: a fresh one, recorded in summary.json)")
-    train.add_argument("--data-dir", type=Path, default=None,
+    train.add_argument("--data-dir", type=_path, default=None,
                        help="directory with the four MNIST-format IDX files (default: the "
                        "MNIST copy shipped with dvzero)")
-    train.add_argument("--out", type=Path, default=None,
+    train.add_argument("--out", type=_path, default=None,
                        help="run directory to write (default: runs/<timestamp>)")
-    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+    train.add_argument("--resume", type=_path, default=None, metavar="RUN_DIR",
                        help="continue an interrupted run from its checkpoint, with its own "
                        "settings; the result is bit for bit that of an uninterrupted run")
     train.add_argument("--no-progress", action="store_true",
@@ -147,9 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rebuild a network from a run directory or a parameter file (.npz or the "
         "seed's .pkl) and print its accuracy on the test set.",
     )
-    evaluate.add_argument("source", type=Path, metavar="RUN_DIR_OR_PARAMS",
+    evaluate.add_argument("source", type=_path, metavar="RUN_DIR_OR_PARAMS",
                           help="a run directory written by 'dvzero train', or a parameter file")
-    evaluate.add_argument("--data-dir", type=Path, default=None,
+    evaluate.add_argument("--data-dir", type=_path, default=None,
                           help="directory with the four MNIST-format IDX files")
     return parser
 
@@ -173,8 +180,13 @@ RUN_FILES = ("params.npz", "params_two_layer.pkl", "metrics.csv", "summary.json"
              "accuracy.png", "loss.png")
 
 
-def _prepare_run_dir(out: Path | None) -> tuple[Path, bool]:
-    """Check (and create) the run directory before any long work: ``(path, created)``."""
+def _prepare_run_dir(out: Path | None) -> tuple[Path, Path | None]:
+    """Check (and create) the run directory before any long work.
+
+    Returns ``(run_dir, created)``: ``created`` is the topmost directory that did not exist
+    before (``None`` if ``run_dir`` did), so that a run failing before it writes anything
+    can remove what it made.
+    """
     if out is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / stamp
@@ -199,7 +211,11 @@ def _prepare_run_dir(out: Path | None) -> tuple[Path, bool]:
         raise UsageError(
             f"--out {out}: would overwrite {', '.join(existing)}; choose another directory"
         )
-    created = not out.exists()
+    created = out
+    while not created.parent.exists():
+        created = created.parent  # the topmost directory this run creates
+    if created.exists():
+        created = None
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -207,6 +223,26 @@ def _prepare_run_dir(out: Path | None) -> tuple[Path, bool]:
     if not os.access(out, os.W_OK | os.X_OK):
         raise UsageError(f"--out {out}: directory is not writable")
     return out, created
+
+
+def _remove_if_empty(run_dir: Path, created: Path | None) -> None:
+    """Remove ``run_dir`` and its parents up to ``created``, as long as they are empty."""
+    if created is None:
+        return
+    directory = run_dir
+    while True:
+        try:
+            directory.rmdir()  # only succeeds on an empty directory
+        except OSError:
+            return
+        if directory == created or directory.parent == directory:
+            return
+        directory = directory.parent
+
+
+def _lower_lr(lr: float) -> float:
+    """A learning rate to suggest after a divergence: a tenth, at most the seed's 0.1."""
+    return min(lr / 10, SEED_DEFAULTS["lr"])
 
 
 def _format_duration(seconds: float) -> str:
@@ -372,17 +408,46 @@ def _load_resume(run_dir: Path):
         raise UsageError(f"--resume {run_dir}: directory is not writable")
     # A process killed outright (SIGKILL, power loss) cannot remove the temporary file of a
     # write in progress; the real files are whole, so the leftovers can go.
-    for leftover in run_dir.glob(".*.tmp"):
-        leftover.unlink(missing_ok=True)
+    for name in (*RUN_FILES, CHECKPOINT_NAME):
+        for leftover in run_dir.glob(f".{name}.*.tmp"):
+            if re.fullmatch(rf"\.{re.escape(name)}\.[0-9a-f]{{8}}\.tmp", leftover.name):
+                leftover.unlink(missing_ok=True)
     params, state, meta = storage.load_checkpoint(checkpoint)
     config = meta.get("run")
-    if not isinstance(config, dict) or any(key not in config for key in CONFIG_KEYS):
+    if not isinstance(config, dict) or any(key not in config for key in CONFIG_CHECKS):
         raise CheckpointError(f"{checkpoint}: the run's settings are missing or incomplete")
+    for key, valid in CONFIG_CHECKS.items():
+        if not valid(config[key]):
+            raise CheckpointError(f"{checkpoint}: the run's setting {key}={config[key]!r} is "
+                                  f"not valid; the checkpoint was damaged or edited")
+    for key in ("elapsed_seconds", "resumes"):
+        if not _is_number(meta.get(key, 0)):
+            raise CheckpointError(f"{checkpoint}: {key}={meta[key]!r} is not a number")
     return params, state, meta
 
 
-CONFIG_KEYS = ("gradient", "steps", "batch_size", "lr", "hidden", "activation",
-               "weight_init_std", "dtype", "seed", "data_dir")
+def _is_int(value: Any, low: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
+
+
+#: What each setting of a checkpointed run must look like.
+CONFIG_CHECKS = {
+    "gradient": lambda v: v in ("backprop", "numerical"),
+    "steps": _is_int,
+    "batch_size": _is_int,
+    "lr": lambda v: _is_number(v) and v > 0,
+    "hidden": _is_int,
+    "activation": lambda v: v in ("sigmoid", "relu"),
+    "weight_init_std": _is_number,
+    "dtype": lambda v: v in ("float32", "float64"),
+    "seed": lambda v: _is_int(v, low=0),
+    "data_dir": lambda v: v is None or isinstance(v, str),
+}
 
 
 def _load_data(config: dict[str, Any]):
@@ -415,7 +480,7 @@ def command_train(args: argparse.Namespace, start: float) -> int:
                 f"--resume continues a run with the settings it started with; leave out "
                 f"{', '.join(given)} (only --lr may change, e.g. after a divergence)"
             )
-        run_dir, created = args.resume, False
+        run_dir, created = args.resume, None
         params, state, meta = _load_resume(run_dir)
         config = dict(meta["run"])
         if args.lr is not None and args.lr != config["lr"]:
@@ -448,8 +513,7 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     try:
         (x_train, t_train), (x_test, t_test), fingerprint = _load_data(config)
     except BaseException:
-        if created and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # nothing was written: leave no empty run directory behind
+        _remove_if_empty(run_dir, created)  # leave no empty run directory behind
         raise
     source = "MNIST, shipped with dvzero" if config["data_dir"] is None else config["data_dir"]
     print(f"data: {x_train.shape[0]} training and {x_test.shape[0]} test images of "
@@ -521,19 +585,24 @@ def command_train(args: argparse.Namespace, start: float) -> int:
                 _, kept, _ = storage.load_checkpoint(checkpoint)
                 where = (f"the checkpoint after step {kept['next_step'] - 1}" if kept["next_step"]
                          else "the starting checkpoint")
-                lower = min(config["lr"] / 10, SEED_DEFAULTS["lr"])
                 advice = (f" The last good checkpoint is kept; continue from {where} with "
-                          f"'dvzero train --resume {run_dir} --lr {lower:g}'")
+                          f"'dvzero train --resume {run_dir} --lr {_lower_lr(config['lr']):g}'")
             print(f"dvzero train: error: {exc}{advice}", file=sys.stderr)
             return EXIT_FAILURE
         train_seconds = time.perf_counter() - train_start
 
         if trainer.stopped:
-            save_checkpoint()
             save_metrics()
-            print(f"\nstopped by {stop.received} after step {trainer.next_step - 1} of "
-                  f"{config['steps']}; checkpoint saved in {checkpoint}.\n"
-                  f"Resume with: dvzero train --resume {run_dir}", file=sys.stderr)
+            stopped = (f"\nstopped by {stop.received} after step {trainer.next_step - 1} of "
+                       f"{config['steps']}")
+            if trainer.is_healthy():
+                save_checkpoint()
+                print(f"{stopped}; checkpoint saved in {checkpoint}.\n"
+                      f"Resume with: dvzero train --resume {run_dir}", file=sys.stderr)
+            else:  # do not replace the last good checkpoint with an exploding state
+                print(f"{stopped}, with the loss exploding; the last good checkpoint is kept in "
+                      f"{checkpoint}.\nResume from it with a lower learning rate: dvzero train "
+                      f"--resume {run_dir} --lr {_lower_lr(config['lr']):g}", file=sys.stderr)
             return EXIT_SIGNALS.get(stop.received or "", 130)
 
         network.save_params(run_dir / "params.npz")
@@ -639,10 +708,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .errors import DVZeroError
 
+    previous_sigterm = _terminate_as_interrupt()
     try:
         if args.command == "train":
             return command_train(args, start)
         return command_evaluate(args)
+    except _Terminated:
+        print(f"\ndvzero {args.command}: terminated", file=sys.stderr)
+        return EXIT_SIGNALS["SIGTERM"]
     except UsageError as exc:
         print(f"dvzero {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -652,7 +725,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"\ndvzero {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_SIGNALS["SIGINT"]
+    finally:
+        if previous_sigterm is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM outside training: unwinds like Ctrl-C, so half-made run directories go."""
+
+
+def _terminate_as_interrupt():
+    """Make SIGTERM raise :class:`_Terminated`; returns the previous handler (or ``None``)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None  # signal handlers can only be set from the main thread
+
+    def terminate(signum, frame):
+        raise _Terminated()
+
+    return signal.signal(signal.SIGTERM, terminate)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,13 @@ Every file is written atomically (see :mod:`dvzero._atomic`).
 from __future__ import annotations
 
 import csv
-import functools
 import hashlib
-import importlib
 import io
 import json
 import math
 import os
 import pickle
-import zipfile
+import pickletools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,8 +110,13 @@ def _read_npz(
                 arrays = {key: archive[key] for key in archive.files}
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise error(f"{path}: not a readable .npz file ({exc})") from exc
+    except error:
+        raise
+    except Exception as exc:  # a damaged zip raises anything from BadZipFile to RuntimeError
+        raise error(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from exc
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # a zip member that is not a .npy file
+            raise error(f"{path}: member {key!r} is not a NumPy array")
     header: dict[str, Any] = {}
     if HEADER_KEY in arrays:
         raw = arrays.pop(HEADER_KEY)
@@ -133,7 +136,9 @@ def _read_npz(
                 f"understands ({FORMAT_VERSION}); upgrade dvzero"
             )
         expected = header.get("sha256")
-        if expected is not None and params_sha256(arrays) != expected:
+        if not isinstance(expected, str):
+            raise error(f"{path}: the header carries no checksum of the arrays")
+        if params_sha256(arrays) != expected:
             raise error(
                 f"{path}: the arrays do not match the checksum in the header; the file is corrupt"
             )
@@ -220,55 +225,129 @@ def load_checkpoint(
 # --------------------------------------------------------------------------- .pkl
 
 
-def _numpy_module(*candidates: str):
-    for name in candidates:
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    raise ImportError(f"none of {candidates} can be imported")
+# What a pickled dict of NumPy arrays is made of. Everything else -- above all the opcodes
+# that build arbitrary objects (INST, OBJ, NEWOBJ), extension codes and persistent ids --
+# is refused by a scan of the whole file before a single opcode is executed.
+_SAFE_OPCODES = frozenset("""
+    PROTO FRAME STOP MARK POP POP_MARK DUP
+    NONE NEWTRUE NEWFALSE INT BININT BININT1 BININT2 LONG LONG1 LONG4 FLOAT BINFLOAT
+    STRING BINSTRING SHORT_BINSTRING UNICODE BINUNICODE SHORT_BINUNICODE BINUNICODE8
+    BINBYTES SHORT_BINBYTES BINBYTES8 BYTEARRAY8
+    EMPTY_TUPLE TUPLE TUPLE1 TUPLE2 TUPLE3 EMPTY_LIST LIST APPEND APPENDS
+    EMPTY_DICT DICT SETITEM SETITEMS
+    GLOBAL STACK_GLOBAL REDUCE BUILD
+    PUT BINPUT LONG_BINPUT MEMOIZE GET BINGET LONG_BINGET
+""".split())
+
+#: dtype codes a parameter array may have: booleans, integers and floats (no objects).
+_NUMERIC_DTYPE_CODES = frozenset(
+    f"{kind}{size}" for kind in "iu" for size in (1, 2, 4, 8)
+) | {"f2", "f4", "f8", "b1", "?"}
+
+
+class _NdarrayToken:
+    """Stands for ``numpy.ndarray`` inside a pickle: it may be named, never called."""
+
+    def __repr__(self) -> str:
+        return "<numpy.ndarray (restricted)>"
+
+
+_NDARRAY = _NdarrayToken()
+
+
+def _refuse(what: str) -> ParamsFileError:
+    return ParamsFileError(f"refusing a pickle that {what}; a parameter file holds only arrays")
+
+
+def _safe_reconstruct(subtype: Any, shape: Any, typecode: Any) -> NDArray:
+    # NumPy pickles every array as _reconstruct(ndarray, (0,), b'b') followed by BUILD,
+    # whose state NumPy checks itself; any other call is not an array being unpickled.
+    if subtype is not _NDARRAY or shape != (0,) or typecode != b"b":
+        raise _refuse("calls numpy's _reconstruct with unusual arguments")
+    return np.ndarray.__new__(np.ndarray, (0,), "b")
+
+
+def _safe_dtype(spec: Any, align: Any = False, copy: Any = False) -> np.dtype:
+    if not isinstance(spec, str) or spec.lstrip("<>=|") not in _NUMERIC_DTYPE_CODES:
+        raise _refuse(f"asks for the dtype {spec!r}")
+    return np.dtype(spec, bool(align), bool(copy))
+
+
+def _safe_frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> NDArray:
+    if not isinstance(buffer, (bytes, bytearray)) or not isinstance(dtype, np.dtype):
+        raise _refuse("calls numpy's _frombuffer with unusual arguments")
+    if dtype.hasobject or order not in ("C", "F"):
+        raise _refuse("builds an array of objects")
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order)
+
+
+def _safe_encode(text: Any, encoding: Any = "utf-8") -> bytes:
+    # Protocols 0-2 store array bytes as latin-1 text; nothing else is ever encoded.
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise _refuse("calls codecs.encode with unusual arguments")
+    return text.encode("latin-1")
 
 
 def _empty_bytes(*args: Any) -> bytes:
+    # Protocols 0-2 write the empty data of a zero-size array as bytes(); never bytes(n),
+    # which would let a file allocate as much memory as it likes.
     if args:
-        raise ParamsFileError("refusing a pickle that calls bytes() with arguments")
+        raise _refuse("calls bytes() with arguments")
     return b""
 
 
-@functools.cache
-def _allowed_globals() -> dict[tuple[str, str], Any]:
-    multiarray = _numpy_module("numpy._core.multiarray", "numpy.core.multiarray")
-    numeric = _numpy_module("numpy._core.numeric", "numpy.core.numeric")
-    import codecs
-
-    allowed = {}
-    for prefix in ("numpy._core", "numpy.core"):
-        allowed[(f"{prefix}.multiarray", "_reconstruct")] = multiarray._reconstruct
-        allowed[(f"{prefix}.multiarray", "scalar")] = multiarray.scalar
-        allowed[(f"{prefix}.numeric", "_frombuffer")] = numeric._frombuffer
-    # Protocols 0-2 write the empty data of a zero-size array as bytes(); admit that call
-    # only, never bytes(n), which would let a file allocate as much memory as it likes.
-    for module in ("builtins", "__builtin__"):
-        allowed[(module, "bytes")] = _empty_bytes
-    allowed[("numpy", "ndarray")] = np.ndarray
-    allowed[("numpy", "dtype")] = np.dtype
-    # Pickle protocols 0-2 store array bytes as latin-1 text decoded by codecs.encode.
-    allowed[("_codecs", "encode")] = codecs.encode
-    return allowed
+_ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
+    **{(f"{prefix}.multiarray", "_reconstruct"): _safe_reconstruct
+       for prefix in ("numpy._core", "numpy.core")},
+    **{(f"{prefix}.numeric", "_frombuffer"): _safe_frombuffer
+       for prefix in ("numpy._core", "numpy.core")},
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _safe_dtype,
+    ("_codecs", "encode"): _safe_encode,
+    ("builtins", "bytes"): _empty_bytes,
+    ("__builtin__", "bytes"): _empty_bytes,
+}
 
 
-class RestrictedUnpickler(pickle.Unpickler):
+def _scan_pickle(data: bytes) -> None:
+    """Refuse, before anything runs, a pickle with opcodes a dict of arrays never needs.
+
+    Also bounds the memo: an index far beyond the number of opcodes could only serve to
+    make the unpickler allocate a huge table.
+    """
+    count = 0
+    try:
+        for opcode, argument, _ in pickletools.genops(data):
+            count += 1
+            if opcode.name not in _SAFE_OPCODES:
+                raise _refuse(f"uses the opcode {opcode.name}")
+            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"):
+                if not isinstance(argument, int) or argument > count:
+                    raise _refuse(f"uses the memo index {argument!r}")
+            if opcode.name in ("GLOBAL",):
+                module, _, name = str(argument).partition(" ")
+                if (module, name) not in _ALLOWED_GLOBALS:
+                    raise _refuse(f"imports {module}.{name} (it may be malicious)")
+    except ParamsFileError:
+        raise
+    except Exception as exc:  # malformed: unknown opcode, truncated argument, ...
+        raise ParamsFileError(f"not a readable parameter pickle ({exc})") from None
+
+
+class RestrictedUnpickler(pickle._Unpickler):
     """An unpickler that can rebuild a dict of NumPy arrays and nothing else.
 
-    Pickle rebuilds objects by importing and calling whatever the file names; this class
-    refuses every name outside a short list of NumPy array constructors, *before* anything
-    is imported or called, so a malicious file cannot run code.
+    Pickle rebuilds objects by importing and calling whatever the file names. This class
+    admits a handful of names, each replaced by a guarded stand-in that accepts only the
+    arguments NumPy's own pickles use (no object arrays, no arbitrary dtypes, no
+    ``numpy.ndarray(...)`` calls). It is the pure-Python unpickler, whose memo is a dict,
+    so a file cannot make it allocate a huge table. Use :func:`load_params_pickle`, which
+    also scans the opcodes first.
     """
 
     def find_class(self, module: str, name: str) -> Any:
-        allowed = _allowed_globals()
         try:
-            return allowed[(module, name)]
+            return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
             raise ParamsFileError(
                 f"refusing to load {module}.{name}: a parameter pickle may contain only NumPy "
@@ -276,7 +355,7 @@ class RestrictedUnpickler(pickle.Unpickler):
             ) from None
 
     def persistent_load(self, pid: Any) -> Any:
-        raise ParamsFileError("refusing a pickle with persistent references")
+        raise _refuse("has persistent references")
 
 
 def save_params_pickle(path: str | os.PathLike[str], params: Mapping[str, NDArray]) -> None:
@@ -290,6 +369,7 @@ def load_params_pickle(path: str | os.PathLike[str]) -> dict[str, NDArray]:
     with open(path, "rb") as handle:
         data = handle.read()
     try:
+        _scan_pickle(data)
         params = RestrictedUnpickler(io.BytesIO(data)).load()
     except ParamsFileError as exc:
         raise ParamsFileError(f"{path}: {exc}") from None

@@ -210,6 +210,15 @@ class Trainer:
                 self.stopped = self.next_step < self.step_num
                 if self.stopped:
                     break
+        if not self.stopped and history.train_loss_list and not self.is_healthy():
+            # Too few steps for the windowed check, yet already exploding: say so.
+            mean, window = self.recent_loss()
+            raise TrainingDiverged(
+                self.next_step - 1,
+                history.train_loss_list[-1],
+                f"the loss averaged {mean:.3g} over the last {window} steps, more than "
+                f"{DIVERGENCE_FACTOR:g} times its starting value {self.initial_loss:.3g}",
+            )
         self._notify("on_train_end", history)
         return history
 
