@@ -39,50 +39,32 @@ class UsageError(Exception):
 # --------------------------------------------------------------------------- parsing
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _number(convert, is_valid, requirement: str):
+    """An argparse type: ``convert(text)``, which must satisfy ``is_valid``."""
+    expected = "a whole number" if convert is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not (math.isfinite(value) and is_valid(value)):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+_positive_int = _number(int, lambda value: value >= 1, "at least 1")
+_seed = _number(int, lambda value: value >= 0, ">= 0")
+_positive_float = _number(float, lambda value: value > 0, "a finite number > 0")
+_non_negative_float = _number(float, lambda value: value >= 0, "a finite number >= 0")
 
 
 def _path(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a path, got an empty string")
     return Path(text)
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -382,6 +364,16 @@ class _StopOnSignal:
         self.trainer.request_stop()
         for number, handler in self.previous.items():
             self.signal.signal(number, handler)
+        if self.trainer.next_step < self.trainer.step_num:
+            # A numerical step can take many seconds: say at once that the signal was heard.
+            # os.write, not print: the signal may have interrupted a print to stderr, and
+            # the buffered stream would refuse the reentrant call.
+            message = (f"\n{self.received}: stopping after the step in progress "
+                       f"(again to quit at once)\n")
+            try:
+                os.write(sys.stderr.fileno(), message.encode())
+            except (AttributeError, OSError, ValueError):  # stderr is not a real file
+                pass
 
     def __enter__(self) -> _StopOnSignal:
         for number in (self.signal.SIGINT, self.signal.SIGTERM):
