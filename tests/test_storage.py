@@ -17,10 +17,13 @@ import subprocess
 import sys
 import warnings
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dvzero
 from dvzero._atomic import atomic_write
@@ -938,6 +941,21 @@ def test_pickles_abusing_numpy_constructors_are_refused(tmp_path, payload, messa
         load_params_file(path)
 
 
+class _ForgedDtype:
+    """float32 whose state flags claim it holds object references (NumPy would follow them)."""
+
+    def __reduce__(self):
+        return (np.dtype, ("f4", False, True), (3, "<", None, None, None, -1, -1, 63))
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_forged_dtype_states_are_refused(tmp_path, protocol):
+    path = tmp_path / "forged.pkl"
+    path.write_bytes(pickle.dumps({"W1": _ForgedDtype()}, protocol=protocol))
+    with pytest.raises(ParamsFileError, match="unusual dtype state"):
+        load_params_file(path)
+
+
 def test_a_pickle_cannot_make_the_memo_huge(tmp_path):
     path = tmp_path / "memo.pkl"
     # PROTO 2, EMPTY_DICT, LONG_BINPUT 2**26, STOP: 9 bytes asking for a 64M-entry memo.
@@ -952,3 +970,39 @@ def test_object_building_opcodes_are_refused_before_anything_runs(tmp_path):
     path.write_bytes(b"\x80\x02))\x81.")
     with pytest.raises(ParamsFileError, match="opcode NEWOBJ"):
         load_params_file(path)
+
+
+# ----------------------------------------------------------------- fuzzing the pickle loader
+
+
+@pytest.fixture(scope="module")
+def valid_pickles():
+    params = make_params(np.float32, sizes=(3, 2, 2))
+    return {protocol: pickle.dumps(params, protocol=protocol) for protocol in range(6)}
+
+
+@settings(max_examples=300, deadline=timedelta(seconds=2))
+@given(
+    protocol=st.integers(0, 5),
+    edits=st.lists(st.tuples(st.integers(0, 2**16), st.integers(0, 255), st.booleans()),
+                   min_size=1, max_size=4),
+)
+def test_fuzz_mutated_pickles_load_or_are_refused(valid_pickles, tmp_path_factory, protocol,
+                                                  edits):
+    """Any corruption of a real parameter pickle: arrays come back, or ParamsFileError."""
+    data = bytearray(valid_pickles[protocol])
+    for position, value, insert in edits:
+        index = position % (len(data) + 1)
+        if insert:
+            data.insert(index, value)
+        elif data:
+            data[index % len(data)] = value
+    path = tmp_path_factory.mktemp("fuzz") / "mutated.pkl"
+    path.write_bytes(bytes(data))
+    try:
+        params, header = load_params_file(path)
+    except ParamsFileError:
+        return
+    assert header == {}
+    for value in params.values():
+        assert isinstance(value, np.ndarray) and not value.dtype.hasobject

@@ -60,7 +60,7 @@ def _check_params_dict(params: Any, source: str) -> dict[str, NDArray]:
             raise ParamsFileError(
                 f"{source}: parameter {key!r} is a {type(value).__name__}, not a NumPy array"
             )
-        if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+        if not _is_plain_dtype(value.dtype) or value.dtype.kind == "b":
             raise ParamsFileError(
                 f"{source}: parameter {key!r} has dtype {value.dtype}; numeric arrays expected"
             )
@@ -356,6 +356,41 @@ class RestrictedUnpickler(pickle._Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         raise _refuse("has persistent references")
+
+    def load_build(self) -> None:
+        """BUILD sets an object's state: allowed only with the states NumPy itself writes.
+
+        A dtype's state can carry flags and fields; a forged one could mark a float dtype
+        as holding object references, which NumPy would then follow. So a dtype may only
+        receive the plain state of a simple numeric type, and an array only a state whose
+        dtype is such a type.
+        """
+        state = self.stack[-1]
+        target = self.stack[-2] if len(self.stack) > 1 else None
+        if isinstance(target, np.dtype):
+            if not _is_plain_dtype_state(state):
+                raise _refuse(f"sets the unusual dtype state {state!r}")
+        elif isinstance(target, np.ndarray):
+            if not (isinstance(state, tuple) and len(state) == 5
+                    and isinstance(state[2], np.dtype) and _is_plain_dtype(state[2])):
+                raise _refuse("sets an array state with an unusual dtype")
+        else:
+            raise _refuse(f"sets the state of a {type(target).__name__}")
+        super().load_build()
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch[pickle.BUILD[0]] = load_build
+
+
+def _is_plain_dtype_state(state: Any) -> bool:
+    # (version, byte order, subarray, names, fields, itemsize, alignment, flags)
+    return (isinstance(state, tuple) and len(state) == 8 and state[0] == 3
+            and state[1] in ("<", ">", "|", "=") and state[2:] == (None, None, None, -1, -1, 0))
+
+
+def _is_plain_dtype(dtype: np.dtype) -> bool:
+    return (dtype.kind in "biuf" and not dtype.hasobject and dtype.fields is None
+            and dtype.subdtype is None and dtype.flags == 0)
 
 
 def save_params_pickle(path: str | os.PathLike[str], params: Mapping[str, NDArray]) -> None:
