@@ -270,3 +270,26 @@ def test_non_finite_parameters_are_divergence(rng):
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged,
                                                   match=r"step 0: parameter \w+ holds NaN"):
         train(network, x, t, x_test, t_test, step_num=5, batch_size=8, rng=0)
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937, np.random.Philox])
+def test_state_dict_is_plain_json_for_any_bit_generator(rng, bit_generator):
+    import json
+
+    x, t, x_test, t_test = tiny_data(rng)
+
+    def make_trainer():
+        return Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, x_test, t_test, step_num=8,
+                       batch_size=5, rng=np.random.Generator(bit_generator(5)))
+
+    whole = make_trainer()
+    whole.run()
+    first = make_trainer()
+    first.step_num = 3
+    first.run()
+    state = json.loads(json.dumps(first.state_dict()))  # what a checkpoint header holds
+    second = make_trainer()
+    second.network.params = first.network.params
+    second.load_state_dict(state)
+    second.run()
+    assert second.history == whole.history
