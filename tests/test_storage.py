@@ -911,7 +911,10 @@ class _ObjectArray:
 
 class _ReconstructWithArrayShape:
     def __reduce__(self):
-        from numpy._core import multiarray
+        try:
+            from numpy._core import multiarray
+        except ImportError:  # NumPy 1.x
+            from numpy.core import multiarray
 
         return (multiarray._reconstruct, (np.ndarray, _ObjectArray(), b"b"))
 
