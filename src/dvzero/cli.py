@@ -28,6 +28,11 @@ SEED_DEFAULTS = {
     "activation": "sigmoid",
 }
 
+#: The values the run options take (the checkpoint of a run is checked against them too).
+GRADIENTS = ("backprop", "numerical")
+ACTIVATIONS = ("sigmoid", "relu")
+DTYPES = ("float32", "float64")
+
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 
@@ -93,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--gradient",
-        choices=("backprop", "numerical"),
+        choices=GRADIENTS,
         default=None,
         help="how gradients are computed: backpropagation, or the seed's numerical "
         "differentiation (very slow: the projected time is printed after the first step) "
@@ -108,12 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"learning rate (default: {SEED_DEFAULTS['lr']})")
     train.add_argument("--hidden", type=_positive_int, default=None,
                        help=f"neurons in the hidden layer (default: {SEED_DEFAULTS['hidden']})")
-    train.add_argument("--activation", choices=("sigmoid", "relu"), default=None,
+    train.add_argument("--activation", choices=ACTIVATIONS, default=None,
                        help=f"hidden-layer activation (default: {SEED_DEFAULTS['activation']})")
     train.add_argument("--weight-init-std", type=_non_negative_float, default=None,
                        help="standard deviation of the initial weights "
                        f"(default: {SEED_DEFAULTS['weight_init_std']})")
-    train.add_argument("--dtype", choices=("float32", "float64"), default=None,
+    train.add_argument("--dtype", choices=DTYPES, default=None,
                        help="float type of the computation (default: float32 for backprop, "
                        "float64 for numerical gradients, which need the precision)")
     train.add_argument("--seed", type=_seed, default=None,
@@ -429,14 +434,14 @@ def _is_number(value: Any) -> bool:
 
 #: What each setting of a checkpointed run must look like.
 CONFIG_CHECKS = {
-    "gradient": lambda v: v in ("backprop", "numerical"),
+    "gradient": lambda v: v in GRADIENTS,
     "steps": _is_int,
     "batch_size": _is_int,
     "lr": lambda v: _is_number(v) and v > 0,
     "hidden": _is_int,
-    "activation": lambda v: v in ("sigmoid", "relu"),
+    "activation": lambda v: v in ACTIVATIONS,
     "weight_init_std": _is_number,
-    "dtype": lambda v: v in ("float32", "float64"),
+    "dtype": lambda v: v in DTYPES,
     "seed": lambda v: _is_int(v, low=0),
     "data_dir": lambda v: v is None or isinstance(v, str),
 }

@@ -147,7 +147,8 @@ class Trainer:
         self.history = History()
         #: The step :meth:`run` starts with (0, or where a restored run stopped).
         self.next_step = 0
-        #: The loss of the first mini-batch before any update (the divergence reference).
+        #: The loss before any update, on the first DIVERGENCE_REFERENCE_SIZE training
+        #: samples: the reference of the divergence checks.
         self.initial_loss: float | None = None
         #: True when the last :meth:`run` ended early on :meth:`request_stop`.
         self.stopped = False
@@ -210,15 +211,9 @@ class Trainer:
                 self.stopped = self.next_step < self.step_num
                 if self.stopped:
                     break
-        if not self.stopped and history.train_loss_list and not self.is_healthy():
-            # Too few steps for the windowed check, yet already exploding: say so.
-            mean, window = self.recent_loss()
-            raise TrainingDiverged(
-                self.next_step - 1,
-                history.train_loss_list[-1],
-                f"the loss averaged {mean:.3g} over the last {window} steps, more than "
-                f"{DIVERGENCE_FACTOR:g} times its starting value {self.initial_loss:.3g}",
-            )
+        if not self.stopped and history.train_loss_list:
+            # A run too short for the windowed check may still end exploding: say so.
+            self._check_explosion(self.next_step - 1, history.train_loss_list[-1], 1)
         self._notify("on_train_end", history)
         return history
 
@@ -235,18 +230,20 @@ class Trainer:
         only worth keeping when even a single step's loss looks sane.
         """
         mean, window = self.recent_loss()
-        if window == 0:
-            return True
-        return math.isfinite(mean) and mean <= DIVERGENCE_FACTOR * self.initial_loss
+        return window == 0 or (math.isfinite(mean) and mean <= self._loss_limit())
+
+    def _loss_limit(self) -> float:
+        return DIVERGENCE_FACTOR * self.initial_loss
 
     def _check_divergence(self, step: int, loss: float) -> None:
         if not math.isfinite(loss):
             raise TrainingDiverged(step, loss)
+        self._check_explosion(step, loss, min_window=10)
+
+    def _check_explosion(self, step: int, loss: float, min_window: int) -> None:
+        """Raise if the mean of the recent losses (at least ``min_window``) is over the limit."""
         mean, window = self.recent_loss()
-        if window < 10:
-            return
-        limit = DIVERGENCE_FACTOR * self.initial_loss
-        if mean > limit:
+        if window >= min_window and mean > self._loss_limit():
             raise TrainingDiverged(
                 step,
                 loss,
