@@ -1,6 +1,6 @@
-"""The seed's training script, on dvzero: read it top to bottom.
+"""The original post's training script, on dvzero: read it top to bottom.
 
-种子文章的训练脚本,用 dvzero 实现:从上往下读即可。
+原文的训练脚本，用 dvzero 实现：从上往下读即可。
 
     python examples/seed_train.py                      # backpropagation, 10,000 steps, seconds
     python examples/seed_train.py --gradient numerical --steps 3   # the post's method: slow!
@@ -48,22 +48,24 @@ test_acc_list = []  # accuracy on the test set, once per epoch / 测试精度
 iter_per_epoch = max(train_size / batch_size, 1)  # 600 steps see 60,000 images once
 
 for i in range(step_num):
-    # 1. A random mini-batch (with replacement). 随机选取 batch_size 个样品
+    # 1. A random mini-batch (with replacement). 随机选取 batch_size 个样本
     batch_mask = np.random.choice(train_size, batch_size)
     x_batch = x_train[batch_mask]
     t_batch = t_train[batch_mask]
 
     # 2. The gradient of the loss for every weight. 计算梯度
     if args.gradient == "numerical":
-        grad = network.numerical_gradient(x_batch, t_batch)  # the post's method: ~40,000
-    else:  # loss evaluations per step, each over the whole batch
+            # The post's method: 2 loss evaluations per parameter, 79,520 per step, each over
+        # the whole batch.
+        grad = network.numerical_gradient(x_batch, t_batch)
+    else:
         grad = network.gradient(x_batch, t_batch)  # backpropagation: one pass back
 
     # 3. A small step against the gradient. 更新参数
     for key in ("W1", "b1", "W2", "b2"):
         network.params[key] -= learning_rate * grad[key]
 
-    # Record the loss after the update. 每次更新完参数以后,求出损失函数值并保存
+    # Record the loss after the update. 每次更新完参数以后，求出损失函数值并保存
     loss = network.loss(x_batch, t_batch)
     train_loss_list.append(loss)
 
@@ -76,6 +78,12 @@ for i in range(step_num):
     if args.gradient == "numerical" or i % 1000 == 0 or i == step_num - 1:
         now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
         print(now, "Number of steps completed:", i)
+
+# The accuracies of the trained network (the loop measures them once per epoch only).
+# 训练结束后的最终精度
+train_acc = network.accuracy(x_train, t_train)
+test_acc = network.accuracy(x_test, t_test)
+print(f"final: train acc {train_acc:.4f}, test acc {test_acc:.4f} after {step_num} steps")
 
 # Save the final parameters (the post's pickle file). 保存最终的权重参数
 network.save_params()

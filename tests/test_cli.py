@@ -658,3 +658,69 @@ def test_diverging_run_is_one_line_error(tmp_path, small_mnist_dir):
     assert result.returncode == 1
     assert "training diverged" in result.stderr
     assert_one_line_error(result.returncode, result.stderr, "training diverged", exit_code=1)
+
+
+# --------------------------------------------------------------------------- words
+
+
+def test_metrics_csv_has_unix_line_endings(trained_run):
+    data = (trained_run.dir / "metrics.csv").read_bytes()
+    assert b"\r" not in data
+    assert data.count(b"\n") == STEPS + 1 and data.endswith(b"\n")
+
+
+def test_one_numerical_step_is_counted_in_the_singular(tmp_path, small_mnist_dir):
+    result = run_main(train_args(small_mnist_dir, tmp_path / "one", "--gradient", "numerical",
+                                 "--hidden", "2", steps=1, batch_size=5))
+    assert result.code == 0, result.err
+    final = re.search(r"^final: .*$", result.out, re.MULTILINE).group(0)
+    assert re.search(r"; 1 step in [\d.]+ s \((\d+ steps/s|[\d.]+ s per step)\), ", final), final
+    assert "1 steps" not in result.out and "(0 steps/s)" not in result.out
+    assert "will take about" not in result.out  # no projection for a single step
+
+
+@pytest.mark.parametrize(
+    ("steps", "seconds", "expected"),
+    [(10000, 3.6, "2778 steps/s"), (1, 9.87, "9.9 s per step"), (3, 600.0, "3.3 minutes per step"),
+     (0, 0.0, "no steps timed"), (5, 5.0, "1 steps/s")],
+)
+def test_rates_read_well_fast_or_slow(steps, seconds, expected):
+    from dvzero.cli import _rate
+
+    assert _rate(steps, seconds) == expected
+
+
+def help_text(*command: str) -> str:
+    out = io.StringIO()
+    with redirect_stdout(out), pytest.raises(SystemExit):
+        main([*command, "--help"])
+    return " ".join(out.getvalue().split())  # argparse wraps lines: compare as one line
+
+
+def test_help_texts_say_what_users_asked():
+    train = help_text("train")
+    assert "may be given with --resume" in train
+    assert "only --lr may be given" in train
+    assert "nothing is ever overwritten" in train
+    assert "train-images-idx3-ubyte" in train and "train-images.idx3-ubyte" in train
+    assert "examples:" in train and "dvzero train --resume runs/a --lr 0.01" in train
+    assert "the original post" in train and "seed's" not in train
+
+    evaluate = help_text("evaluate")
+    assert "(default: the data the run was trained on" in evaluate
+
+    top = help_text()
+    assert "examples:" in top and "dvzero evaluate runs/a" in top
+    assert "'The original post' is the Chinese blog post dvzero implements" in top
+
+
+def test_help_examples_are_valid_commands():
+    """Every example in the help parses (and so names only real options)."""
+    from dvzero.cli import MAIN_EXAMPLES, TRAIN_EXAMPLES, build_parser
+
+    parser = build_parser()
+    examples = [line.strip().split("  ")[0] for line in (MAIN_EXAMPLES + TRAIN_EXAMPLES)
+                .splitlines() if line.strip().startswith("dvzero ")]
+    assert len(examples) >= 8
+    for example in examples:
+        parser.parse_args(example.split()[1:])

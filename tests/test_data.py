@@ -924,3 +924,63 @@ def test_float_labels_rejected(tmp_path, rng):
     directory = write_mnist_dir(tmp_path / "d", x_train, t_train.astype(np.float32), x_test, t_test)
     with pytest.raises(DataError, match="train-labels-idx1-ubyte.*integers"):
         load_mnist(one_hot_label=True, data_dir=directory, cache_dir=tmp_path / "cache")
+
+
+# ----------------------------------------------------------- one warning, Kaggle's names
+
+
+def test_an_unwritable_cache_gives_one_warning_for_the_four_files(tmp_path, small_mnist_dir):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.warns(RuntimeWarning) as caught:
+        (x_train, _), (x_test, _) = load_mnist(data_dir=small_mnist_dir,
+                                               cache_dir=not_a_dir / "cache")
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert message.startswith(f"cannot write the dataset cache in {not_a_dir / 'cache'} (")
+    assert "DVZERO_CACHE_DIR" in message
+    assert (x_train.shape, x_test.shape) == ((2000, 784), (500, 784))
+
+
+def test_the_cli_prints_an_unwritable_cache_as_one_line(tmp_path, small_mnist_dir, monkeypatch,
+                                                        capsys):
+    from dvzero.cli import main
+
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    monkeypatch.setenv("DVZERO_CACHE_DIR", str(not_a_dir / "cache"))
+    code = main(["train", "--data-dir", str(small_mnist_dir), "--steps", "2", "--out",
+                 str(tmp_path / "run"), "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert err.splitlines() == [
+        f"dvzero train: warning: cannot write the dataset cache in {not_a_dir / 'cache'} "
+        f"(Not a directory); the data is decoded anew each time, which is slower. Set "
+        f"DVZERO_CACHE_DIR to a writable directory."
+    ]
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gz"])
+def test_kaggle_file_names_are_accepted(tmp_path, mnist_raw, compress):
+    x_train, t_train, x_test, t_test = mnist_raw
+    directory = write_mnist_dir(tmp_path / "official", x_train[:30], t_train[:30], x_test[:10],
+                                t_test[:10], compress=compress)
+    kaggle = tmp_path / "kaggle"
+    kaggle.mkdir()
+    for path in directory.iterdir():  # train-images-idx3-ubyte -> train-images.idx3-ubyte
+        (kaggle / path.name.replace("-idx", ".idx")).write_bytes(path.read_bytes())
+    assert sorted(p.name for p in kaggle.iterdir())[0] == "t10k-images.idx3-ubyte" + (
+        ".gz" if compress else "")
+    (kx, kt), (kxt, ktt) = load_mnist(data_dir=kaggle)
+    (ox, ot), (oxt, ott) = load_mnist(data_dir=directory)
+    for ours, theirs in ((kx, ox), (kt, ot), (kxt, oxt), (ktt, ott)):
+        np.testing.assert_array_equal(ours, theirs, strict=True)
+    np.testing.assert_array_equal(kx[:, :784].reshape(30, 28, 28) * 255, x_train[:30])
+
+
+def test_the_missing_file_message_names_both_spellings(tmp_path):
+    tmp_path.joinpath("unrelated.txt").write_text("x")
+    with pytest.raises(DataError) as info:
+        load_mnist(data_dir=tmp_path)
+    message = str(info.value)
+    assert "train-images-idx3-ubyte" in message and "train-images.idx3-ubyte" in message

@@ -1,4 +1,4 @@
-"""The seed's own code, verbatim, runs on dvzero and agrees with DeepVisionZeroNet."""
+"""The original post's own code, verbatim, runs on dvzero and agrees with DeepVisionZeroNet."""
 
 import pickle
 from pathlib import Path
@@ -27,7 +27,11 @@ def SeedNet():
     return seed_namespace()["DeepVisionZeroNet"]
 
 
-@pytest.mark.skipif(not SEED_POST.exists(), reason="the seed post is not beside this checkout")
+@pytest.mark.skipif(
+    not SEED_POST.exists(),
+    reason=f"the original post is not beside this checkout; to run this test, put its text at "
+    f"{SEED_POST} (the path ../shared/seed/ next to the repository)",
+)
 def test_quoted_code_is_verbatim():
     post = SEED_POST.read_text(encoding="utf-8")
     assert SEED_CLASS_SOURCE.rstrip() in post

@@ -51,6 +51,17 @@ def test_history_and_callbacks_follow_the_seeds_loop(rng):
     assert recorder.events[-1] == ("end", 9)
 
 
+def test_the_history_unpacks_into_the_original_posts_three_lists(rng):
+    x, t, x_test, t_test = tiny_data(rng)
+    trainer = Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, x_test, t_test, step_num=5,
+                      batch_size=10, rng=0)
+    train_loss_list, train_acc_list, test_acc_list = trainer.run()
+    history = trainer.history
+    assert train_loss_list is history.train_loss_list and len(train_loss_list) == 5
+    assert train_acc_list is history.train_acc_list
+    assert test_acc_list is history.test_acc_list and len(test_acc_list) == 2
+
+
 def test_recorded_loss_is_measured_after_the_update(rng):
     x, t, x_test, t_test = tiny_data(rng)
     network = DeepVisionZeroNet(6, 4, 3, weight_init_std=0.5, rng=0)

@@ -7,19 +7,24 @@ diverging run) become one clear line on stderr and a non-zero exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import math
 import os
 import re
 import sys
+import textwrap
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
+from .errors import UsageError
+from .runs import CHECKPOINT_NAME, RUN_FILES, check_settings, describe_data
 
-SEED_DEFAULTS = {
+POST_DEFAULTS = {
     "steps": 10000,
     "batch_size": 100,
     "lr": 0.1,
@@ -36,9 +41,10 @@ DTYPES = ("float32", "float64")
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 
-
-class UsageError(Exception):
-    """A command-line argument is out of range or names an unusable path."""
+#: The files --data-dir expects, for the help.
+DATA_FILES_HELP = ("train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+                   "t10k-labels-idx1-ubyte, plain or .gz; Kaggle's names "
+                   "(train-images.idx3-ubyte, ...) work too")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -72,6 +78,19 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps at spaces only, so file names stay whole, and keeps the examples' layout."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return text
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (with a pointer to ``--help``)."""
 
@@ -79,11 +98,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+MAIN_EXAMPLES = """\
+examples:
+  dvzero train                          train the original post's network (seconds)
+  dvzero train --seed 1 --out runs/a    the same run, bit for bit, whenever seed 1 is given
+  dvzero train --gradient numerical --steps 3
+                                        the original post's slow method, with a time projection
+  dvzero evaluate runs/a                test accuracy of a run, on the data it was trained on
+  dvzero train --resume runs/a          continue an interrupted run
+"""
+
+TRAIN_EXAMPLES = """\
+examples:
+  dvzero train                                   the original post's settings
+  dvzero train --hidden 100 --activation relu    a wider network with ReLU
+  dvzero train --data-dir ~/fashion-mnist        any four IDX files in MNIST's format
+  dvzero train --resume runs/a --lr 0.01         continue runs/a with a lower learning rate
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dvzero",
         description="DeepVision Zero: train and evaluate neural networks written from scratch "
-        "in NumPy.",
+        "in NumPy. 'The original post' is the Chinese blog post dvzero implements: a "
+        "two-layer network that learns the MNIST digits.",
+        epilog=MAIN_EXAMPLES,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"dvzero {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -91,33 +132,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
-        help="train the seed's two-layer network on MNIST",
-        description="Train DeepVisionZeroNet with the seed's settings (784-50-10, sigmoid, "
-        "10,000 steps of 100 random images, learning rate 0.1) unless told otherwise, and "
-        "write a run directory with parameters, metrics, a summary and plots.",
+        help="train the original post's two-layer network on MNIST",
+        description="Train DeepVisionZeroNet with the original post's settings (784-50-10, "
+        "sigmoid, 10,000 steps of 100 random images, learning rate 0.1) unless told "
+        "otherwise, and write a run directory with parameters, metrics, a summary and plots.",
+        epilog=TRAIN_EXAMPLES,
+        formatter_class=_HelpFormatter,
     )
     train.add_argument(
         "--gradient",
         choices=GRADIENTS,
         default=None,
-        help="how gradients are computed: backpropagation, or the seed's numerical "
+        help="how gradients are computed: backpropagation, or the original post's numerical "
         "differentiation (very slow: the projected time is printed after the first step) "
         "(default: backprop)",
     )
     train.add_argument("--steps", type=_positive_int, default=None,
-                       help=f"number of gradient-descent steps (default: {SEED_DEFAULTS['steps']})")
+                       help=f"number of gradient-descent steps (default: {POST_DEFAULTS['steps']})")
     train.add_argument("--batch-size", type=_positive_int, default=None,
                        help="images per mini-batch, drawn at random with replacement "
-                       f"(default: {SEED_DEFAULTS['batch_size']})")
+                       f"(default: {POST_DEFAULTS['batch_size']})")
     train.add_argument("--lr", type=_positive_float, default=None,
-                       help=f"learning rate (default: {SEED_DEFAULTS['lr']})")
+                       help=f"learning rate (default: {POST_DEFAULTS['lr']}); may be given with "
+                       "--resume to change it for the rest of the run")
     train.add_argument("--hidden", type=_positive_int, default=None,
-                       help=f"neurons in the hidden layer (default: {SEED_DEFAULTS['hidden']})")
+                       help=f"neurons in the hidden layer (default: {POST_DEFAULTS['hidden']})")
     train.add_argument("--activation", choices=ACTIVATIONS, default=None,
-                       help=f"hidden-layer activation (default: {SEED_DEFAULTS['activation']})")
+                       help=f"hidden-layer activation (default: {POST_DEFAULTS['activation']})")
     train.add_argument("--weight-init-std", type=_non_negative_float, default=None,
                        help="standard deviation of the initial weights "
-                       f"(default: {SEED_DEFAULTS['weight_init_std']})")
+                       f"(default: {POST_DEFAULTS['weight_init_std']})")
     train.add_argument("--dtype", choices=DTYPES, default=None,
                        help="float type of the computation (default: float32 for backprop, "
                        "float64 for numerical gradients, which need the precision)")
@@ -125,26 +169,33 @@ def build_parser() -> argparse.ArgumentParser:
                        help="random seed; the same seed gives the same run bit for bit "
                        "(default: a fresh one, recorded in summary.json)")
     train.add_argument("--data-dir", type=_path, default=None,
-                       help="directory with the four MNIST-format IDX files (default: the "
-                       "MNIST copy shipped with dvzero)")
+                       help=f"directory with the four IDX files: {DATA_FILES_HELP} (default: "
+                       "the MNIST copy shipped with dvzero)")
     train.add_argument("--out", type=_path, default=None,
-                       help="run directory to write (default: runs/<timestamp>)")
+                       help="run directory to write (default: runs/<timestamp>); nothing is "
+                       "ever overwritten: a directory holding a run or any file a run writes "
+                       "is refused")
     train.add_argument("--resume", type=_path, default=None, metavar="RUN_DIR",
                        help="continue an interrupted run from its checkpoint, with its own "
-                       "settings; the result is bit for bit that of an uninterrupted run")
+                       "settings (only --lr may be given, e.g. after a divergence); the result "
+                       "is bit for bit that of an uninterrupted run")
     train.add_argument("--no-progress", action="store_true",
                        help="no progress bar (the per-epoch lines are still printed)")
 
     evaluate = commands.add_parser(
         "evaluate",
         help="print the test accuracy of a trained network",
-        description="Rebuild a network from a run directory or a parameter file (.npz or the "
-        "seed's .pkl) and print its accuracy on the test set.",
+        description="Rebuild a network from a run directory or a parameter file (.npz, or the "
+        "original post's .pkl) and print its accuracy on a test set: the data the run was "
+        "trained on, unless --data-dir names other data.",
+        formatter_class=_HelpFormatter,
     )
     evaluate.add_argument("source", type=_path, metavar="RUN_DIR_OR_PARAMS",
                           help="a run directory written by 'dvzero train', or a parameter file")
     evaluate.add_argument("--data-dir", type=_path, default=None,
-                          help="directory with the four MNIST-format IDX files")
+                          help=f"directory with the four IDX files: {DATA_FILES_HELP} (default: "
+                          "the data the run was trained on, as its summary.json records; the "
+                          "shipped MNIST for a parameter file outside a run directory)")
     return parser
 
 
@@ -160,11 +211,6 @@ def _check_data_dir(data_dir: Path | None) -> None:
         raise UsageError(f"--data-dir {data_dir}: not a directory")
     if not os.access(data_dir, os.R_OK | os.X_OK):
         raise UsageError(f"--data-dir {data_dir}: permission denied")
-
-
-#: The files a finished run directory holds.
-RUN_FILES = ("params.npz", "params_two_layer.pkl", "metrics.csv", "summary.json",
-             "accuracy.png", "loss.png")
 
 
 def _prepare_run_dir(out: Path | None) -> tuple[Path, Path | None]:
@@ -228,8 +274,27 @@ def _remove_if_empty(run_dir: Path, created: Path | None) -> None:
 
 
 def _lower_lr(lr: float) -> float:
-    """A learning rate to suggest after a divergence: a tenth, at most the seed's 0.1."""
-    return min(lr / 10, SEED_DEFAULTS["lr"])
+    """A learning rate to suggest after a divergence: a tenth, at most the original post's 0.1."""
+    return min(lr / 10, POST_DEFAULTS["lr"])
+
+
+def _option(key: str) -> str:
+    """The command-line option of a run setting: ``batch_size`` -> ``--batch-size``."""
+    return f"--{key.replace('_', '-')}"
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 step``, ``2 steps``."""
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _rate(steps: int, seconds: float) -> str:
+    """Steps per second for fast runs, seconds per step for slow ones."""
+    if steps == 0 or seconds <= 0:
+        return "no steps timed"
+    if steps >= seconds:
+        return f"{steps / seconds:.0f} steps/s"
+    return f"{_format_duration(seconds / steps)} per step"
 
 
 def _format_duration(seconds: float) -> str:
@@ -249,24 +314,23 @@ RUN_OPTIONS = (
     "gradient", "steps", "batch_size", "lr", "hidden", "activation", "weight_init_std",
     "dtype", "seed", "data_dir", "out",
 )
-CHECKPOINT_NAME = "checkpoint.npz"
 EXIT_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def _run_config(args: argparse.Namespace) -> dict[str, Any]:
-    """The run's settings from the command line, the seed's defaults filling the gaps."""
+    """The run's settings from the command line, the original post's defaults filling the gaps."""
     import numpy as np
 
     gradient = args.gradient or "backprop"
     return {
         "gradient": gradient,
-        "steps": args.steps or SEED_DEFAULTS["steps"],
-        "batch_size": args.batch_size or SEED_DEFAULTS["batch_size"],
-        "lr": args.lr if args.lr is not None else SEED_DEFAULTS["lr"],
-        "hidden": args.hidden or SEED_DEFAULTS["hidden"],
-        "activation": args.activation or SEED_DEFAULTS["activation"],
+        "steps": args.steps or POST_DEFAULTS["steps"],
+        "batch_size": args.batch_size or POST_DEFAULTS["batch_size"],
+        "lr": args.lr if args.lr is not None else POST_DEFAULTS["lr"],
+        "hidden": args.hidden or POST_DEFAULTS["hidden"],
+        "activation": args.activation or POST_DEFAULTS["activation"],
         "weight_init_std": (args.weight_init_std if args.weight_init_std is not None
-                            else SEED_DEFAULTS["weight_init_std"]),
+                            else POST_DEFAULTS["weight_init_std"]),
         "dtype": args.dtype or ("float64" if gradient == "numerical" else "float32"),
         "seed": (args.seed if args.seed is not None
                  else int(np.random.SeedSequence().entropy % 2**32)),
@@ -282,7 +346,7 @@ def _progress_callback(args: argparse.Namespace, config: dict[str, Any]):
     total_steps = config["steps"]
 
     class Progress(Callback):
-        """Progress bar, the seed's epoch lines, and the numerical-gradient projection."""
+        """Progress bar, the original post's epoch lines, and the numerical-gradient projection."""
 
         def on_train_begin(self, trainer) -> None:
             self.bar = tqdm(
@@ -296,12 +360,12 @@ def _progress_callback(args: argparse.Namespace, config: dict[str, Any]):
             self.step_start = time.perf_counter()
 
         def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
-            # The seed's line: "i  train acc, test acc | a, b"
+            # The original post's line: "i  train acc, test acc | a, b"
             self.bar.write(f"{step}  train acc, test acc | {train_acc}, {test_acc}",
                            file=sys.stdout)
 
         def on_step_end(self, step: int, loss: float) -> None:
-            if step == 0 and config["gradient"] == "numerical":
+            if step == 0 and config["gradient"] == "numerical" and total_steps > 1:
                 first = time.perf_counter() - self.step_start
                 self.bar.write(
                     f"numerical gradient: the first step took {_format_duration(first)}; "
@@ -488,8 +552,9 @@ def command_train(args: argparse.Namespace, start: float) -> int:
         resumes = int(meta.get("resumes", 0)) + 1
     else:
         _check_data_dir(args.data_dir)
-        run_dir, created = _prepare_run_dir(args.out)
         config = _run_config(args)
+        check_settings(config, name=_option)  # refusals before any directory is made
+        run_dir, created = _prepare_run_dir(args.out)
         params = state = meta = None
         previous_seconds, resumes = 0.0, 0
 
@@ -512,9 +577,11 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     except BaseException:
         _remove_if_empty(run_dir, created)  # leave no empty run directory behind
         raise
-    source = "MNIST, shipped with dvzero" if config["data_dir"] is None else config["data_dir"]
+    source = describe_data(config["data_dir"])
     print(f"data: {x_train.shape[0]} training and {x_test.shape[0]} test images of "
           f"{x_train.shape[1]} pixels ({source})")
+    for warning in check_settings(config, train_size=x_train.shape[0], name=_option):
+        print(f"dvzero train: warning: {warning}", file=sys.stderr)
     if meta is not None and meta.get("data_sha256") != fingerprint:
         raise CheckpointError(
             f"{checkpoint}: the data files differ from those the run was trained on "
@@ -649,9 +716,9 @@ def command_train(args: argparse.Namespace, start: float) -> int:
         storage.save_json(run_dir / "summary.json", summary)
         checkpoint.unlink(missing_ok=True)  # the run is complete
         print(f"final: train acc {final_train_acc:.4f}, test acc {final_test_acc:.4f}; "
-              f"{session_steps} steps in {train_seconds:.1f} s "
-              f"({summary['steps_per_second'] or 0:.0f} steps/s), "
-              f"{summary['wall_seconds']:.1f} s in all")
+              f"{_count(session_steps, 'step')} in {_format_duration(train_seconds)} "
+              f"({_rate(session_steps, train_seconds)}), "
+              f"{_format_duration(summary['wall_seconds'])} in all")
         print(f"wrote {run_dir}/: {', '.join(RUN_FILES)}")
         return 0
 
@@ -661,33 +728,16 @@ def command_train(args: argparse.Namespace, start: float) -> int:
 
 def command_evaluate(args: argparse.Namespace) -> int:
     _check_data_dir(args.data_dir)
-    source: Path = args.source
-    if source.is_dir():
-        candidates = [source / "params.npz", source / "params_two_layer.pkl"]
-        found = [path for path in candidates if path.is_file()]
-        if not found:
-            raise UsageError(f"{source}: no params.npz or params_two_layer.pkl in this directory")
-        source = found[0]
-    elif not source.exists():
-        raise UsageError(f"{source}: no such file or directory")
+    from .runs import evaluate
 
-    from .data import load_mnist
-    from .networks import load_network
-
-    network = load_network(source)
-    _, (x_test, t_test) = load_mnist(normalize=True, data_dir=args.data_dir)
-    if x_test.shape[1] != network.input_size:
-        raise UsageError(
-            f"{source}: the network takes {network.input_size} inputs but the test images "
-            f"have {x_test.shape[1]} pixels"
-        )
-    if t_test.size and int(t_test.max()) >= network.output_size:
-        raise UsageError(
-            f"{source}: the network has {network.output_size} outputs but the test labels go "
-            f"up to {int(t_test.max())}"
-        )
-    accuracy = network.accuracy(x_test.astype(network.dtype, copy=False), t_test)
-    print(f"test acc {accuracy:.4f} ({x_test.shape[0]} images, {source})")
+    result = evaluate(args.source, args.data_dir)
+    why = {"given": "given with --data-dir", "run": "the data the run was trained on",
+           "default": "the default; the file does not record its training data"}
+    print(f"data: {result.test_size} test images of {result.input_size} pixels "
+          f"({describe_data(result.data_dir)}: {why[result.origin]})")
+    for warning in result.warnings:
+        print(f"dvzero evaluate: warning: {warning}", file=sys.stderr)
+    print(f"test acc {result.accuracy:.4f} ({result.test_size} images, {result.params_file})")
     return 0
 
 
@@ -707,9 +757,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous_sigterm = _terminate_as_interrupt()
     try:
-        if args.command == "train":
-            return command_train(args, start)
-        return command_evaluate(args)
+        with _one_line_warnings(args.command):
+            if args.command == "train":
+                return command_train(args, start)
+            return command_evaluate(args)
     except _Terminated:
         print(f"\ndvzero {args.command}: terminated", file=sys.stderr)
         return EXIT_SIGNALS["SIGTERM"]
@@ -728,6 +779,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             import signal
 
             signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+@contextlib.contextmanager
+def _one_line_warnings(command: str) -> Iterator[None]:
+    """Show the library's warnings as ``dvzero COMMAND: warning: ...``, once each."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"dvzero {command}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = show
+        yield
 
 
 class _Terminated(KeyboardInterrupt):

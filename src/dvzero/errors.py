@@ -38,3 +38,12 @@ class TrainingDiverged(DVZeroError, FloatingPointError):
 
 class CheckpointError(DVZeroError, ValueError):
     """A checkpoint is missing, damaged, or does not belong to the run being resumed."""
+
+
+class UsageError(DVZeroError, ValueError):
+    """What was asked cannot be done as asked.
+
+    A path that holds no model, settings that cannot give a meaningful result, data that
+    does not fit the network. The command line reports it with exit code 2, as it does a
+    bad argument.
+    """

@@ -126,6 +126,11 @@ def _read_npz(
             raise error(f"{path}: the dvzero header is not valid JSON") from exc
         if not isinstance(header, dict) or header.get("format") != format_name:
             found = header.get("format") if isinstance(header, dict) else header
+            if found == CHECKPOINT_FORMAT and format_name == FORMAT_NAME:
+                raise error(
+                    f"{path}: a training checkpoint, not a parameter file; finish the run "
+                    f"with 'dvzero train --resume {Path(path).parent}' to get its params.npz"
+                )
             raise error(f"{path}: expected a {format_name} file, found format {found!r}")
         version = header.get("format_version", 0)
         if isinstance(version, bool) or not isinstance(version, int):
@@ -255,6 +260,13 @@ class _NdarrayToken:
 _NDARRAY = _NdarrayToken()
 
 
+#: The message for a file that is neither kind of parameter file (a CSV, a text, a picture).
+NOT_A_PARAMS_FILE = (
+    "not a dvzero parameter file: expected a .npz written by dvzero or a .pkl written by "
+    "save_params, as in the original post"
+)
+
+
 def _refuse(what: str) -> ParamsFileError:
     return ParamsFileError(f"refusing a pickle that {what}; a parameter file holds only arrays")
 
@@ -309,29 +321,49 @@ _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
 }
 
 
+def _starts_like_a_pickle(data: bytes) -> bool:
+    """True for the first bytes of a dict pickled with any protocol (0: ``(dp``, 1: ``}``)."""
+    if data[:1] == pickle.PROTO:
+        return len(data) > 1 and 2 <= data[1] <= pickle.HIGHEST_PROTOCOL
+    return data[:2] == b"(d" or data[:1] == pickle.EMPTY_DICT
+
+
+def _pickle_opcodes(data: bytes) -> list[tuple[Any, Any]]:
+    """The ``(opcode, argument)`` pairs of a well-formed pickle, read, not run.
+
+    Raises :class:`ParamsFileError` when the bytes do not parse up to a STOP opcode,
+    saying plainly what the file is: a damaged pickle, or no pickle at all (a text, a CSV).
+    """
+    try:
+        return [(opcode, argument) for opcode, argument, _ in pickletools.genops(data)]
+    except Exception as exc:  # unknown opcode, truncated argument, no STOP, ...
+        if _starts_like_a_pickle(data):
+            raise ParamsFileError(f"a damaged or truncated pickle ({exc})") from None
+        raise ParamsFileError(NOT_A_PARAMS_FILE) from None
+
+
 def _scan_pickle(data: bytes) -> None:
     """Refuse, before anything runs, a pickle with opcodes a dict of arrays never needs.
 
     Also bounds the memo: an index far beyond the number of opcodes could only serve to
-    make the unpickler allocate a huge table.
+    make the unpickler allocate a huge table. A well-formed pickle that imports or builds
+    what a dict of arrays never needs is refused as possibly malicious; bytes that merely
+    happen to parse (a text file) are called what they are, not an attack.
     """
-    count = 0
-    try:
-        for opcode, argument, _ in pickletools.genops(data):
-            count += 1
-            if opcode.name not in _SAFE_OPCODES:
-                raise _refuse(f"uses the opcode {opcode.name}")
-            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"):
-                if not isinstance(argument, int) or argument > count:
-                    raise _refuse(f"uses the memo index {argument!r}")
-            if opcode.name in ("GLOBAL",):
-                module, _, name = str(argument).partition(" ")
-                if (module, name) not in _ALLOWED_GLOBALS:
-                    raise _refuse(f"imports {module}.{name} (it may be malicious)")
-    except ParamsFileError:
-        raise
-    except Exception as exc:  # malformed: unknown opcode, truncated argument, ...
-        raise ParamsFileError(f"not a readable parameter pickle ({exc})") from None
+    ops = _pickle_opcodes(data)
+    for opcode, argument in ops:
+        if opcode.name not in _SAFE_OPCODES:
+            raise _refuse(f"uses the opcode {opcode.name}")
+        if opcode.name in ("GLOBAL",):
+            module, _, name = str(argument).partition(" ")
+            if (module, name) not in _ALLOWED_GLOBALS:
+                raise _refuse(f"imports {module}.{name} (it may be malicious)")
+    if not _starts_like_a_pickle(data):
+        raise ParamsFileError(NOT_A_PARAMS_FILE)
+    for count, (opcode, argument) in enumerate(ops, start=1):
+        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"):
+            if not isinstance(argument, int) or argument > count:
+                raise _refuse(f"uses the memo index {argument!r}")
 
 
 class RestrictedUnpickler(pickle._Unpickler):
@@ -424,6 +456,8 @@ def load_params_file(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], 
         magic = handle.read(4)
     if magic.startswith(b"PK"):
         return load_params_npz(path)
+    if path.suffix == ".npz" and not _starts_like_a_pickle(magic):  # a text, a CSV, ...
+        raise ParamsFileError(f"{path}: {NOT_A_PARAMS_FILE} (this file is not a zip archive)")
     return load_params_pickle(path), {}
 
 
@@ -476,7 +510,7 @@ def save_metrics_csv(
         )
     }
     with atomic_write(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")  # csv's default is "\r\n"
         writer.writerow(["step", "loss", "epoch", "train_acc", "test_acc"])
         for step, loss in enumerate(train_loss_list):
             if step in accuracies:

@@ -7,7 +7,7 @@ command line turns into a progress bar and the seed's per-epoch lines.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,13 +37,20 @@ class Optimizer(Protocol):
 
 @dataclass
 class History:
-    """What the seed records: the loss of every step, the accuracies of every epoch."""
+    """What the original post records: the loss of every step, the accuracies of every epoch."""
 
     train_loss_list: list[float] = field(default_factory=list)
     train_acc_list: list[float] = field(default_factory=list)
     test_acc_list: list[float] = field(default_factory=list)
     #: The step after which each accuracy pair was measured (0, 600, 1200, ... by default).
     epoch_steps: list[int] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[list[float]]:
+        """The original post's three lists, so that a history unpacks into them::
+
+            train_loss_list, train_acc_list, test_acc_list = trainer.run()
+        """
+        return iter((self.train_loss_list, self.train_acc_list, self.test_acc_list))
 
 
 class Callback:

@@ -15,6 +15,7 @@ import hashlib
 import os
 import warnings
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,14 +53,27 @@ def default_cache_dir() -> Path:
     return Path(base) / "dvzero"
 
 
+def file_name_variants(name: str) -> tuple[str, ...]:
+    """The names a data file may have: the official one, or Kaggle's (``train-images.idx3-ubyte``).
+
+    Each plain or with ``.gz``, in the order they are looked for.
+    """
+    kaggle = name.replace("-idx", ".idx")
+    return (name, f"{name}.gz", kaggle, f"{kaggle}.gz")
+
+
 def find_mnist_file(directory: Path, name: str) -> Path:
-    """The file ``name`` or ``name.gz`` in ``directory``; :class:`DataError` if neither."""
-    for candidate in (directory / name, directory / f"{name}.gz"):
-        if candidate.is_file():
-            return candidate
+    """The file ``name`` in ``directory`` under any of its :func:`file_name_variants`.
+
+    Raises :class:`DataError` naming the expected files if none is there.
+    """
+    for candidate in file_name_variants(name):
+        if (directory / candidate).is_file():
+            return directory / candidate
     raise DataError(
         f"{directory}: missing {name} (or {name}.gz). A data directory must hold the four "
-        f"files {', '.join(MNIST_FILES.values())}, plain or gzip-compressed"
+        f"files {', '.join(MNIST_FILES.values())}, plain or gzip-compressed (Kaggle's names "
+        f"such as {file_name_variants(name)[2]} work too)"
     )
 
 
@@ -114,7 +128,10 @@ def dataset_fingerprint(data_dir: str | os.PathLike[str] | None = None) -> str:
 
 
 def load_idx_cached(
-    path: Path, expected_sha256: str | None = None, cache_dir: Path | None = None
+    path: Path,
+    expected_sha256: str | None = None,
+    cache_dir: Path | None = None,
+    on_cache_error: Callable[[OSError], None] | None = None,
 ) -> NDArray:
     """Read an IDX file through the cache (keyed by the file's content).
 
@@ -122,7 +139,9 @@ def load_idx_cached(
     ``expected_sha256`` when given — and the array is written to the cache atomically,
     under a name that carries the CRC-32 of its data. An entry that cannot be read, does
     not match the file's header or fails its CRC is deleted and rebuilt.
-    ``cache_dir=None`` uses :func:`default_cache_dir`.
+    ``cache_dir=None`` uses :func:`default_cache_dir`. A cache that cannot be written is
+    passed to ``on_cache_error`` if given, else reported with a :class:`RuntimeWarning`;
+    the array is returned either way.
     """
     dtype, shape = _peek_header(path)
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
@@ -150,13 +169,17 @@ def load_idx_cached(
         with atomic_write(cache_path, "wb") as handle:
             np.save(handle, array, allow_pickle=False)
     except OSError as exc:
-        warnings.warn(
-            f"could not write the dataset cache {cache_path} ({exc}); loading will stay slow. "
-            f"Set {CACHE_ENV} to a writable directory.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        if on_cache_error is None:
+            warnings.warn(_cache_warning(cache_dir, exc), RuntimeWarning, stacklevel=2)
+        else:
+            on_cache_error(exc)
     return array
+
+
+def _cache_warning(cache_dir: Path, exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return (f"cannot write the dataset cache in {cache_dir} ({reason}); the data is decoded "
+            f"anew each time, which is slower. Set {CACHE_ENV} to a writable directory.")
 
 
 def _one_hot(labels: NDArray, num_classes: int) -> NDArray[np.float32]:
@@ -185,7 +208,8 @@ def load_mnist(
     one_hot_label
         Labels as float32 one-hot rows ``(N, 10)``; otherwise uint8 labels ``(N,)``.
     data_dir
-        A directory with the four IDX files (plain or ``.gz``) under the MNIST names.
+        A directory with the four IDX files (plain or ``.gz``) under the MNIST names
+        (``train-images-idx3-ubyte``, ...) or Kaggle's (``train-images.idx3-ubyte``, ...).
         ``None`` uses the copy of MNIST shipped with dvzero, whose checksums are verified.
     cache_dir
         Where decoded arrays are cached; default :func:`default_cache_dir`.
@@ -201,13 +225,18 @@ def load_mnist(
     cache = None if cache_dir is None else Path(cache_dir)
 
     arrays = {}
+    cache_errors: list[OSError] = []
     for role, name in MNIST_FILES.items():
         path = find_mnist_file(directory, name)
         expected = MNIST_SHA256[name] if shipped else None
         try:
-            arrays[role] = load_idx_cached(path, expected, cache)
+            arrays[role] = load_idx_cached(path, expected, cache, cache_errors.append)
         except PermissionError as exc:
             raise DataError(f"{path}: cannot be read ({exc.strerror})") from exc
+    if cache_errors:  # one warning for the four files
+        cache_dir_used = default_cache_dir() if cache is None else cache
+        warnings.warn(_cache_warning(cache_dir_used, cache_errors[0]), RuntimeWarning,
+                      stacklevel=2)
 
     result = []
     for split in ("train", "test"):

@@ -1,0 +1,211 @@
+"""Run directories, read back: the model a run left, the data it was trained on, its settings.
+
+``dvzero train`` writes a run directory: the files of :data:`RUN_FILES` once it has
+finished, :data:`CHECKPOINT_NAME` while it has not. ``summary.json`` records the run's
+settings, the data among them, so that :func:`evaluate` scores a run's network on the data
+it was trained on unless told otherwise.
+
+:func:`check_settings` judges a run's settings before any work: it refuses those that
+cannot give a meaningful result and words a warning for those that work but surprise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+#: The files a finished run directory holds.
+RUN_FILES = ("params.npz", "params_two_layer.pkl", "metrics.csv", "summary.json",
+             "accuracy.png", "loss.png")
+#: The file an unfinished run directory holds instead of ``summary.json``.
+CHECKPOINT_NAME = "checkpoint.npz"
+#: The parameter files of a run, in the order they are preferred.
+PARAMS_FILES = ("params.npz", "params_two_layer.pkl")
+#: How the data shipped with dvzero is named in messages.
+SHIPPED_DATA = "MNIST, shipped with dvzero"
+
+
+def describe_data(data_dir: str | os.PathLike[str] | None) -> str:
+    """The data's name for messages: the shipped MNIST, or the directory."""
+    return SHIPPED_DATA if data_dir is None else str(data_dir)
+
+
+# --------------------------------------------------------------------------- reading runs
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A parameter file, and the run directory it belongs to (``None`` for a lone file)."""
+
+    params_file: Path
+    run_dir: Path | None
+
+
+def find_model(path: str | os.PathLike[str]) -> ModelSource:
+    """The parameter file that ``path`` (a run directory or a parameter file) stands for.
+
+    A file belongs to a run when it is one of :data:`PARAMS_FILES` beside a
+    ``summary.json``. Raises :class:`~dvzero.errors.UsageError` for a missing path, a
+    directory without parameters, and an interrupted run (with the hint to resume it).
+    """
+    path = Path(path)
+    if path.is_dir():
+        if (path / CHECKPOINT_NAME).is_file() and not (path / "summary.json").is_file():
+            raise UsageError(
+                f"{path}: an interrupted run ({CHECKPOINT_NAME}, no final parameters yet); "
+                f"finish it with 'dvzero train --resume {path}', then evaluate it"
+            )
+        for name in PARAMS_FILES:
+            if (path / name).is_file():
+                has_summary = (path / "summary.json").is_file()
+                return ModelSource(path / name, path if has_summary else None)
+        raise UsageError(f"{path}: no {' or '.join(PARAMS_FILES)} in this directory")
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    in_run = path.name in PARAMS_FILES and (path.parent / "summary.json").is_file()
+    return ModelSource(path, path.parent if in_run else None)
+
+
+def run_data(run_dir: str | os.PathLike[str]) -> tuple[str | None, str | None]:
+    """``(data_dir, data_sha256)`` of the data a finished run was trained on.
+
+    ``data_dir`` is ``None`` for the shipped MNIST; ``data_sha256`` is the fingerprint of
+    the four files (:func:`dvzero.data.mnist.dataset_fingerprint`), ``None`` if unrecorded.
+    """
+    summary_path = Path(run_dir) / "summary.json"
+    try:
+        config = json.loads(summary_path.read_text(encoding="utf-8"))["config"]
+        data_dir, fingerprint = config["data_dir"], config.get("data_sha256")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            f"{summary_path}: cannot tell which data the run was trained on ({exc}); "
+            f"name the data with --data-dir"
+        ) from None
+    if not (data_dir is None or isinstance(data_dir, str)) or not (
+        fingerprint is None or isinstance(fingerprint, str)
+    ):
+        raise UsageError(f"{summary_path}: the recorded data is damaged; name the data with "
+                         f"--data-dir")
+    return data_dir, fingerprint
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` measured, and on what."""
+
+    accuracy: float
+    test_size: int
+    input_size: int
+    params_file: Path
+    #: The data evaluated on: a directory, or ``None`` for the shipped MNIST.
+    data_dir: str | None
+    #: Why that data: ``"given"`` (by the caller), ``"run"`` (the data the run was trained
+    #: on, from its summary) or ``"default"`` (a lone file: the shipped MNIST).
+    origin: str
+    #: Things worth knowing about the result (data changed since training, ...).
+    warnings: list[str] = field(default_factory=list)
+
+
+def evaluate(
+    path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None
+) -> Evaluation:
+    """Test accuracy of the network in ``path`` (a run directory or a parameter file).
+
+    The data is ``data_dir`` when given; else, for a run, the data it was trained on (its
+    ``summary.json`` says which); else the shipped MNIST. Data that does not fit the
+    network (pixels per image, number of classes) is refused with
+    :class:`~dvzero.errors.UsageError`.
+    """
+    from .data import load_mnist
+    from .data.mnist import dataset_fingerprint
+    from .networks import load_network
+
+    source = find_model(path)
+    fingerprint = None
+    if data_dir is not None:
+        origin, data_dir = "given", str(data_dir)
+    elif source.run_dir is not None:
+        origin = "run"
+        data_dir, fingerprint = run_data(source.run_dir)
+        if data_dir is not None and not Path(data_dir).is_dir():
+            raise UsageError(
+                f"{source.run_dir} was trained on {data_dir}, which is no longer there; "
+                f"name its data with --data-dir"
+            )
+    else:
+        origin = "default"
+
+    network = load_network(source.params_file)
+    _, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
+    warnings = []
+    if fingerprint is not None and dataset_fingerprint(data_dir) != fingerprint:
+        warnings.append(f"the files of {describe_data(data_dir)} have changed since the run "
+                        f"was trained on them")
+    if x_test.shape[1] != network.input_size:
+        raise UsageError(
+            f"{source.params_file}: the network takes {network.input_size} inputs but the "
+            f"test images have {x_test.shape[1]} pixels ({describe_data(data_dir)})"
+        )
+    if t_test.size and int(t_test.max()) >= network.output_size:
+        raise UsageError(
+            f"{source.params_file}: the network has {network.output_size} outputs but the "
+            f"test labels go up to {int(t_test.max())} ({describe_data(data_dir)})"
+        )
+    accuracy = network.accuracy(x_test.astype(network.dtype, copy=False), t_test)
+    return Evaluation(accuracy, int(x_test.shape[0]), int(x_test.shape[1]),
+                      source.params_file, data_dir, origin, warnings)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def check_settings(
+    config: Mapping[str, Any],
+    train_size: int | None = None,
+    name: Callable[[str], str] = str,
+) -> list[str]:
+    """Warnings about settings of a run that work but surprise, one line each.
+
+    ``config`` holds the run's ``gradient``, ``dtype``, ``activation``,
+    ``weight_init_std`` and ``batch_size``; ``train_size`` (once the data is loaded) lets
+    the batch size be judged too. ``name`` turns a setting's key into the name the user
+    knows it by (the command line passes its option names).
+
+    Raises :class:`~dvzero.errors.UsageError` for settings whose result would be
+    meaningless.
+    """
+    warnings = []
+    if config.get("gradient") == "numerical" and config.get("dtype") == "float32":
+        raise UsageError(
+            f"{name('gradient')} numerical with {name('dtype')} float32: float32 keeps about "
+            f"7 significant digits, too few for the change a nudge of 1e-4 makes to the loss, "
+            f"so the numerical gradient would be mostly rounding error (for W1 the errors "
+            f"exceed the gradient itself); use float64, the default for numerical gradients"
+        )
+    if config.get("weight_init_std") == 0:
+        if config.get("activation") == "relu":
+            raise UsageError(
+                f"{name('weight_init_std')} 0 with {name('activation')} relu: every hidden "
+                f"unit outputs 0 and passes back no gradient, so no weight would ever change "
+                f"and only the output biases would learn; use a small positive value such as "
+                f"the original post's 0.01"
+            )
+        warnings.append(
+            f"{name('weight_init_std')} 0: every hidden unit starts the same and gets the same "
+            f"gradient, so they stay identical and the network learns as if it had one hidden "
+            f"unit; the original post uses 0.01"
+        )
+    batch_size = config.get("batch_size")
+    if train_size is not None and batch_size is not None and batch_size > train_size:
+        warnings.append(
+            f"{name('batch_size')} {batch_size} is larger than the {train_size} training "
+            f"images: each batch repeats images (they are drawn with replacement) and every "
+            f"step is a whole epoch, with the accuracies measured after each"
+        )
+    return warnings

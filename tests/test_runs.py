@@ -1,0 +1,286 @@
+"""Run directories read back: evaluate on a run's own data, model lookup, settings checks."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from dvzero.cli import main
+from dvzero.errors import UsageError
+from dvzero.runs import check_settings, evaluate, find_model, run_data
+
+from helpers import write_mnist_dir
+
+
+def run_main(argv: list[str]) -> SimpleNamespace:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main([str(arg) for arg in argv])
+    return SimpleNamespace(code=code, out=out.getvalue(), err=err.getvalue())
+
+
+def train(data_dir: Path, out: Path, *extra: str, steps: int = 600) -> SimpleNamespace:
+    # On the inverted digits this reaches test accuracy 0.76-0.83 (seeds 1-5); chance is 0.1.
+    result = run_main(["train", "--data-dir", data_dir, "--steps", steps, "--batch-size", 50,
+                       "--lr", 0.3, "--seed", 5, "--out", out, "--no-progress", *extra])
+    assert result.code == 0, result.err
+    return result
+
+
+def summary_of(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def inverted_dir(tmp_path_factory, mnist_raw):
+    """A transformed copy of the small MNIST subset: every pixel inverted (255 - p)."""
+    x_train, t_train, x_test, t_test = mnist_raw
+    directory = tmp_path_factory.mktemp("inverted")
+    return write_mnist_dir(directory, 255 - x_train[:2000], t_train[:2000],
+                           255 - x_test[:500], t_test[:500])
+
+
+@pytest.fixture(scope="module")
+def inverted_run(tmp_path_factory, inverted_dir):
+    run_dir = tmp_path_factory.mktemp("runs") / "inverted"
+    train(inverted_dir, run_dir)
+    return run_dir
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def test_evaluate_uses_the_runs_own_data_and_names_it(inverted_run, inverted_dir):
+    summary = summary_of(inverted_run)
+    assert summary["test_acc"] > 0.5  # it did learn the inverted digits
+    result = run_main(["evaluate", inverted_run])
+    assert result.code == 0, result.err
+    assert result.err == ""
+    data_line, acc_line = result.out.splitlines()
+    assert data_line == (f"data: 500 test images of 784 pixels ({inverted_dir.resolve()}: "
+                         f"the data the run was trained on)")
+    assert acc_line == f"test acc {summary['test_acc']:.4f} (500 images, {inverted_run}/params.npz)"
+
+
+@pytest.mark.parametrize("name", ["params.npz", "params_two_layer.pkl"])
+def test_a_parameter_file_inside_a_run_uses_the_runs_data(inverted_run, name):
+    result = evaluate(inverted_run / name)
+    assert result.origin == "run"
+    assert result.accuracy == summary_of(inverted_run)["test_acc"]
+
+
+def test_an_explicit_data_dir_wins(inverted_run, small_mnist_dir):
+    result = run_main(["evaluate", inverted_run, "--data-dir", small_mnist_dir])
+    assert result.code == 0, result.err
+    assert f"({small_mnist_dir}: given with --data-dir)" in result.out
+    on_plain = evaluate(inverted_run, data_dir=small_mnist_dir)
+    assert on_plain.origin == "given"
+    # Trained on inverted digits, the network is lost on plain ones: an independent check
+    # that the two evaluations really used different data.
+    assert on_plain.accuracy < 0.3 < summary_of(inverted_run)["test_acc"]
+
+
+def test_a_lone_file_is_evaluated_on_the_shipped_mnist(inverted_run, tmp_path):
+    lone = tmp_path / "lone.npz"
+    shutil.copy(inverted_run / "params.npz", lone)
+    result = evaluate(lone)
+    assert (result.origin, result.data_dir, result.test_size) == ("default", None, 10000)
+    printed = run_main(["evaluate", lone])
+    assert "(MNIST, shipped with dvzero: the default; the file does not record its training "\
+           "data)" in printed.out
+
+
+def test_a_run_whose_data_is_gone_asks_for_data_dir(inverted_run, inverted_dir, tmp_path):
+    moved_data = tmp_path / "data"
+    shutil.copytree(inverted_dir, moved_data)
+    run_dir = tmp_path / "run"
+    shutil.copytree(inverted_run, run_dir)
+    summary = summary_of(run_dir)
+    summary["config"]["data_dir"] = str(tmp_path / "gone")
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    result = run_main(["evaluate", run_dir])
+    assert result.code == 2 and "test acc" not in result.out
+    assert result.err.strip() == (f"dvzero evaluate: error: {run_dir} was trained on "
+                                  f"{tmp_path / 'gone'}, which is no longer there; name its "
+                                  f"data with --data-dir")
+    assert run_main(["evaluate", run_dir, "--data-dir", moved_data]).code == 0
+
+
+def test_changed_data_is_evaluated_with_a_warning(inverted_run, inverted_dir, tmp_path,
+                                                  mnist_raw):
+    x_train, t_train, x_test, t_test = mnist_raw
+    changed = write_mnist_dir(tmp_path / "changed", 255 - x_train[:2000], t_train[:2000],
+                              255 - x_test[500:1000], t_test[500:1000])
+    run_dir = tmp_path / "run"
+    shutil.copytree(inverted_run, run_dir)
+    summary = summary_of(run_dir)
+    summary["config"]["data_dir"] = str(changed)
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    result = run_main(["evaluate", run_dir])
+    assert result.code == 0
+    assert result.err == (f"dvzero evaluate: warning: the files of {changed} have changed "
+                          f"since the run was trained on them\n")
+
+
+def test_data_whose_images_do_not_fit_is_refused(inverted_run, tmp_path, mnist_raw):
+    x_train, t_train, x_test, t_test = mnist_raw
+    small = write_mnist_dir(tmp_path / "14x14", x_train[:100, ::2, ::2], t_train[:100],
+                            x_test[:50, ::2, ::2], t_test[:50])
+    result = run_main(["evaluate", inverted_run, "--data-dir", small])
+    assert result.code == 2 and result.out == ""
+    assert len(result.err.splitlines()) == 1
+    assert "the network takes 784 inputs but the test images have 196 pixels" in result.err
+
+
+def test_a_damaged_summary_asks_for_data_dir(inverted_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(inverted_run, run_dir)
+    (run_dir / "summary.json").write_text("{not json")
+    with pytest.raises(UsageError, match="cannot tell which data the run was trained on"):
+        run_data(run_dir)
+    (run_dir / "summary.json").write_text(json.dumps({"config": {"data_dir": 3}}))
+    with pytest.raises(UsageError, match="recorded data is damaged"):
+        run_data(run_dir)
+
+
+def test_find_model(inverted_run, tmp_path):
+    assert find_model(inverted_run).params_file == inverted_run / "params.npz"
+    assert find_model(inverted_run).run_dir == inverted_run
+    seed_only = tmp_path / "seed-only"
+    seed_only.mkdir()
+    shutil.copy(inverted_run / "params_two_layer.pkl", seed_only)
+    assert find_model(seed_only).params_file == seed_only / "params_two_layer.pkl"
+    assert find_model(seed_only).run_dir is None  # no summary: a lone file
+    with pytest.raises(UsageError, match="no such file or directory"):
+        find_model(tmp_path / "nothing")
+    with pytest.raises(UsageError, match="no params.npz or params_two_layer.pkl"):
+        find_model(tmp_path)
+
+
+# --------------------------------------------------------------------------- not a model
+
+
+def test_an_interrupted_run_gets_the_hint_to_resume(small_mnist_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    # --lr 1e6 diverges at once and leaves the starting checkpoint behind.
+    result = run_main(["train", "--data-dir", small_mnist_dir, "--steps", 50, "--batch-size",
+                       20, "--lr", "1e6", "--out", run_dir, "--no-progress"])
+    assert result.code == 1 and (run_dir / "checkpoint.npz").is_file()
+    for source in (run_dir, run_dir / "checkpoint.npz"):
+        result = run_main(["evaluate", source])
+        assert result.code != 0 and len(result.err.splitlines()) == 1, result.err
+        assert f"'dvzero train --resume {run_dir}'" in result.err
+    assert "an interrupted run" in run_main(["evaluate", run_dir]).err
+    assert "a training checkpoint, not a parameter file" in run_main(
+        ["evaluate", run_dir / "checkpoint.npz"]).err
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("x.npz", b"oOkq3+random text that is base64\n" * 8),
+        ("y.pkl", b"hi. these are my notes\nnot parameters\n"),
+        ("y2.pkl", b"print('hello')\n"),
+        ("metrics.csv", b"step,loss,epoch,train_acc,test_acc\n0,2.30,0,0.1,0.1\n1,2.29,,,\n"),
+        ("picture.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256))),
+        ("empty.pkl", b""),
+    ],
+)
+def test_files_that_are_not_parameter_files_are_called_so(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = run_main(["evaluate", path])
+    assert result.code == 1 and result.out == ""
+    assert result.err == (
+        f"dvzero evaluate: error: {path}: not a dvzero parameter file: expected a .npz "
+        f"written by dvzero or a .pkl written by save_params, as in the original post"
+        + (" (this file is not a zip archive)" if name.endswith(".npz") else "") + "\n"
+    )
+    assert "refusing" not in result.err and "malicious" not in result.err
+
+
+def test_a_truncated_parameter_pickle_is_called_damaged(inverted_run, tmp_path):
+    data = (inverted_run / "params_two_layer.pkl").read_bytes()
+    path = tmp_path / "cut.pkl"
+    path.write_bytes(data[: len(data) // 2])
+    result = run_main(["evaluate", path])
+    assert result.code == 1 and "a damaged or truncated pickle" in result.err
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_settings_of_the_original_post_raise_no_word():
+    config = {"gradient": "backprop", "dtype": "float32", "activation": "sigmoid",
+              "weight_init_std": 0.01, "batch_size": 100}
+    assert check_settings(config, train_size=60000) == []
+    assert check_settings({**config, "gradient": "numerical", "dtype": "float64"}) == []
+    assert check_settings({**config, "batch_size": 60000}, train_size=60000) == []
+
+
+def test_numerical_gradients_in_float32_are_refused_with_the_reason():
+    config = {"gradient": "numerical", "dtype": "float32"}
+    with pytest.raises(UsageError, match="7 significant digits") as info:
+        check_settings(config, name=lambda key: f"--{key}")
+    assert str(info.value).startswith("--gradient numerical with --dtype float32:")
+
+
+def test_the_float32_numerical_gradient_really_is_meaningless(rng):
+    """The reason for the refusal, measured: float32 central differences miss the gradient."""
+    from dvzero import DeepVisionZeroNet
+
+    x = rng.random((20, 30))
+    t = rng.integers(0, 10, 20)
+    net64 = DeepVisionZeroNet(30, 8, 10, rng=0)
+    net32 = DeepVisionZeroNet(30, 8, 10, dtype=np.float32, rng=0)
+    exact = net64.gradient(x, t)["W1"]
+    numerical32 = net32.numerical_gradient(x.astype(np.float32), t)["W1"]
+    numerical64 = net64.numerical_gradient(x, t)["W1"]
+    scale = np.abs(exact).max()
+    assert np.abs(numerical64 - exact).max() / scale < 1e-6
+    assert np.abs(numerical32 - exact).max() / scale > 0.2
+
+
+def test_zero_initial_weights_warn_with_sigmoid_and_are_refused_with_relu():
+    sigmoid = {"activation": "sigmoid", "weight_init_std": 0.0}
+    (warning,) = check_settings(sigmoid)
+    assert "stay identical" in warning and "one hidden unit" in warning
+    with pytest.raises(UsageError, match="no weight would ever change"):
+        check_settings({**sigmoid, "activation": "relu"})
+
+
+def test_a_batch_larger_than_the_training_set_warns():
+    (warning,) = check_settings({"batch_size": 3000}, train_size=2000)
+    assert warning.startswith("batch_size 3000 is larger than the 2000 training images")
+    assert "with replacement" in warning
+    assert check_settings({"batch_size": 3000}) == []  # the size is judged with the data
+
+
+def test_the_cli_refuses_before_making_a_directory(small_mnist_dir, tmp_path):
+    for extra in (["--gradient", "numerical", "--dtype", "float32"],
+                  ["--weight-init-std", "0", "--activation", "relu"]):
+        out = tmp_path / "run"
+        result = run_main(["train", "--data-dir", small_mnist_dir, "--out", out, *extra])
+        assert result.code == 2 and result.out == ""
+        assert len(result.err.splitlines()) == 1 and result.err.startswith("dvzero train: error:")
+        assert not out.exists()
+
+
+def test_the_cli_warns_in_one_line_and_trains(small_mnist_dir, tmp_path):
+    result = train(small_mnist_dir, tmp_path / "zero", "--weight-init-std", "0", steps=3)
+    assert result.err.splitlines() == [
+        "dvzero train: warning: " + check_settings(
+            {"weight_init_std": 0}, name=lambda key: f"--{key.replace('_', '-')}")[0]]
+    result = train(small_mnist_dir, tmp_path / "big", "--batch-size", "2500", steps=3)
+    (line,) = result.err.splitlines()
+    assert line.startswith("dvzero train: warning: --batch-size 2500 is larger than the 2000 "
+                           "training images")
+    assert summary_of(tmp_path / "big")["epoch_steps"] == [0, 1, 2]  # each step an epoch
+    assert summary_of(tmp_path / "big")["config"]["batch_size"] == 2500
