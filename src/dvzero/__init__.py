@@ -1,6 +1,6 @@
 """dvzero (DeepVision Zero): neural networks from scratch in NumPy.
 
-Every name the seed's code uses is importable from here::
+Every name the original post's code uses is importable from here::
 
     from dvzero import DeepVisionZeroNet, load_mnist, numerical_gradient, sigmoid, softmax
 """

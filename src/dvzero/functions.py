@@ -1,8 +1,8 @@
 """Pure array functions: activations, softmax and the loss functions.
 
-These are the functions of the seed's earlier installments. Each one takes NumPy arrays
-(or anything :func:`numpy.asarray` accepts) and returns a new array; none of them keeps
-state. They are written to be safe for any input: no overflow warnings for huge logits,
+These are the functions of the installments before the original post. Each one takes
+NumPy arrays (or anything :func:`numpy.asarray` accepts) and returns a new array; none of
+them keeps state. They are written to be safe for any input: no overflow warnings for huge logits,
 no ``log(0)``.
 """
 
@@ -81,9 +81,9 @@ def softmax(x: ArrayLike) -> NDArray[np.floating]:
 
 
 def mean_squared_error(y: ArrayLike, t: ArrayLike) -> float:
-    """Sum of squared errors, halved: ``0.5 * sum((y - t) ** 2)`` (the seed's definition).
+    """Sum of squared errors, halved: ``0.5 * sum((y - t) ** 2)`` (the original post's definition).
 
-    ``y`` and ``t`` must have the same shape. Note that, as in the seed, the sum is not
+    ``y`` and ``t`` must have the same shape. Note that, as in the original post, the sum is not
     divided by the batch size.
     """
     y, t = np.asarray(y), np.asarray(t)

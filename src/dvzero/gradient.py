@@ -1,4 +1,4 @@
-"""Numerical differentiation and plain gradient descent (the seed's method).
+"""Numerical differentiation and plain gradient descent (the original post's method).
 
 These are slow on purpose: they evaluate the function twice per input element. They are
 the reference that backpropagation is checked against.
@@ -26,7 +26,7 @@ def numerical_gradient(f: Callable[[NDArray], float], x: NDArray[np.floating]) -
 
     ``x`` may have any shape. Each element is perturbed **in place** by ±h and ``f(x)`` is
     called, so ``f`` may ignore its argument and read the array through another reference
-    (the seed's ``loss_W = lambda W: self.loss(x, t)``). Every element is restored, even if
+    (the original post's ``loss_W = lambda W: self.loss(x, t)``). Every element is restored, even if
     ``f`` raises. Returns an array of ``x``'s shape and dtype.
     """
     if not isinstance(x, np.ndarray):

@@ -1,7 +1,7 @@
-"""Networks built from layers. :class:`DeepVisionZeroNet` is the seed's two-layer network.
+"""Networks built from layers. :class:`DeepVisionZeroNet` is the original post's two-layer network.
 
 A network keeps its parameters in a ``params`` dict and offers ``predict``, ``loss``,
-``accuracy``, ``numerical_gradient`` (the seed's slow method, for checking) and
+``accuracy``, ``numerical_gradient`` (the original post's slow method, for checking) and
 ``gradient`` (backpropagation through :mod:`dvzero.layers`).
 """
 
@@ -30,22 +30,22 @@ def _positive_int(name: str, value: Any) -> int:
 
 
 class DeepVisionZeroNet:
-    """The seed's two-layer network: ``softmax(act(x @ W1 + b1) @ W2 + b2)``.
+    """The original post's two-layer network: ``softmax(act(x @ W1 + b1) @ W2 + b2)``.
 
     Parameters
     ----------
     input_size, hidden_size, output_size
-        Layer widths (784, 50, 10 for the seed's MNIST network).
+        Layer widths (784, 50, 10 for the original post's MNIST network).
     weight_init_std
         Standard deviation of the Gaussian initial weights; biases start at zero.
     activation
-        ``"sigmoid"`` (the seed's) or ``"relu"``, for the hidden layer.
+        ``"sigmoid"`` (the original post's) or ``"relu"``, for the hidden layer.
     dtype
-        Float dtype of the parameters. ``float64`` (the seed's) for gradient checking;
+        Float dtype of the parameters. ``float64`` (the original post's) for gradient checking;
         ``float32`` trains about twice as fast with the same results.
     rng
         Seed or :class:`numpy.random.Generator` for the initial weights. ``None`` uses the
-        global ``np.random.randn``, exactly as the seed does.
+        global ``np.random.randn``, exactly as the original post does.
 
     ``params`` holds ``W1 (input_size, hidden_size)``, ``b1 (hidden_size,)``,
     ``W2 (hidden_size, output_size)`` and ``b2 (output_size,)``.
@@ -125,7 +125,7 @@ class DeepVisionZeroNet:
             t = t.reshape(1, -1) if t.ndim == 1 and t.size > 1 else t.reshape(1)
         return x, t
 
-    # ------------------------------------------------------------------ the seed's API
+    # ------------------------------------------------------------------ the original post's API
 
     def _hidden(self, x: NDArray) -> NDArray:
         activation = ACTIVATIONS[self.activation][0]
@@ -200,7 +200,8 @@ class DeepVisionZeroNet:
         }
 
     def save_params(self, file_name: str | os.PathLike[str] = "params_two_layer.pkl") -> None:
-        """Save the parameters: the seed's pickle by default, the safe format for ``.npz``."""
+        """Save the parameters: the original post's pickle by default, the safe ``.npz`` format
+        for a name ending in ``.npz``."""
         params = {key: val for key, val in self.params.items()}
         meta = {"network": type(self).__name__, "config": self.config(), "dtype": self.dtype.name}
         storage.save_params_file(file_name, params, meta)
@@ -246,8 +247,8 @@ NETWORKS = {"DeepVisionZeroNet": DeepVisionZeroNet}
 def load_network(file_name: str | os.PathLike[str]) -> DeepVisionZeroNet:
     """Rebuild a network from a parameter file alone.
 
-    ``.npz`` files name their network class and its constructor arguments. The seed's
-    ``.pkl`` files carry only arrays: a :class:`DeepVisionZeroNet` with the seed's sigmoid
+    ``.npz`` files name their network class and its constructor arguments. The original post's
+    ``.pkl`` files carry only arrays: a :class:`DeepVisionZeroNet` with the original post's sigmoid
     is rebuilt from the shapes of ``W1`` and ``W2``.
     """
     params, header = storage.load_params_file(file_name)

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 
 class SGD:
-    """Stochastic gradient descent, the seed's rule: ``params[key] -= lr * grads[key]``.
+    """Stochastic gradient descent, the original post's rule: ``params[key] -= lr * grads[key]``.
 
     The update is in place, so the network's arrays (and their dtype) are kept.
     """

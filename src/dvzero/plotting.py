@@ -32,7 +32,10 @@ def plot_accuracy(
     test_acc_list: Sequence[float],
     title: str | None = None,
 ) -> None:
-    """The seed's plot: train and test accuracy per epoch, y from 0 to 1, legend lower right."""
+    """The original post's plot: train and test accuracy per epoch, y from 0 to 1.
+
+    The legend sits lower right, as in the post.
+    """
     figure = _new_figure()
     axes = figure.add_subplot()
     epochs = range(len(train_acc_list))

@@ -7,7 +7,7 @@ Two parameter formats:
   JSON header (key ``__dvzero__``) with the format version, the network's class and
   constructor arguments, the dtype, the dvzero version and a SHA-256 of the arrays, so a
   file alone is enough to rebuild its network and to detect corruption.
-* ``.pkl`` (the seed's ``save_params``): a pickled ``dict`` of NumPy arrays. Pickle can run
+* ``.pkl`` (the original post's ``save_params``): a pickled ``dict`` of NumPy arrays. Pickle can run
   arbitrary code, so it is read through :class:`RestrictedUnpickler`, which admits only
   what a dict of NumPy arrays needs and refuses everything else before it is executed.
 
@@ -426,13 +426,13 @@ def _is_plain_dtype(dtype: np.dtype) -> bool:
 
 
 def save_params_pickle(path: str | os.PathLike[str], params: Mapping[str, NDArray]) -> None:
-    """Write the seed's format: ``pickle.dump`` of a plain dict of arrays (atomically)."""
+    """Write the original post's format: ``pickle.dump`` of a plain dict of arrays (atomically)."""
     with atomic_write(path, "wb") as handle:
         pickle.dump({key: value for key, value in params.items()}, handle)
 
 
 def load_params_pickle(path: str | os.PathLike[str]) -> dict[str, NDArray]:
-    """Read the seed's ``.pkl`` format safely (see :class:`RestrictedUnpickler`)."""
+    """Read the original post's ``.pkl`` format safely (see :class:`RestrictedUnpickler`)."""
     with open(path, "rb") as handle:
         data = handle.read()
     try:
@@ -466,7 +466,8 @@ def save_params_file(
     params: Mapping[str, NDArray],
     meta: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write ``params`` as ``.npz`` (with header) or, for any other suffix, the seed's pickle."""
+    """Write ``params`` as ``.npz`` (with header), or the original post's pickle for any other
+    suffix."""
     if Path(path).suffix == ".npz":
         save_params_npz(path, params, meta or {})
     else:

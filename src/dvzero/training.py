@@ -1,7 +1,7 @@
-"""The learning loop of the seed, reusable: sample, differentiate, update, record.
+"""The learning loop of the original post, reusable: sample, differentiate, update, record.
 
 Nothing here prints. Progress is reported to callbacks (see :class:`Callback`), which the
-command line turns into a progress bar and the seed's per-epoch lines.
+command line turns into a progress bar and the original post's per-epoch lines.
 """
 
 from __future__ import annotations
@@ -78,22 +78,26 @@ DIVERGENCE_REFERENCE_SIZE = 1000
 
 
 def default_iter_per_epoch(train_size: int, batch_size: int) -> int:
-    """Steps per epoch: ``max(train_size / batch_size, 1)`` as the seed, rounded to a whole step."""
+    """Steps per epoch: ``max(train_size / batch_size, 1)`` as in the original post, rounded.
+
+    The post's value is a float (600.0 for MNIST). Rounded, ``i % iter_per_epoch == 0``
+    still holds once an epoch when the batch size does not divide the training set.
+    """
     return max(round(train_size / batch_size), 1)
 
 
 class Trainer:
-    """The seed's training loop.
+    """The original post's training loop.
 
     Each step draws ``batch_size`` training samples at random **with replacement** (the
-    seed's ``np.random.choice(train_size, batch_size)``), computes the gradient by
+    original post's ``np.random.choice(train_size, batch_size)``), computes the gradient by
     backpropagation (``gradient="backprop"``) or numerically (``"numerical"``), lets the
     optimizer update the parameters, and records the mini-batch loss after the update.
     Every ``iter_per_epoch`` steps, starting with step 0, it measures the accuracy on the
     full training and test sets.
 
     ``rng`` is a seed or :class:`numpy.random.Generator` for the mini-batches; ``None``
-    uses the global ``np.random`` as the seed does.
+    uses the global ``np.random`` as the original post does.
 
     Training stops with :class:`~dvzero.errors.TrainingDiverged` when the loss is NaN or
     infinite, when a parameter is (checked every epoch), or when the loss explodes: its mean
