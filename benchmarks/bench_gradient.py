@@ -6,7 +6,7 @@ One "step" is what the original post's loop does per iteration: gradient of the 
 mini-batch of 100 MNIST images for the 784-50-10 sigmoid network, then the SGD update.
 Prints the median over repeats of each and their ratio, plus the 10,000-step projection.
 
-It takes about --repeats numerical steps (10 s each on a 2-core machine: about 30 s with
+It takes about --repeats numerical steps (10-15 s each on a 2-core machine: 30-40 s with
 the default 3) plus a few seconds of backprop steps. Only the backprop steps are warmed up
 first: a numerical step is 79,520 loss evaluations, warm from the second one on.
 """

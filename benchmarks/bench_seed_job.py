@@ -73,7 +73,8 @@ def main() -> None:
             trains.append(summary["train_acc"])
             print(f"seed {seed}: {wall:5.2f} s wall (command), test acc "
                   f"{summary['test_acc']:.4f}, train acc {summary['train_acc']:.4f}, "
-                  f"{summary['epochs_evaluated']} evaluations, "
+                  f"{summary['epochs_evaluated']} evaluation"
+                  f"{'' if summary['epochs_evaluated'] == 1 else 's'}, "
                   f"{summary['steps_per_second']:.0f} steps/s")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
