@@ -39,6 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         epilog="Other options are passed to dvzero train.",
+        allow_abbrev=False,  # an abbreviation may be meant for dvzero train
     )
     parser.add_argument("--repeats", type=int_at_least(1), default=10,
                         help="runs, each with its own seed (default: 10)")
@@ -46,7 +47,9 @@ def main() -> None:
                         help="seed of the first run; the others count up from it (default: 1)")
     args, extra = parser.parse_known_args()
     for option in extra:
-        if option.split("=", 1)[0] in ("--seed", "--out", "--resume"):
+        name = option.split("=", 1)[0]
+        # dvzero train takes abbreviations too: --se is --seed.
+        if len(name) >= 4 and any(own.startswith(name) for own in ("--seed", "--out", "--resume")):
             parser.error(f"{option} is set by the benchmark for each run")
 
     command = [sys.executable, "-m", "dvzero.cli", "train", "--no-progress", *extra]

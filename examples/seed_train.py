@@ -55,7 +55,7 @@ for i in range(step_num):
 
     # 2. The gradient of the loss for every weight. 计算梯度
     if args.gradient == "numerical":
-            # The post's method: 2 loss evaluations per parameter, 79,520 per step, each over
+        # The post's method: 2 loss evaluations per parameter, 79,520 per step, each over
         # the whole batch.
         grad = network.numerical_gradient(x_batch, t_batch)
     else:

@@ -682,7 +682,8 @@ def test_one_numerical_step_is_counted_in_the_singular(tmp_path, small_mnist_dir
 @pytest.mark.parametrize(
     ("steps", "seconds", "expected"),
     [(10000, 3.6, "2778 steps/s"), (1, 9.87, "9.9 s per step"), (3, 600.0, "3.3 minutes per step"),
-     (0, 0.0, "no steps timed"), (5, 5.0, "1 steps/s")],
+     (0, 0.0, "no steps timed"), (5, 5.0, "1.0 s per step"), (3, 2.9, "1.0 s per step"),
+     (4, 2.0, "2 steps/s")],
 )
 def test_rates_read_well_fast_or_slow(steps, seconds, expected):
     from dvzero.cli import _rate

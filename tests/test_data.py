@@ -942,6 +942,7 @@ def test_an_unwritable_cache_gives_one_warning_for_the_four_files(tmp_path, smal
     assert (x_train.shape, x_test.shape) == ((2000, 784), (500, 784))
 
 
+@pytest.mark.filterwarnings("default")  # Python's own setting; the suite makes warnings errors
 def test_the_cli_prints_an_unwritable_cache_as_one_line(tmp_path, small_mnist_dir, monkeypatch,
                                                         capsys):
     from dvzero.cli import main
@@ -984,3 +985,47 @@ def test_the_missing_file_message_names_both_spellings(tmp_path):
         load_mnist(data_dir=tmp_path)
     message = str(info.value)
     assert "train-images-idx3-ubyte" in message and "train-images.idx3-ubyte" in message
+
+
+@pytest.mark.parametrize("ignore", [False, True], ids=["default", "PYTHONWARNINGS=ignore"])
+def test_the_real_command_prints_one_line_and_respects_the_users_filters(tmp_path,
+                                                                         small_mnist_dir, ignore):
+    import subprocess
+    import sys
+
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    env = {**os.environ, "DVZERO_CACHE_DIR": str(not_a_dir / "cache")}
+    env.pop("PYTHONWARNINGS", None)
+    if ignore:
+        env["PYTHONWARNINGS"] = "ignore"
+    train = subprocess.run(
+        [sys.executable, "-m", "dvzero.cli", "train", "--data-dir", str(small_mnist_dir),
+         "--steps", "2", "--out", str(tmp_path / "run"), "--no-progress"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert train.returncode == 0, train.stderr
+    expected = [] if ignore else [
+        f"dvzero train: warning: cannot write the dataset cache in {not_a_dir / 'cache'} "
+        f"(Not a directory); the data is decoded anew each time, which is slower. Set "
+        f"DVZERO_CACHE_DIR to a writable directory."
+    ]
+    assert train.stderr.splitlines() == expected
+
+
+def test_other_packages_warnings_keep_their_form(capsys):
+    """dvzero's warnings become one line; others go to the showwarning that was there."""
+    import warnings
+
+    from dvzero.cli import _one_line_warnings
+
+    passed_on = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, category, *rest: passed_on.append(
+            (str(message), category, *rest[:2]))
+        with _one_line_warnings("train"):
+            warnings.warn_explicit("old API", DeprecationWarning, "/elsewhere/lib.py", 7)
+            warnings.warn_explicit("no cache", RuntimeWarning, mnist_mod.__file__, 9)
+    assert passed_on == [("old API", DeprecationWarning, "/elsewhere/lib.py", 7)]
+    assert capsys.readouterr().err == "dvzero train: warning: no cache\n"

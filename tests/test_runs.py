@@ -14,7 +14,7 @@ import pytest
 
 from dvzero.cli import main
 from dvzero.errors import UsageError
-from dvzero.runs import check_settings, evaluate, find_model, run_data
+from dvzero.runs import check_settings, evaluate, find_model
 
 from helpers import write_mnist_dir
 
@@ -139,15 +139,39 @@ def test_data_whose_images_do_not_fit_is_refused(inverted_run, tmp_path, mnist_r
     assert "the network takes 784 inputs but the test images have 196 pixels" in result.err
 
 
-def test_a_damaged_summary_asks_for_data_dir(inverted_run, tmp_path):
+@pytest.mark.parametrize(
+    ("summary", "reason"),
+    [("{not json", "not valid JSON"), ('{"note": "mine"}', "no dvzero_version"),
+     ('{"dvzero_version": "0.1.0", "config": {"data_dir": 3}}', "is not a string")],
+    ids=["damaged", "not-a-run", "bad-data-dir"],
+)
+def test_a_summary_that_is_not_a_runs_is_set_aside_with_a_warning(inverted_run, tmp_path,
+                                                                   summary, reason):
     run_dir = tmp_path / "run"
     shutil.copytree(inverted_run, run_dir)
-    (run_dir / "summary.json").write_text("{not json")
-    with pytest.raises(UsageError, match="cannot tell which data the run was trained on"):
-        run_data(run_dir)
-    (run_dir / "summary.json").write_text(json.dumps({"config": {"data_dir": 3}}))
-    with pytest.raises(UsageError, match="recorded data is damaged"):
-        run_data(run_dir)
+    (run_dir / "summary.json").write_text(summary)
+    result = evaluate(run_dir)
+    assert (result.origin, result.data_dir) == ("default", None)
+    (warning,) = result.warnings
+    assert warning.startswith(f"{run_dir / 'summary.json'} is not the summary of a dvzero run")
+    assert reason in warning
+    printed = run_main(["evaluate", run_dir])
+    assert printed.code == 0 and printed.err == f"dvzero evaluate: warning: {warning}\n"
+
+
+def test_a_relative_data_dir_is_read_from_the_run_directory(inverted_run, inverted_dir,
+                                                            tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    shutil.copytree(inverted_run, run_dir)
+    shutil.copytree(inverted_dir, run_dir / "data")
+    summary = summary_of(run_dir)
+    summary["config"]["data_dir"] = "data"
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    for cwd in (tmp_path, run_dir, Path("/")):
+        monkeypatch.chdir(cwd)
+        result = evaluate(run_dir)
+        assert result.data_dir == str(run_dir / "data")
+        assert result.accuracy == summary["test_acc"] and result.warnings == []
 
 
 def test_find_model(inverted_run, tmp_path):
@@ -254,6 +278,8 @@ def test_zero_initial_weights_warn_with_sigmoid_and_are_refused_with_relu():
     assert "stay identical" in warning and "one hidden unit" in warning
     with pytest.raises(UsageError, match="no weight would ever change"):
         check_settings({**sigmoid, "activation": "relu"})
+    (reason,) = check_settings({**sigmoid, "activation": "relu"}, refuse=False)
+    assert "no weight would ever change" in reason
 
 
 def test_a_batch_larger_than_the_training_set_warns():
@@ -284,3 +310,44 @@ def test_the_cli_warns_in_one_line_and_trains(small_mnist_dir, tmp_path):
                            "training images")
     assert summary_of(tmp_path / "big")["epoch_steps"] == [0, 1, 2]  # each step an epoch
     assert summary_of(tmp_path / "big")["config"]["batch_size"] == 2500
+
+
+def test_a_run_begun_before_a_refusal_can_still_be_resumed(small_mnist_dir, tmp_path):
+    """Refused settings in an old checkpoint: resume warns and finishes, no dead end."""
+    from dvzero.storage import load_checkpoint, save_checkpoint
+
+    run_dir = tmp_path / "old"
+    result = run_main(["train", "--data-dir", small_mnist_dir, "--steps", 30, "--batch-size",
+                       20, "--lr", "1e6", "--activation", "relu", "--out", run_dir,
+                       "--no-progress"])
+    assert result.code == 1 and (run_dir / "checkpoint.npz").is_file()
+    params, state, meta = load_checkpoint(run_dir / "checkpoint.npz")
+    meta["run"]["weight_init_std"] = 0.0  # as an older dvzero would have let it start
+    save_checkpoint(run_dir / "checkpoint.npz", params, state, meta)
+    result = run_main(["train", "--resume", run_dir, "--lr", "0.1", "--no-progress"])
+    assert result.code == 0, result.err
+    (line,) = result.err.splitlines()
+    assert line.startswith("dvzero train: warning: --weight-init-std 0 with --activation relu:")
+    assert (run_dir / "summary.json").is_file()
+    assert run_main(["evaluate", run_dir]).code == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"cos\nsystem\n(S'echo pwned'\ntR.", "imports os.system (it may be malicious)"),
+        (b"\x8c\x02os\x8c\x06system\x93\x8c\x04echo\x85R.",
+         "imports os.system (it may be malicious)"),  # STACK_GLOBAL, no protocol header
+        (b"cos\nsystem\n(S'echo pwned'\nt", "imports os.system (it may be malicious)"),
+        (b"Notes.", "not a dvzero parameter file"),  # parses: NONE, OBJ, ..., STOP
+    ],
+    ids=["protocol-0", "stack-global", "truncated", "text-that-parses"],
+)
+@pytest.mark.parametrize("suffix", [".pkl", ".npz"])
+def test_attacks_keep_the_attack_wording_under_any_name(tmp_path, content, expected, suffix):
+    path = tmp_path / f"file{suffix}"
+    path.write_bytes(content)
+    result = run_main(["evaluate", path])
+    assert result.code == 1 and len(result.err.splitlines()) == 1
+    assert expected in result.err
+    assert ("refusing" in result.err) == ("malicious" in expected)

@@ -289,10 +289,10 @@ def _count(number: int, noun: str) -> str:
 
 
 def _rate(steps: int, seconds: float) -> str:
-    """Steps per second for fast runs, seconds per step for slow ones."""
+    """Steps per second for fast runs (2 a second or more), seconds per step for slow ones."""
     if steps == 0 or seconds <= 0:
         return "no steps timed"
-    if steps >= seconds:
+    if steps >= 2 * seconds:
         return f"{steps / seconds:.0f} steps/s"
     return f"{_format_duration(seconds / steps)} per step"
 
@@ -580,7 +580,9 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     source = describe_data(config["data_dir"])
     print(f"data: {x_train.shape[0]} training and {x_test.shape[0]} test images of "
           f"{x_train.shape[1]} pixels ({source})")
-    for warning in check_settings(config, train_size=x_train.shape[0], name=_option):
+    # A resumed run was checked when it began; one begun before a refusal still finishes.
+    for warning in check_settings(config, train_size=x_train.shape[0], name=_option,
+                                  refuse=state is None):
         print(f"dvzero train: warning: {warning}", file=sys.stderr)
     if meta is not None and meta.get("data_sha256") != fingerprint:
         raise CheckpointError(
@@ -783,13 +785,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _one_line_warnings(command: str) -> Iterator[None]:
-    """Show the library's warnings as ``dvzero COMMAND: warning: ...``, once each."""
+    """Show dvzero's own warnings as ``dvzero COMMAND: warning: ...``.
+
+    Which warnings are shown is left to Python's filters (``-W``, ``PYTHONWARNINGS``);
+    warnings raised from other packages' code keep their usual form.
+    """
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        print(f"dvzero {command}: warning: {message}", file=sys.stderr)
+        if os.path.abspath(filename).startswith(package):
+            print(f"dvzero {command}: warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
 
     with warnings.catch_warnings():
-        warnings.simplefilter("default")
+        original = warnings.showwarning
         warnings.showwarning = show
         yield
 

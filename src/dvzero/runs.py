@@ -41,18 +41,28 @@ def describe_data(data_dir: str | os.PathLike[str] | None) -> str:
 
 @dataclass(frozen=True)
 class ModelSource:
-    """A parameter file, and the run directory it belongs to (``None`` for a lone file)."""
+    """A parameter file, and what its run directory records about it.
+
+    ``run_dir`` is ``None`` for a lone file; for a file of a run, ``data_dir`` and
+    ``data_sha256`` are the data it was trained on (``data_dir`` ``None`` for the shipped
+    MNIST) and its fingerprint (:func:`dvzero.data.mnist.dataset_fingerprint`, ``None`` if
+    unrecorded). ``note`` says why a ``summary.json`` beside the file was not used.
+    """
 
     params_file: Path
-    run_dir: Path | None
+    run_dir: Path | None = None
+    data_dir: str | None = None
+    data_sha256: str | None = None
+    note: str | None = None
 
 
 def find_model(path: str | os.PathLike[str]) -> ModelSource:
     """The parameter file that ``path`` (a run directory or a parameter file) stands for.
 
-    A file belongs to a run when it is one of :data:`PARAMS_FILES` beside a
-    ``summary.json``. Raises :class:`~dvzero.errors.UsageError` for a missing path, a
-    directory without parameters, and an interrupted run (with the hint to resume it).
+    A file belongs to a run when it is one of :data:`PARAMS_FILES` beside the
+    ``summary.json`` of a finished run. Raises :class:`~dvzero.errors.UsageError` for a
+    missing path, a directory without parameters, and an interrupted run (with the hint to
+    resume it).
     """
     path = Path(path)
     if path.is_dir():
@@ -61,37 +71,43 @@ def find_model(path: str | os.PathLike[str]) -> ModelSource:
                 f"{path}: an interrupted run ({CHECKPOINT_NAME}, no final parameters yet); "
                 f"finish it with 'dvzero train --resume {path}', then evaluate it"
             )
-        for name in PARAMS_FILES:
-            if (path / name).is_file():
-                has_summary = (path / "summary.json").is_file()
-                return ModelSource(path / name, path if has_summary else None)
-        raise UsageError(f"{path}: no {' or '.join(PARAMS_FILES)} in this directory")
-    if not path.exists():
+        found = [path / name for name in PARAMS_FILES if (path / name).is_file()]
+        if not found:
+            raise UsageError(f"{path}: no {' or '.join(PARAMS_FILES)} in this directory")
+        path = found[0]
+    elif not path.exists():
         raise UsageError(f"{path}: no such file or directory")
-    in_run = path.name in PARAMS_FILES and (path.parent / "summary.json").is_file()
-    return ModelSource(path, path.parent if in_run else None)
-
-
-def run_data(run_dir: str | os.PathLike[str]) -> tuple[str | None, str | None]:
-    """``(data_dir, data_sha256)`` of the data a finished run was trained on.
-
-    ``data_dir`` is ``None`` for the shipped MNIST; ``data_sha256`` is the fingerprint of
-    the four files (:func:`dvzero.data.mnist.dataset_fingerprint`), ``None`` if unrecorded.
-    """
-    summary_path = Path(run_dir) / "summary.json"
+    summary_path = path.parent / "summary.json"
+    if path.name not in PARAMS_FILES or not summary_path.is_file():
+        return ModelSource(path)
     try:
-        config = json.loads(summary_path.read_text(encoding="utf-8"))["config"]
-        data_dir, fingerprint = config["data_dir"], config.get("data_sha256")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(
-            f"{summary_path}: cannot tell which data the run was trained on ({exc}); "
-            f"name the data with --data-dir"
-        ) from None
+        data_dir, fingerprint = _recorded_data(summary_path)
+    except ValueError as exc:
+        return ModelSource(path, note=f"{summary_path} is not the summary of a dvzero run "
+                                      f"({exc}), so it does not say which data to use")
+    if data_dir is not None and not Path(data_dir).is_absolute():
+        data_dir = str(path.parent / data_dir)  # relative to the run, not to the caller
+    return ModelSource(path, path.parent, data_dir, fingerprint)
+
+
+def _recorded_data(summary_path: Path) -> tuple[str | None, str | None]:
+    """``(data_dir, data_sha256)`` from a run's summary; ``ValueError`` saying what is wrong."""
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"unreadable: {exc}") from None
+    except ValueError:
+        raise ValueError("not valid JSON") from None
+    config = summary.get("config") if isinstance(summary, dict) else None
+    if "dvzero_version" not in summary or not isinstance(config, dict) or (
+        "data_dir" not in config
+    ):
+        raise ValueError("no dvzero_version, or no config with a data_dir")
+    data_dir, fingerprint = config["data_dir"], config.get("data_sha256")
     if not (data_dir is None or isinstance(data_dir, str)) or not (
         fingerprint is None or isinstance(fingerprint, str)
     ):
-        raise UsageError(f"{summary_path}: the recorded data is damaged; name the data with "
-                         f"--data-dir")
+        raise ValueError("its data_dir or data_sha256 is not a string")
     return data_dir, fingerprint
 
 
@@ -127,12 +143,12 @@ def evaluate(
     from .networks import load_network
 
     source = find_model(path)
+    warnings = [source.note] if source.note else []
     fingerprint = None
     if data_dir is not None:
         origin, data_dir = "given", str(data_dir)
     elif source.run_dir is not None:
-        origin = "run"
-        data_dir, fingerprint = run_data(source.run_dir)
+        origin, data_dir, fingerprint = "run", source.data_dir, source.data_sha256
         if data_dir is not None and not Path(data_dir).is_dir():
             raise UsageError(
                 f"{source.run_dir} was trained on {data_dir}, which is no longer there; "
@@ -143,7 +159,6 @@ def evaluate(
 
     network = load_network(source.params_file)
     _, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
-    warnings = []
     if fingerprint is not None and dataset_fingerprint(data_dir) != fingerprint:
         warnings.append(f"the files of {describe_data(data_dir)} have changed since the run "
                         f"was trained on them")
@@ -169,6 +184,7 @@ def check_settings(
     config: Mapping[str, Any],
     train_size: int | None = None,
     name: Callable[[str], str] = str,
+    refuse: bool = True,
 ) -> list[str]:
     """Warnings about settings of a run that work but surprise, one line each.
 
@@ -178,11 +194,12 @@ def check_settings(
     knows it by (the command line passes its option names).
 
     Raises :class:`~dvzero.errors.UsageError` for settings whose result would be
-    meaningless.
+    meaningless, unless ``refuse`` is false: then those are returned as warnings too (a run
+    begun before they were refused can still be finished).
     """
-    warnings = []
+    warnings, refusals = [], []
     if config.get("gradient") == "numerical" and config.get("dtype") == "float32":
-        raise UsageError(
+        refusals.append(
             f"{name('gradient')} numerical with {name('dtype')} float32: float32 keeps about "
             f"7 significant digits, too few for the change a nudge of 1e-4 makes to the loss, "
             f"so the numerical gradient would be mostly rounding error (for W1 the errors "
@@ -190,17 +207,18 @@ def check_settings(
         )
     if config.get("weight_init_std") == 0:
         if config.get("activation") == "relu":
-            raise UsageError(
+            refusals.append(
                 f"{name('weight_init_std')} 0 with {name('activation')} relu: every hidden "
                 f"unit outputs 0 and passes back no gradient, so no weight would ever change "
                 f"and only the output biases would learn; use a small positive value such as "
                 f"the original post's 0.01"
             )
-        warnings.append(
-            f"{name('weight_init_std')} 0: every hidden unit starts the same and gets the same "
-            f"gradient, so they stay identical and the network learns as if it had one hidden "
-            f"unit; the original post uses 0.01"
-        )
+        else:
+            warnings.append(
+                f"{name('weight_init_std')} 0: every hidden unit starts the same and gets the "
+                f"same gradient, so they stay identical and the network learns as if it had one "
+                f"hidden unit; the original post uses 0.01"
+            )
     batch_size = config.get("batch_size")
     if train_size is not None and batch_size is not None and batch_size > train_size:
         warnings.append(
@@ -208,4 +226,6 @@ def check_settings(
             f"images: each batch repeats images (they are drawn with replacement) and every "
             f"step is a whole epoch, with the accuracies measured after each"
         )
-    return warnings
+    if refusals and refuse:
+        raise UsageError(refusals[0])
+    return refusals + warnings

@@ -328,42 +328,54 @@ def _starts_like_a_pickle(data: bytes) -> bool:
     return data[:2] == b"(d" or data[:1] == pickle.EMPTY_DICT
 
 
-def _pickle_opcodes(data: bytes) -> list[tuple[Any, Any]]:
-    """The ``(opcode, argument)`` pairs of a well-formed pickle, read, not run.
-
-    Raises :class:`ParamsFileError` when the bytes do not parse up to a STOP opcode,
-    saying plainly what the file is: a damaged pickle, or no pickle at all (a text, a CSV).
-    """
-    try:
-        return [(opcode, argument) for opcode, argument, _ in pickletools.genops(data)]
-    except Exception as exc:  # unknown opcode, truncated argument, no STOP, ...
-        if _starts_like_a_pickle(data):
-            raise ParamsFileError(f"a damaged or truncated pickle ({exc})") from None
-        raise ParamsFileError(NOT_A_PARAMS_FILE) from None
+_MEMO_OPCODES = frozenset(("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"))
 
 
 def _scan_pickle(data: bytes) -> None:
     """Refuse, before anything runs, a pickle with opcodes a dict of arrays never needs.
 
-    Also bounds the memo: an index far beyond the number of opcodes could only serve to
-    make the unpickler allocate a huge table. A well-formed pickle that imports or builds
-    what a dict of arrays never needs is refused as possibly malicious; bytes that merely
-    happen to parse (a text file) are called what they are, not an attack.
+    The opcodes are read, not run, in one pass. What is found decides the message, in this
+    order: an import of anything but NumPy's array machinery is refused as possibly
+    malicious; bytes that do not start like a pickled dict (a text, a CSV) are called not a
+    parameter file, not an attack, and so are bytes that do not parse; then opcodes that
+    build objects and memo indices far beyond the number of opcodes (which could only
+    serve to make the unpickler allocate a huge table) are refused.
     """
-    ops = _pickle_opcodes(data)
-    for opcode, argument in ops:
-        if opcode.name not in _SAFE_OPCODES:
-            raise _refuse(f"uses the opcode {opcode.name}")
-        if opcode.name in ("GLOBAL",):
-            module, _, name = str(argument).partition(" ")
-            if (module, name) not in _ALLOWED_GLOBALS:
-                raise _refuse(f"imports {module}.{name} (it may be malicious)")
-    if not _starts_like_a_pickle(data):
+    starts_like_a_pickle = _starts_like_a_pickle(data)
+    bad_import = unsafe_opcode = bad_memo = None
+    strings: list[str] = []  # for STACK_GLOBAL in files that the unpickler never sees
+    try:
+        for count, (opcode, argument, _) in enumerate(pickletools.genops(data), start=1):
+            name = opcode.name
+            imported = None
+            if name in ("GLOBAL", "INST"):
+                imported = tuple(str(argument).partition(" ")[::2])
+            elif name == "STACK_GLOBAL" and not starts_like_a_pickle and len(strings) >= 2:
+                imported = (strings[-2], strings[-1])
+            if imported and imported not in _ALLOWED_GLOBALS and bad_import is None:
+                bad_import = ".".join(imported)
+            if isinstance(argument, str):
+                strings.append(argument)
+            if name not in _SAFE_OPCODES and unsafe_opcode is None:
+                unsafe_opcode = name
+            if name in _MEMO_OPCODES and bad_memo is None and (
+                not isinstance(argument, int) or argument > count
+            ):
+                bad_memo = argument
+    except Exception as exc:  # unknown opcode, truncated argument, no STOP, ...
+        if bad_import is not None:
+            raise _refuse(f"imports {bad_import} (it may be malicious)") from None
+        if starts_like_a_pickle:
+            raise ParamsFileError(f"a damaged or truncated pickle ({exc})") from None
+        raise ParamsFileError(NOT_A_PARAMS_FILE) from None
+    if bad_import is not None:
+        raise _refuse(f"imports {bad_import} (it may be malicious)")
+    if not starts_like_a_pickle:
         raise ParamsFileError(NOT_A_PARAMS_FILE)
-    for count, (opcode, argument) in enumerate(ops, start=1):
-        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"):
-            if not isinstance(argument, int) or argument > count:
-                raise _refuse(f"uses the memo index {argument!r}")
+    if unsafe_opcode is not None:
+        raise _refuse(f"uses the opcode {unsafe_opcode}")
+    if bad_memo is not None:
+        raise _refuse(f"uses the memo index {bad_memo!r}")
 
 
 class RestrictedUnpickler(pickle._Unpickler):
@@ -456,9 +468,12 @@ def load_params_file(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], 
         magic = handle.read(4)
     if magic.startswith(b"PK"):
         return load_params_npz(path)
-    if path.suffix == ".npz" and not _starts_like_a_pickle(magic):  # a text, a CSV, ...
-        raise ParamsFileError(f"{path}: {NOT_A_PARAMS_FILE} (this file is not a zip archive)")
-    return load_params_pickle(path), {}
+    try:
+        return load_params_pickle(path), {}
+    except ParamsFileError as exc:
+        if path.suffix == ".npz" and str(exc).endswith(NOT_A_PARAMS_FILE):
+            raise ParamsFileError(f"{exc} (this file is not a zip archive)") from None
+        raise
 
 
 def save_params_file(
