@@ -673,10 +673,12 @@ def test_one_numerical_step_is_counted_in_the_singular(tmp_path, small_mnist_dir
     result = run_main(train_args(small_mnist_dir, tmp_path / "one", "--gradient", "numerical",
                                  "--hidden", "2", steps=1, batch_size=5))
     assert result.code == 0, result.err
-    final = re.search(r"^final: .*$", result.out, re.MULTILINE).group(0)
-    assert re.search(r"; 1 step in [\d.]+ s \((\d+ steps/s|[\d.]+ s per step)\), ", final), final
-    assert "1 steps" not in result.out and "(0 steps/s)" not in result.out
-    assert "will take about" not in result.out  # no projection for a single step
+    final = re.search(r"^final: .*$", result.out, re.MULTILINE)
+    assert final, (result.out, result.err)
+    assert re.search(r"; 1 step in [\d.]+ s \((\d+ steps/s|[\d.]+ s per step)\), ",
+                     final.group(0)), (result.out, result.err)
+    assert "1 steps" not in result.out and "(0 steps/s)" not in result.out, result.out
+    assert "will take about" not in result.out, result.out  # no projection for one step
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,93 @@
+"""Saving and loading parameters, checkpoints and run records, a module per concern.
+
+* :mod:`~dvzero.storage.safe_npz`: the safe ``.npz`` format of parameter files and
+  checkpoints (no pickle, a JSON header, a checksum of the arrays);
+* :mod:`~dvzero.storage.pickles`: the original post's ``.pkl`` files, read through a
+  restricted unpickler;
+* :mod:`~dvzero.storage.records`: ``summary.json`` and ``metrics.csv``.
+
+:func:`load_params_file` and :func:`save_params_file` choose the format. Every file is
+written atomically (see :mod:`dvzero._atomic`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from numpy.typing import NDArray
+
+from ..errors import ParamsFileError
+from .pickles import (
+    NOT_A_PARAMS_FILE,
+    RestrictedUnpickler,
+    load_params_pickle,
+    save_params_pickle,
+)
+from .records import read_metrics_csv, save_json, save_metrics_csv
+from .safe_npz import (
+    CHECKPOINT_FORMAT,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    HEADER_KEY,
+    load_checkpoint,
+    load_params_npz,
+    params_sha256,
+    save_checkpoint,
+    save_params_npz,
+)
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "HEADER_KEY",
+    "NOT_A_PARAMS_FILE",
+    "RestrictedUnpickler",
+    "load_checkpoint",
+    "load_params_file",
+    "load_params_npz",
+    "load_params_pickle",
+    "params_sha256",
+    "read_metrics_csv",
+    "save_checkpoint",
+    "save_json",
+    "save_metrics_csv",
+    "save_params_file",
+    "save_params_npz",
+    "save_params_pickle",
+]
+
+
+def load_params_file(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    """Read either format, chosen by content: ``(params, header)`` (header ``{}`` for pickles)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such parameter file: {path}")
+    if path.is_dir():
+        raise ParamsFileError(f"{path} is a directory, not a parameter file")
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic.startswith(b"PK"):
+        return load_params_npz(path)
+    try:
+        return load_params_pickle(path), {}
+    except ParamsFileError as exc:
+        if path.suffix == ".npz" and str(exc).endswith(NOT_A_PARAMS_FILE):
+            raise ParamsFileError(f"{exc} (this file is not a zip archive)") from None
+        raise
+
+
+def save_params_file(
+    path: str | os.PathLike[str],
+    params: Mapping[str, NDArray],
+    meta: Mapping[str, Any] | None = None,
+) -> None:
+    """Write ``params`` as ``.npz`` (with header), or the original post's pickle for any other
+    suffix."""
+    if Path(path).suffix == ".npz":
+        save_params_npz(path, params, meta or {})
+    else:
+        save_params_pickle(path, params)

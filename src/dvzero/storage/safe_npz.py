@@ -1,0 +1,196 @@
+"""The safe ``.npz`` format: arrays plus a JSON header, read without pickle.
+
+A NumPy archive read with ``allow_pickle=False``, so loading it can never run code. Beside
+the arrays it holds a JSON header (key ``__dvzero__``) with the format name and version,
+the dvzero version, whatever the writer describes (a network's class and constructor
+arguments, a run's settings) and a SHA-256 of the arrays, so that a file alone is enough to
+rebuild its network and to detect corruption. Parameter files and training checkpoints are
+both written in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._atomic import atomic_write
+from .._version import __version__
+from ..errors import CheckpointError, ParamsFileError
+from .checks import check_params_dict
+
+HEADER_KEY = "__dvzero__"
+FORMAT_NAME = "dvzero-params"
+FORMAT_VERSION = 1
+CHECKPOINT_FORMAT = "dvzero-checkpoint"
+
+
+def params_sha256(params: Mapping[str, NDArray]) -> str:
+    """SHA-256 over the parameter arrays: names, dtypes, shapes and bytes, in key order."""
+    digest = hashlib.sha256()
+    for key in sorted(params):
+        array = np.ascontiguousarray(params[key])
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _write_npz(
+    path: str | os.PathLike[str],
+    arrays: Mapping[str, NDArray],
+    format_name: str,
+    meta: Mapping[str, Any],
+) -> None:
+    """Write ``arrays`` and a JSON header (format, versions, ``meta``, SHA-256) atomically."""
+    for key in arrays:
+        if key == HEADER_KEY:
+            raise ValueError(f"{HEADER_KEY!r} is reserved for the header")
+    header = {
+        "format": format_name,
+        "format_version": FORMAT_VERSION,
+        "dvzero_version": __version__,
+        **meta,
+        "sha256": params_sha256(arrays),
+    }
+    contents = {key: np.asarray(value) for key, value in arrays.items()}
+    contents[HEADER_KEY] = np.array(json.dumps(header, sort_keys=True))
+    with atomic_write(path, "wb") as handle:
+        np.savez(handle, **contents)
+
+
+def _read_npz(
+    path: str | os.PathLike[str], format_name: str, error: type[Exception]
+) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    """Read a ``.npz`` written by :func:`_write_npz`: ``(arrays, header)``, checksum checked.
+
+    Never unpickles anything. A file without a header gives ``header == {}``.
+    """
+    try:
+        # Opened here, not by np.load, so the file is closed even when the zip is broken.
+        with open(path, "rb") as handle:
+            if handle.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
+                raise error(f"{path}: not a .npz file (no zip signature)")
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise
+    except error:
+        raise
+    except Exception as exc:  # a damaged zip raises anything from BadZipFile to RuntimeError
+        raise error(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from exc
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # a zip member that is not a .npy file
+            raise error(f"{path}: member {key!r} is not a NumPy array")
+    header: dict[str, Any] = {}
+    if HEADER_KEY in arrays:
+        raw = arrays.pop(HEADER_KEY)
+        try:
+            header = json.loads(str(raw))
+        except ValueError as exc:
+            raise error(f"{path}: the dvzero header is not valid JSON") from exc
+        if not isinstance(header, dict) or header.get("format") != format_name:
+            found = header.get("format") if isinstance(header, dict) else header
+            if found == CHECKPOINT_FORMAT and format_name == FORMAT_NAME:
+                raise error(
+                    f"{path}: a training checkpoint, not a parameter file; finish the run "
+                    f"with 'dvzero train --resume {Path(path).parent}' to get its params.npz"
+                )
+            raise error(f"{path}: expected a {format_name} file, found format {found!r}")
+        version = header.get("format_version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise error(f"{path}: the header's format_version is {version!r}, not a number")
+        if version > FORMAT_VERSION:
+            raise error(
+                f"{path}: format version {header['format_version']} is newer than this dvzero "
+                f"understands ({FORMAT_VERSION}); upgrade dvzero"
+            )
+        expected = header.get("sha256")
+        if not isinstance(expected, str):
+            raise error(f"{path}: the header carries no checksum of the arrays")
+        if params_sha256(arrays) != expected:
+            raise error(
+                f"{path}: the arrays do not match the checksum in the header; the file is corrupt"
+            )
+    return arrays, header
+
+
+def save_params_npz(
+    path: str | os.PathLike[str], params: Mapping[str, NDArray], meta: Mapping[str, Any]
+) -> None:
+    """Write ``params`` and a JSON header built from ``meta`` to ``path`` (atomically)."""
+    _write_npz(path, params, FORMAT_NAME, meta)
+
+
+def load_params_npz(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    """Read a ``.npz`` parameter file: ``(params, header)``. Never unpickles anything."""
+    arrays, header = _read_npz(path, FORMAT_NAME, ParamsFileError)
+    return check_params_dict(arrays, str(path)), header
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    params: Mapping[str, NDArray],
+    trainer_state: Mapping[str, Any],
+    meta: Mapping[str, Any],
+) -> None:
+    """Write a training checkpoint (atomically, no pickle).
+
+    ``params`` are the network's arrays; ``trainer_state`` is
+    :meth:`dvzero.training.Trainer.state_dict`; ``meta`` is any JSON-able description of
+    the run (the command line stores its configuration there). Floats are stored exactly:
+    the history as float64 arrays, the rest as JSON (which round-trips floats exactly).
+    """
+    history = trainer_state["history"]
+    arrays: dict[str, NDArray] = {f"params/{key}": value for key, value in params.items()}
+    for key, value in trainer_state["optimizer"].items():
+        arrays[f"optimizer/{key}"] = value
+    for key in ("train_loss_list", "train_acc_list", "test_acc_list"):
+        arrays[f"history/{key}"] = np.asarray(history[key], dtype=np.float64)
+    arrays["history/epoch_steps"] = np.asarray(history["epoch_steps"], dtype=np.int64)
+    header = {
+        **meta,
+        "next_step": trainer_state["next_step"],
+        "initial_loss": trainer_state["initial_loss"],
+        "rng": trainer_state["rng"],
+    }
+    _write_npz(path, arrays, CHECKPOINT_FORMAT, header)
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, NDArray], dict[str, Any], dict[str, Any]]:
+    """Read :func:`save_checkpoint`'s file: ``(params, trainer_state, meta)``."""
+    arrays, header = _read_npz(path, CHECKPOINT_FORMAT, CheckpointError)
+    if not header:
+        raise CheckpointError(f"{path}: not a dvzero checkpoint (no header)")
+    try:
+        params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
+        optimizer = {
+            k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")
+        }
+        history = {
+            "train_loss_list": arrays["history/train_loss_list"].tolist(),
+            "train_acc_list": arrays["history/train_acc_list"].tolist(),
+            "test_acc_list": arrays["history/test_acc_list"].tolist(),
+            "epoch_steps": arrays["history/epoch_steps"].tolist(),
+        }
+        state = {
+            "next_step": header.pop("next_step"),
+            "initial_loss": header.pop("initial_loss"),
+            "rng": header.pop("rng"),
+            "history": history,
+            "optimizer": optimizer,
+        }
+    except KeyError as exc:
+        raise CheckpointError(f"{path}: incomplete checkpoint, {exc} is missing") from None
+    return check_params_dict(params, str(path)), state, header
