@@ -87,3 +87,12 @@ def test_softmax_with_loss_scales_with_dout(rng):
     layer = SoftmaxWithLoss()
     layer.forward(x, np.array([0, 2]))
     np.testing.assert_allclose(layer.backward(2.0), 2 * layer.backward(1.0))
+
+
+def test_tanh_layer(rng):
+    from dvzero.layers import Tanh
+
+    x = rng.normal(size=(4, 6))
+    layer = Tanh()
+    np.testing.assert_allclose(layer.forward(x), np.tanh(x), rtol=1e-15)
+    check_layer(layer, x, rng)

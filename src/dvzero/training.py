@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from ._rng import plain
 from .errors import TrainingDiverged
 from .optimizers import SGD
 
@@ -281,7 +282,7 @@ class Trainer:
                 "legacy": [name, [int(k) for k in keys], int(pos), int(has_gauss), float(cached)]
             }
         else:
-            rng_state = {"generator": _plain(self.rng.bit_generator.state)}
+            rng_state = {"generator": plain(self.rng.bit_generator.state)}
         return {
             "next_step": self.next_step,
             "initial_loss": self.initial_loss,
@@ -325,14 +326,6 @@ class Trainer:
         initial_loss = state.get("initial_loss")
         self.initial_loss = None if initial_loss is None else float(initial_loss)
 
-
-def _plain(value: Any) -> Any:
-    """``value`` with NumPy arrays as lists, so that any bit generator's state is JSON-able."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
 
 
 def train(network: Network, x_train: NDArray, t_train: NDArray, x_test: NDArray,

@@ -1,9 +1,4 @@
-"""Networks built from layers. :class:`DeepVisionZeroNet` is the original post's two-layer network.
-
-A network keeps its parameters in a ``params`` dict and offers ``predict``, ``loss``,
-``accuracy``, ``numerical_gradient`` (the original post's slow method, for checking) and
-``gradient`` (backpropagation through :mod:`dvzero.layers`).
-"""
+""":class:`DeepVisionZeroNet`: the original post's two-layer network, name for name."""
 
 from __future__ import annotations
 
@@ -13,20 +8,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from . import storage
-from .errors import ParamsFileError
-from .functions import cross_entropy_error, labels_from_targets, relu, sigmoid, softmax
-from .gradient import numerical_gradient
-from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from .. import storage
+from ..functions import cross_entropy_error, labels_from_targets, relu, sigmoid, softmax
+from ..gradient import numerical_gradient
+from ..layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from .base import fit_params, positive_int
 
 ACTIVATIONS = {"sigmoid": (sigmoid, Sigmoid), "relu": (relu, Relu)}
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class DeepVisionZeroNet:
@@ -62,9 +51,9 @@ class DeepVisionZeroNet:
         dtype: DTypeLike = np.float64,
         rng: int | np.random.Generator | None = None,
     ) -> None:
-        self.input_size = _positive_int("input_size", input_size)
-        self.hidden_size = _positive_int("hidden_size", hidden_size)
-        self.output_size = _positive_int("output_size", output_size)
+        self.input_size = positive_int("input_size", input_size)
+        self.hidden_size = positive_int("hidden_size", hidden_size)
+        self.output_size = positive_int("output_size", output_size)
         if not np.isfinite(weight_init_std) or weight_init_std < 0:
             raise ValueError(f"weight_init_std must be finite and >= 0, got {weight_init_std!r}")
         if activation not in ACTIVATIONS:
@@ -214,64 +203,3 @@ class DeepVisionZeroNet:
         """
         params, _ = storage.load_params_file(file_name)
         self.params = fit_params(params, self.params, str(file_name))
-
-
-def fit_params(
-    loaded: dict[str, NDArray], expected: dict[str, NDArray], source: str
-) -> dict[str, NDArray]:
-    """``loaded`` checked against ``expected`` (keys and shapes, named) and cast to its dtypes.
-
-    Raises :class:`ParamsFileError` listing every missing or unexpected key and every shape
-    mismatch, e.g. ``W1: file has (784, 100), network expects (784, 50)``.
-    """
-    problems = []
-    missing = [key for key in expected if key not in loaded]
-    extra = [key for key in loaded if key not in expected]
-    if missing:
-        problems.append(f"missing {', '.join(missing)}")
-    if extra:
-        problems.append(f"unexpected {', '.join(extra)}")
-    for key, value in expected.items():
-        if key in loaded and loaded[key].shape != value.shape:
-            problems.append(
-                f"{key}: file has {loaded[key].shape}, network expects {value.shape}"
-            )
-    if problems:
-        raise ParamsFileError(f"{source} does not fit the network: " + "; ".join(problems))
-    return {key: loaded[key].astype(value.dtype, copy=True) for key, value in expected.items()}
-
-
-NETWORKS = {"DeepVisionZeroNet": DeepVisionZeroNet}
-
-
-def load_network(file_name: str | os.PathLike[str]) -> DeepVisionZeroNet:
-    """Rebuild a network from a parameter file alone.
-
-    ``.npz`` files name their network class and its constructor arguments. The original post's
-    ``.pkl`` files carry only arrays: a :class:`DeepVisionZeroNet` with the original post's sigmoid
-    is rebuilt from the shapes of ``W1`` and ``W2``.
-    """
-    params, header = storage.load_params_file(file_name)
-    if header:
-        name = header.get("network")
-        if name not in NETWORKS:
-            raise ParamsFileError(f"{file_name}: unknown network class {name!r}")
-        config = header.get("config", {})
-        try:
-            # rng=0: the weights are replaced at once; do not consume the global np.random.
-            network = NETWORKS[name](**config, rng=0)
-        except (TypeError, ValueError) as exc:  # not a dict, unknown or bad arguments
-            raise ParamsFileError(f"{file_name}: bad network configuration ({exc})") from exc
-    else:
-        if any(key not in params or params[key].ndim != 2 for key in ("W1", "W2")):
-            raise ParamsFileError(
-                f"{file_name}: cannot tell the network's sizes (need 2-D arrays W1 and W2)"
-            )
-        input_size, hidden_size = params["W1"].shape
-        output_size = params["W2"].shape[-1]
-        dtype = params["W1"].dtype
-        if not np.issubdtype(dtype, np.floating):
-            dtype = np.float64
-        network = DeepVisionZeroNet(input_size, hidden_size, output_size, dtype=dtype, rng=0)
-    network.params = fit_params(params, network.params, str(file_name))
-    return network

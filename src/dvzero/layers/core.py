@@ -1,18 +1,11 @@
-"""Layers for backpropagation: each has ``forward`` and ``backward`` side by side.
-
-``forward`` computes the layer's output and keeps what the derivative will need;
-``backward`` takes the gradient of the loss with respect to that output (``dout``) and
-returns the gradient with respect to the input (``dx``), storing the gradients of the
-layer's own parameters (``dW``, ``db``) on the way. Chaining ``backward`` calls in reverse
-order is the chain rule — that is all backpropagation is.
-"""
+"""The core layers: ``Affine``, the activations and ``SoftmaxWithLoss`` (see :mod:`dvzero.layers`)."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .functions import cross_entropy_from_labels, labels_from_targets, sigmoid, softmax
+from ..functions import cross_entropy_from_labels, labels_from_targets, sigmoid, softmax
 
 
 class Affine:
@@ -77,6 +70,20 @@ class Relu:
 
     def backward(self, dout: NDArray) -> NDArray:
         return dout * self.mask
+
+
+class Tanh:
+    """Hyperbolic tangent activation; its derivative is ``1 - out ** 2``, so it keeps ``out``."""
+
+    def __init__(self) -> None:
+        self.out: NDArray | None = None
+
+    def forward(self, x: NDArray) -> NDArray:
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout: NDArray) -> NDArray:
+        return dout * (1.0 - self.out * self.out)
 
 
 class SoftmaxWithLoss:
