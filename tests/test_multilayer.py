@@ -156,7 +156,8 @@ def test_state_dict_restores_running_averages_and_dropout_generator(rng):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"hidden_size_list": [4, 0]}, "hidden size"), ({"activation": "elu"}, "activation"),
-     ({"weight_init_std": "lecun"}, "weight_init_std"), ({"weight_init_std": -1.0}, "weight_init_std"),
+     ({"weight_init_std": "lecun"}, "weight_init_std"),
+     ({"weight_init_std": -1.0}, "weight_init_std"),
      ({"weight_decay_lambda": -0.1}, "weight_decay_lambda"),
      ({"use_dropout": True, "dropout_ratio": 1.0}, "dropout_ratio"),
      ({"dtype": np.int32}, "float dtype")],

@@ -1,4 +1,4 @@
-"""The core layers: ``Affine``, the activations and ``SoftmaxWithLoss`` (see :mod:`dvzero.layers`)."""
+"""The core layers: ``Affine``, the activations and ``SoftmaxWithLoss``."""
 
 from __future__ import annotations
 
