@@ -1,4 +1,4 @@
-"""The learning loop of the original post, reusable: sample, differentiate, update, record.
+"""The learning loop of the original post, for any network: sample, differentiate, update.
 
 Nothing here prints. Progress is reported to callbacks (see :class:`Callback`), which the
 command line turns into a progress bar and the original post's per-epoch lines.
@@ -16,9 +16,14 @@ from numpy.typing import NDArray
 
 from ._rng import plain
 from .errors import TrainingDiverged
-from .optimizers import SGD
+from .optimizers import SCHEDULES, SGD, scheduled_lr
+from .sampling import SAMPLINGS, make_sampler
+from .sampling import default_iter_per_epoch as default_iter_per_epoch  # re-exported
 
 GRADIENT_METHODS = ("backprop", "numerical")
+#: When the loss of a step is measured: after the update, on the same batch (the original
+#: post's, one more forward pass), or in the forward pass that gave the gradient (free).
+LOSS_RECORDINGS = ("after_update", "forward")
 
 
 class Network(Protocol):
@@ -45,6 +50,8 @@ class History:
     test_acc_list: list[float] = field(default_factory=list)
     #: The step after which each accuracy pair was measured (0, 600, 1200, ... by default).
     epoch_steps: list[int] = field(default_factory=list)
+    #: Accuracy on the validation set, once an epoch (empty without one).
+    val_acc_list: list[float] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[list[float]]:
         """The original post's three lists, so that a history unpacks into them::
@@ -78,15 +85,6 @@ DIVERGENCE_FACTOR = 2.0
 DIVERGENCE_REFERENCE_SIZE = 1000
 
 
-def default_iter_per_epoch(train_size: int, batch_size: int) -> int:
-    """Steps per epoch: ``max(train_size / batch_size, 1)`` as in the original post, rounded.
-
-    The post's value is a float (600.0 for MNIST). Rounded, ``i % iter_per_epoch == 0``
-    still holds once an epoch when the batch size does not divide the training set.
-    """
-    return max(round(train_size / batch_size), 1)
-
-
 class Trainer:
     """The original post's training loop.
 
@@ -99,6 +97,17 @@ class Trainer:
 
     ``rng`` is a seed or :class:`numpy.random.Generator` for the mini-batches; ``None``
     uses the global ``np.random`` as the original post does.
+
+    Beyond the original post: any network with ``params``, ``loss``, ``accuracy`` and
+    ``gradient`` and any optimizer (see :mod:`dvzero.optimizers`) train here.
+    ``lr_schedule`` (``"constant"``, ``"step"``, ``"cosine"``) sets the optimizer's learning
+    rate before each update from ``base_lr`` (the optimizer's own by default);
+    ``sampling="shuffle"`` trains in epochs of shuffled mini-batches (see
+    :mod:`dvzero.sampling`); ``x_val``, ``t_val`` add a validation accuracy to each
+    evaluation; ``eval_sample`` evaluates on that many samples of each set, drawn once,
+    instead of the full sets; ``record_loss="forward"`` records the loss of the forward pass
+    that gave the gradient (the network's ``last_loss``) instead of measuring it again
+    after the update.
 
     Training stops with :class:`~dvzero.errors.TrainingDiverged` when the loss is NaN or
     infinite, when a parameter is (checked every epoch), or when the loss explodes: its mean
@@ -128,6 +137,13 @@ class Trainer:
         iter_per_epoch: int | None = None,
         rng: int | np.random.Generator | None = None,
         callbacks: Sequence[Callback] = (),
+        lr_schedule: str = "constant",
+        base_lr: float | None = None,
+        sampling: str = "replacement",
+        x_val: NDArray | None = None,
+        t_val: NDArray | None = None,
+        eval_sample: int | None = None,
+        record_loss: str = "after_update",
     ) -> None:
         if len(x_train) != len(t_train):
             raise ValueError(f"x_train has {len(x_train)} rows but t_train has {len(t_train)}")
@@ -141,6 +157,15 @@ class Trainer:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if gradient not in GRADIENT_METHODS:
             raise ValueError(f"gradient must be one of {GRADIENT_METHODS}, got {gradient!r}")
+        for name, value, choices in (("lr_schedule", lr_schedule, SCHEDULES),
+                                     ("sampling", sampling, SAMPLINGS),
+                                     ("record_loss", record_loss, LOSS_RECORDINGS)):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        if (x_val is None) != (t_val is None) or (x_val is not None and len(x_val) != len(t_val)):
+            raise ValueError("x_val and t_val must be given together, with as many rows")
+        if eval_sample is not None and eval_sample < 1:
+            raise ValueError(f"eval_sample must be >= 1, got {eval_sample}")
         self.network = network
         self.x_train, self.t_train = x_train, t_train
         self.x_test, self.t_test = x_test, t_test
@@ -149,12 +174,21 @@ class Trainer:
         self.optimizer = optimizer if optimizer is not None else SGD(lr=0.1)
         self.gradient = gradient
         self.train_size = x_train.shape[0]
+        self.rng = None if rng is None else np.random.default_rng(rng)
+        self.sampler = make_sampler(sampling, self.train_size, self.batch_size, self.rng)
         if iter_per_epoch is None:
-            iter_per_epoch = default_iter_per_epoch(self.train_size, self.batch_size)
+            iter_per_epoch = self.sampler.iter_per_epoch
         if iter_per_epoch < 1:
             raise ValueError(f"iter_per_epoch must be >= 1, got {iter_per_epoch}")
         self.iter_per_epoch = int(iter_per_epoch)
-        self.rng = None if rng is None else np.random.default_rng(rng)
+        self.lr_schedule = lr_schedule
+        self.base_lr = float(self.optimizer.lr if base_lr is None else base_lr)
+        self.record_loss = record_loss
+        #: The sets measured each epoch: (name, x, t), full or a fixed sample of each.
+        self.eval_sets = [(name, *self._eval_subset(x, t, eval_sample))
+                          for name, x, t in (("train", x_train, t_train),
+                                             ("test", x_test, t_test),
+                                             ("val", x_val, t_val)) if x is not None]
         self.callbacks = list(callbacks)
         self.history = History()
         #: The step :meth:`run` starts with (0, or where a restored run stopped).
@@ -166,10 +200,12 @@ class Trainer:
         self.stopped = False
         self._stop_requested = False
 
-    def _batch_mask(self) -> NDArray[np.intp]:
-        if self.rng is None:
-            return np.random.choice(self.train_size, self.batch_size)
-        return self.rng.integers(0, self.train_size, size=self.batch_size)
+    def _eval_subset(self, x: NDArray, t: NDArray, size: int | None) -> tuple[NDArray, NDArray]:
+        if size is None or size >= len(x):
+            return x, t
+        draw = np.random.choice if self.rng is None else self.rng.choice
+        indices = np.sort(draw(len(x), size, replace=False))
+        return x[indices], t[indices]
 
     def _notify(self, event: str, *args: Any) -> None:
         for callback in self.callbacks:
@@ -188,35 +224,45 @@ class Trainer:
         compute_gradient = (
             network.gradient if self.gradient == "backprop" else network.numerical_gradient
         )
+        loss_from_forward = self.record_loss == "forward" and self.gradient == "backprop"
         self.stopped = False
         self._notify("on_train_begin", self)
         for i in range(self.next_step, self.step_num):
-            batch_mask = self._batch_mask()
+            batch_mask = self.sampler.batch(i)
             x_batch = self.x_train[batch_mask]
             t_batch = self.t_train[batch_mask]
             if self.initial_loss is None:
                 # On up to 1,000 samples: one small batch may be lucky and set the bar low.
                 sample = slice(0, DIVERGENCE_REFERENCE_SIZE)
                 self.initial_loss = network.loss(self.x_train[sample], self.t_train[sample])
+            if self.lr_schedule != "constant":
+                self.optimizer.lr = scheduled_lr(self.lr_schedule, self.base_lr, i,
+                                                 self.step_num)
 
             grad = compute_gradient(x_batch, t_batch)
+            if loss_from_forward:
+                loss = float(network.last_loss)
+            elif self.record_loss == "forward":  # a numerical gradient: measured before
+                loss = network.loss(x_batch, t_batch)
             self.optimizer.update(network.params, grad)
-
-            loss = network.loss(x_batch, t_batch)
+            if self.record_loss == "after_update":
+                loss = network.loss(x_batch, t_batch)
             history.train_loss_list.append(loss)
             self._check_divergence(i, loss)
 
             evaluate = i % self.iter_per_epoch == 0
             if evaluate:
                 self._check_params(i, loss)
-                train_acc = network.accuracy(self.x_train, self.t_train)
-                test_acc = network.accuracy(self.x_test, self.t_test)
-                history.train_acc_list.append(train_acc)
-                history.test_acc_list.append(test_acc)
+                accuracies = {name: network.accuracy(x, t) for name, x, t in self.eval_sets}
+                history.train_acc_list.append(accuracies["train"])
+                history.test_acc_list.append(accuracies["test"])
+                if "val" in accuracies:
+                    history.val_acc_list.append(accuracies["val"])
                 history.epoch_steps.append(i)
             self.next_step = i + 1  # step i is complete: a checkpoint now resumes at i + 1
             if evaluate:
-                self._notify("on_epoch_end", len(history.epoch_steps) - 1, i, train_acc, test_acc)
+                self._notify("on_epoch_end", len(history.epoch_steps) - 1, i,
+                             accuracies["train"], accuracies["test"])
             self._notify("on_step_end", i, loss)
             if self._stop_requested:
                 self._stop_requested = False
@@ -292,8 +338,12 @@ class Trainer:
                 "train_acc_list": list(self.history.train_acc_list),
                 "test_acc_list": list(self.history.test_acc_list),
                 "epoch_steps": list(self.history.epoch_steps),
+                "val_acc_list": list(self.history.val_acc_list),
             },
             "optimizer": self.optimizer.state_dict(),
+            "network_state": (self.network.state_dict()
+                              if hasattr(self.network, "state_dict") else {}),
+            "sampler_state": self.sampler.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -306,6 +356,7 @@ class Trainer:
             train_acc_list=[float(v) for v in state["history"]["train_acc_list"]],
             test_acc_list=[float(v) for v in state["history"]["test_acc_list"]],
             epoch_steps=[int(v) for v in state["history"]["epoch_steps"]],
+            val_acc_list=[float(v) for v in state["history"].get("val_acc_list", [])],
         )
         if len(history.train_loss_list) != next_step:
             raise ValueError(
@@ -321,6 +372,9 @@ class Trainer:
             name, keys, pos, has_gauss, cached = rng_state["legacy"]
             np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
         self.optimizer.load_state_dict(state.get("optimizer", {}))
+        if state.get("network_state"):
+            self.network.load_state_dict(state["network_state"])
+        self.sampler.load_state_dict(state.get("sampler_state", {}))
         self.history = history
         self.next_step = next_step
         initial_loss = state.get("initial_loss")

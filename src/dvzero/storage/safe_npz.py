@@ -137,6 +137,11 @@ def load_params_npz(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], d
 # --------------------------------------------------------------------------- checkpoints
 
 
+#: Parts of the trainer's state that hold both arrays and plain values: the arrays are
+#: stored as ``part/name`` members, the values in the header under ``part``.
+_MIXED_PARTS = ("network_state", "sampler_state")
+
+
 def save_checkpoint(
     path: str | os.PathLike[str],
     params: Mapping[str, NDArray],
@@ -146,9 +151,11 @@ def save_checkpoint(
     """Write a training checkpoint (atomically, no pickle).
 
     ``params`` are the network's arrays; ``trainer_state`` is
-    :meth:`dvzero.training.Trainer.state_dict`; ``meta`` is any JSON-able description of
-    the run (the command line stores its configuration there). Floats are stored exactly:
-    the history as float64 arrays, the rest as JSON (which round-trips floats exactly).
+    :meth:`dvzero.training.Trainer.state_dict` (the optimizer's arrays, the network's
+    running averages and generator, the sampler's epoch order among it); ``meta`` is any
+    JSON-able description of the run (the command line stores its configuration there).
+    Floats are stored exactly: the history as float64 arrays, the rest as JSON (which
+    round-trips floats exactly).
     """
     history = trainer_state["history"]
     arrays: dict[str, NDArray] = {f"params/{key}": value for key, value in params.items()}
@@ -157,12 +164,23 @@ def save_checkpoint(
     for key in ("train_loss_list", "train_acc_list", "test_acc_list"):
         arrays[f"history/{key}"] = np.asarray(history[key], dtype=np.float64)
     arrays["history/epoch_steps"] = np.asarray(history["epoch_steps"], dtype=np.int64)
+    if history.get("val_acc_list"):
+        arrays["history/val_acc_list"] = np.asarray(history["val_acc_list"], dtype=np.float64)
     header = {
         **meta,
         "next_step": trainer_state["next_step"],
         "initial_loss": trainer_state["initial_loss"],
         "rng": trainer_state["rng"],
     }
+    for part in _MIXED_PARTS:
+        values = {}
+        for key, value in trainer_state.get(part, {}).items():
+            if isinstance(value, np.ndarray):
+                arrays[f"{part}/{key}"] = value
+            else:
+                values[key] = value
+        if values:
+            header[part] = values
     _write_npz(path, arrays, CHECKPOINT_FORMAT, header)
 
 
@@ -173,24 +191,31 @@ def load_checkpoint(
     arrays, header = _read_npz(path, CHECKPOINT_FORMAT, CheckpointError)
     if not header:
         raise CheckpointError(f"{path}: not a dvzero checkpoint (no header)")
+
+    def members(prefix: str) -> dict[str, NDArray]:
+        return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{prefix}/")}
+
     try:
-        params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
-        optimizer = {
-            k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")
-        }
         history = {
             "train_loss_list": arrays["history/train_loss_list"].tolist(),
             "train_acc_list": arrays["history/train_acc_list"].tolist(),
             "test_acc_list": arrays["history/test_acc_list"].tolist(),
             "epoch_steps": arrays["history/epoch_steps"].tolist(),
         }
+        if "history/val_acc_list" in arrays:
+            history["val_acc_list"] = arrays["history/val_acc_list"].tolist()
         state = {
             "next_step": header.pop("next_step"),
             "initial_loss": header.pop("initial_loss"),
             "rng": header.pop("rng"),
             "history": history,
-            "optimizer": optimizer,
+            "optimizer": members("optimizer"),
         }
     except KeyError as exc:
         raise CheckpointError(f"{path}: incomplete checkpoint, {exc} is missing") from None
-    return check_params_dict(params, str(path)), state, header
+    for part in _MIXED_PARTS:
+        values = header.pop(part, {})
+        if not isinstance(values, dict):
+            raise CheckpointError(f"{path}: the header's {part!r} is not a mapping")
+        state[part] = {**members(part), **values}
+    return check_params_dict(members("params"), str(path)), state, header
