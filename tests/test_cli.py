@@ -483,7 +483,7 @@ def test_no_command_is_a_usage_error(capsys):
         ("--seed", "-1", "must be >= 0"),
         ("--weight-init-std", "-0.1", "must be a finite number >= 0"),
         ("--gradient", "magic", "invalid choice"),
-        ("--activation", "tanh", "invalid choice"),
+        ("--activation", "elu", "invalid choice"),
     ],
 )
 def test_bad_train_option_is_an_argparse_error(
@@ -688,9 +688,9 @@ def test_one_numerical_step_is_counted_in_the_singular(tmp_path, small_mnist_dir
      (4, 2.0, "2 steps/s")],
 )
 def test_rates_read_well_fast_or_slow(steps, seconds, expected):
-    from dvzero.cli import _rate
+    from dvzero._format import rate
 
-    assert _rate(steps, seconds) == expected
+    assert rate(steps, seconds) == expected
 
 
 def help_text(*command: str) -> str:

@@ -279,7 +279,7 @@ def test_no_false_divergence_with_tiny_batches_and_large_weights(small_mnist_dir
 
 def test_slow_runs_also_checkpoint_on_a_timer(small_mnist_dir, tmp_path, monkeypatch):
     """Numerical gradients take hours an epoch: checkpoints come every minute as well."""
-    import dvzero.cli as cli
+    import dvzero.runs.run as cli  # where the life of a run is
     from dvzero import storage
 
     saved_steps = []
@@ -290,8 +290,8 @@ def test_slow_runs_also_checkpoint_on_a_timer(small_mnist_dir, tmp_path, monkeyp
         real_save(path, params, state, meta)
 
     monkeypatch.setattr(storage, "save_checkpoint", spy)
-    every_minute = cli._checkpoint_callback
-    monkeypatch.setattr(cli, "_checkpoint_callback",
+    every_minute = cli.checkpoint_callback
+    monkeypatch.setattr(cli, "checkpoint_callback",
                         lambda save, every_seconds=60.0: every_minute(save, every_seconds=0.0))
     argv = train_argv(small_mnist_dir, tmp_path / "run", "--gradient", "numerical",
                       "--hidden", "1")
@@ -304,9 +304,9 @@ def test_slow_runs_also_checkpoint_on_a_timer(small_mnist_dir, tmp_path, monkeyp
 def test_a_stop_while_the_loss_explodes_keeps_the_good_checkpoint(small_mnist_dir, tmp_path,
                                                                    monkeypatch, capsys):
     """Ctrl-C as the loss blows up (before the divergence check fires) must not save it."""
-    import dvzero.cli as cli
+    import dvzero.runs.run as cli  # where the life of a run is
 
-    make = cli._checkpoint_callback
+    make = cli.checkpoint_callback
 
     def with_ctrl_c_at_step_3(save, every_seconds=60.0):
         callback = make(save, every_seconds)
@@ -320,7 +320,7 @@ def test_a_stop_while_the_loss_explodes_keeps_the_good_checkpoint(small_mnist_di
         callback.on_step_end = step_end
         return callback
 
-    monkeypatch.setattr(cli, "_checkpoint_callback", with_ctrl_c_at_step_3)
+    monkeypatch.setattr(cli, "checkpoint_callback", with_ctrl_c_at_step_3)
     run = tmp_path / "run"
     assert main(train_argv(small_mnist_dir, run, "--lr", "1e6")) == 130
     err = capsys.readouterr().err
@@ -385,15 +385,15 @@ def test_empty_paths_are_refused(capsys):
 
 def test_sigterm_before_training_starts_leaves_nothing_behind(small_mnist_dir, tmp_path,
                                                               monkeypatch, capsys):
-    import dvzero.cli as cli
+    import dvzero.runs.run as cli  # where the life of a run is
 
-    load = cli._load_data
+    load = cli.load_run_data
 
     def terminated_while_loading(config):
         os.kill(os.getpid(), signal.SIGTERM)
         return load(config)
 
-    monkeypatch.setattr(cli, "_load_data", terminated_while_loading)
+    monkeypatch.setattr(cli, "load_run_data", terminated_while_loading)
     out = tmp_path / "run"
     assert main(train_argv(small_mnist_dir, out)) == 143
     assert capsys.readouterr().err.strip() == "dvzero train: terminated"

@@ -31,6 +31,7 @@ def plot_accuracy(
     train_acc_list: Sequence[float],
     test_acc_list: Sequence[float],
     title: str | None = None,
+    val_acc_list: Sequence[float] | None = None,
 ) -> None:
     """The original post's plot: train and test accuracy per epoch, y from 0 to 1.
 
@@ -41,6 +42,8 @@ def plot_accuracy(
     epochs = range(len(train_acc_list))
     axes.plot(epochs, train_acc_list, marker="o", label="train acc")
     axes.plot(epochs, test_acc_list, marker="s", label="test acc", linestyle="--")
+    if val_acc_list:
+        axes.plot(epochs, val_acc_list, marker="^", label="val acc", linestyle=":")
     axes.set_xlabel("epochs")
     axes.set_ylabel("accuracy")
     axes.set_ylim(0, 1.0)
@@ -77,4 +80,100 @@ def plot_loss(
     axes.legend(loc="upper right")
     if title:
         axes.set_title(title)
+    _save(figure, path)
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def _smooth(values: Sequence[float], window: int = 50):
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float64)
+    window = max(1, min(window, values.size))
+    return np.convolve(values, np.ones(window) / window, mode="valid"), window
+
+
+def plot_loss_curves(path: str | os.PathLike[str], series: Sequence, title: str) -> None:
+    """Each series' mini-batch loss, smoothed over 50 steps, on a log scale."""
+    figure = _new_figure((7.0, 4.5))
+    axes = figure.add_subplot()
+    for one in series:
+        smooth, window = _smooth(one.losses)
+        axes.plot(range(window - 1, window - 1 + smooth.size), smooth, label=one.label)
+    axes.set_yscale("log")
+    axes.set(xlabel="steps", ylabel=f"loss (mean of {window} steps)", title=title)
+    axes.grid(True, alpha=0.3, which="both")
+    axes.legend(loc="upper right")
+    _save(figure, path)
+
+
+def plot_accuracy_curves(path: str | os.PathLike[str], series: Sequence, title: str,
+                         x_label: str = "epochs") -> None:
+    """Each series' test accuracy at its evaluation steps."""
+    figure = _new_figure((7.0, 4.5))
+    axes = figure.add_subplot()
+    for one in series:
+        axes.plot(one.epoch_steps, one.test_acc, marker=".", label=f"{one.label} (test)")
+    axes.set(xlabel=x_label, ylabel="accuracy", ylim=(0, 1), title=title)
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="lower right")
+    _save(figure, path)
+
+
+def plot_init(path: str | os.PathLike[str], series: Sequence, activations: dict) -> None:
+    """Loss curves (top) and, per scale, histograms of each hidden layer's activations."""
+    figure = _new_figure((9.0, 8.0))
+    grid = figure.add_gridspec(1 + len(activations), 4, height_ratios=[1.6] + [1] * 3)
+    axes = figure.add_subplot(grid[0, :])
+    for one in series:
+        smooth, window = _smooth(one.losses)
+        axes.plot(range(window - 1, window - 1 + smooth.size), smooth, label=one.label)
+    axes.set(xlabel="steps", ylabel="loss", title="Initial weights: 784-100x4-10 ReLU, SGD lr "
+             "0.01\nbelow: the non-zero activations of hidden layers 1-4 before training")
+    axes.legend(loc="upper right")
+    axes.grid(True, alpha=0.3)
+    for row, (label, layers) in enumerate(activations.items(), start=1):
+        for column, values in enumerate(layers):
+            ax = figure.add_subplot(grid[row, column])
+            positive = values[values > 0]  # ReLU's zeros would dwarf the rest
+            ax.hist(positive, bins=30, range=(0, max(float(values.max()), 1e-6)))
+            ax.set_yticks([])
+            ax.tick_params(labelsize=7)
+            ax.set_title(f"{label}, layer {column + 1}", fontsize=8)
+    _save(figure, path)
+
+
+def plot_overfitting(path: str | os.PathLike[str], series: Sequence) -> None:
+    """One panel per series: train and test accuracy per epoch."""
+    figure = _new_figure((10.0, 3.8))
+    for i, one in enumerate(series, start=1):
+        axes = figure.add_subplot(1, len(series), i)
+        epochs = range(len(one.train_acc))
+        axes.plot(epochs, one.train_acc, label="train acc")
+        axes.plot(epochs, one.test_acc, label="test acc", linestyle="--")
+        axes.set(xlabel="epochs", ylim=(0, 1.02), title=one.label)
+        axes.grid(True, alpha=0.3)
+        axes.legend(loc="lower right", fontsize=8)
+    figure.suptitle("300 training images, 784-100x6-10 ReLU, SGD lr 0.01")
+    _save(figure, path)
+
+
+def plot_search(path: str | os.PathLike[str], ranked: Sequence) -> None:
+    """Every trial by learning rate and weight decay, coloured by validation accuracy."""
+    figure = _new_figure((9.0, 4.2))
+    axes = figure.add_subplot(1, 2, 1)
+    points = axes.scatter([s.settings["lr"] for s in ranked],
+                          [s.settings["weight_decay"] for s in ranked],
+                          c=[s.val_acc[-1] for s in ranked], cmap="viridis", vmin=0, vmax=1)
+    axes.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="weight decay",
+             title="random search: validation accuracy")
+    figure.colorbar(points, ax=axes)
+    curves = figure.add_subplot(1, 2, 2)
+    for rank, one in enumerate(ranked[:5], start=1):
+        curves.plot(one.epoch_steps, one.val_acc, marker=".",
+                    label=f"#{rank}: lr {one.settings['lr']:.1e}")
+    curves.set(xlabel="steps", ylabel="validation accuracy", ylim=(0, 1), title="the best five")
+    curves.grid(True, alpha=0.3)
+    curves.legend(loc="lower right", fontsize=8)
     _save(figure, path)

@@ -169,6 +169,7 @@ class Trainer:
         self.network = network
         self.x_train, self.t_train = x_train, t_train
         self.x_test, self.t_test = x_test, t_test
+        self.x_val, self.t_val = x_val, t_val
         self.step_num = int(step_num)
         self.batch_size = int(batch_size)
         self.optimizer = optimizer if optimizer is not None else SGD(lr=0.1)

@@ -1,12 +1,9 @@
-"""Run directories, read back: the model a run left, the data it was trained on, its settings.
+"""Run directories, read back: the model a run left and the data it was trained on.
 
 ``dvzero train`` writes a run directory: the files of :data:`RUN_FILES` once it has
 finished, :data:`CHECKPOINT_NAME` while it has not. ``summary.json`` records the run's
 settings, the data among them, so that :func:`evaluate` scores a run's network on the data
 it was trained on unless told otherwise.
-
-:func:`check_settings` judges a run's settings before any work: it refuses those that
-cannot give a meaningful result and words a warning for those that work but surprise.
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 
 #: The files a finished run directory holds.
 RUN_FILES = ("params.npz", "params_two_layer.pkl", "metrics.csv", "summary.json",
@@ -138,9 +135,9 @@ def evaluate(
     network (pixels per image, number of classes) is refused with
     :class:`~dvzero.errors.UsageError`.
     """
-    from .data import load_mnist
-    from .data.mnist import dataset_fingerprint
-    from .networks import load_network
+    from ..data import load_mnist
+    from ..data.mnist import dataset_fingerprint
+    from ..networks import load_network
 
     source = find_model(path)
     warnings = [source.note] if source.note else []
@@ -175,57 +172,3 @@ def evaluate(
     accuracy = network.accuracy(x_test.astype(network.dtype, copy=False), t_test)
     return Evaluation(accuracy, int(x_test.shape[0]), int(x_test.shape[1]),
                       source.params_file, data_dir, origin, warnings)
-
-
-# --------------------------------------------------------------------------- settings
-
-
-def check_settings(
-    config: Mapping[str, Any],
-    train_size: int | None = None,
-    name: Callable[[str], str] = str,
-    refuse: bool = True,
-) -> list[str]:
-    """Warnings about settings of a run that work but surprise, one line each.
-
-    ``config`` holds the run's ``gradient``, ``dtype``, ``activation``,
-    ``weight_init_std`` and ``batch_size``; ``train_size`` (once the data is loaded) lets
-    the batch size be judged too. ``name`` turns a setting's key into the name the user
-    knows it by (the command line passes its option names).
-
-    Raises :class:`~dvzero.errors.UsageError` for settings whose result would be
-    meaningless, unless ``refuse`` is false: then those are returned as warnings too (a run
-    begun before they were refused can still be finished).
-    """
-    warnings, refusals = [], []
-    if config.get("gradient") == "numerical" and config.get("dtype") == "float32":
-        refusals.append(
-            f"{name('gradient')} numerical with {name('dtype')} float32: float32 keeps about "
-            f"7 significant digits, too few for the change a nudge of 1e-4 makes to the loss, "
-            f"so the numerical gradient would be mostly rounding error (for W1 the errors "
-            f"exceed the gradient itself); use float64, the default for numerical gradients"
-        )
-    if config.get("weight_init_std") == 0:
-        if config.get("activation") == "relu":
-            refusals.append(
-                f"{name('weight_init_std')} 0 with {name('activation')} relu: every hidden "
-                f"unit outputs 0 and passes back no gradient, so no weight would ever change "
-                f"and only the output biases would learn; use a small positive value such as "
-                f"the original post's 0.01"
-            )
-        else:
-            warnings.append(
-                f"{name('weight_init_std')} 0: every hidden unit starts the same and gets the "
-                f"same gradient, so they stay identical and the network learns as if it had one "
-                f"hidden unit; the original post uses 0.01"
-            )
-    batch_size = config.get("batch_size")
-    if train_size is not None and batch_size is not None and batch_size > train_size:
-        warnings.append(
-            f"{name('batch_size')} {batch_size} is larger than the {train_size} training "
-            f"images: each batch repeats images (they are drawn with replacement) and every "
-            f"step is a whole epoch, with the accuracies measured after each"
-        )
-    if refusals and refuse:
-        raise UsageError(refusals[0])
-    return refusals + warnings

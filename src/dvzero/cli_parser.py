@@ -1,0 +1,225 @@
+"""The options of the ``dvzero`` command: types that refuse bad values in one line, the
+help texts and the examples. :mod:`dvzero.cli` parses with :func:`build_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import textwrap
+from pathlib import Path
+
+from ._version import __version__
+from .optimizers import OPTIMIZERS, SCHEDULES
+from .runs.config import ACTIVATIONS, DTYPES, GRADIENTS, INITS, NETS
+
+EXIT_USAGE = 2
+
+#: The files --data-dir expects, for the help.
+DATA_FILES_HELP = ("train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+                   "t10k-labels-idx1-ubyte, plain or .gz; Kaggle's names "
+                   "(train-images.idx3-ubyte, ...) work too")
+
+MAIN_EXAMPLES = """\
+examples:
+  dvzero train                          train the original post's network (seconds)
+  dvzero train --seed 1 --out runs/a    the same run, bit for bit, whenever seed 1 is given
+  dvzero train --gradient numerical --steps 3
+                                        the original post's slow method, with a time projection
+  dvzero evaluate runs/a                test accuracy of a run, on the data it was trained on
+  dvzero train --resume runs/a          continue an interrupted run
+  dvzero train --net mlp --epochs 20    a deeper network, trained with Adam
+  dvzero experiment optimizers          compare the six optimizers in a picture
+"""
+
+TRAIN_EXAMPLES = (
+    "examples:\n"
+    "  dvzero train                                   the original post's settings\n"
+    "  dvzero train --hidden 100 --activation relu    a wider network with ReLU\n"
+    "  dvzero train --data-dir ~/fashion-mnist        any four IDX files in MNIST's format\n"
+    "  dvzero train --resume runs/a --lr 0.01         continue runs/a with a lower learning rate\n"
+    "  dvzero train --net mlp --hidden 100,100,100,100 --activation relu --init he "
+    "--optimizer adam --lr 0.001 --epochs 20\n"
+    "                                                 four hidden layers, Adam, 20 epochs\n"
+    "  dvzero train --net mlp --batchnorm --dropout 0.2 --lr-schedule cosine --epochs 20\n"
+    "                                                 batch normalisation, dropout, cosine decay\n"
+)
+
+#: The options that define a run; ``--resume`` takes them from the checkpoint.
+RUN_OPTIONS = ("net", "hidden", "activation", "init", "weight_init_std", "optimizer",
+               "lr_schedule", "weight_decay", "dropout", "batchnorm", "steps", "epochs",
+               "batch_size", "shuffle", "val_split", "gradient", "dtype", "seed", "data_dir",
+               "out")
+
+
+def _number(convert, is_valid, requirement: str):
+    """An argparse type: ``convert(text)``, which must satisfy ``is_valid``."""
+    expected = "a whole number" if convert is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not (math.isfinite(value) and is_valid(value)):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+
+    return parse
+
+
+positive_int = _number(int, lambda value: value >= 1, "at least 1")
+seed_int = _number(int, lambda value: value >= 0, ">= 0")
+positive_float = _number(float, lambda value: value > 0, "a finite number > 0")
+non_negative_float = _number(float, lambda value: value >= 0, "a finite number >= 0")
+share = _number(float, lambda value: 0 < value < 1, "more than 0 and less than 1")
+
+
+def hidden_sizes(text: str) -> list[int]:
+    """``100`` or ``100,100,50``: the widths of the hidden layers."""
+    parts = text.split(",")
+    if not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers separated by commas (e.g. 100,100), got {text!r}")
+    if any(int(part) < 1 for part in parts):
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return [int(part) for part in parts]
+
+
+def init_scale(text: str) -> str | float:
+    """``he``, ``xavier`` or a positive number: the scale of the initial weights."""
+    if text in INITS:
+        return text
+    return _number(float, lambda value: value > 0,
+                   f"'he', 'xavier' or a number > 0 (got {text})")(text)
+
+
+def path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return Path(text)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps at spaces only, so file names stay whole, and keeps the examples' layout."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return text
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (with a pointer to ``--help``)."""
+
+    def error(self, message: str) -> None:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dvzero", epilog=MAIN_EXAMPLES, formatter_class=_HelpFormatter,
+                     description="DeepVision Zero: train and evaluate neural networks written "
+                     "from scratch in NumPy. 'The original post' is the Chinese blog post dvzero "
+                     "implements: a two-layer network that learns the MNIST digits.")
+    parser.add_argument("--version", action="version", version=f"dvzero {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    _add_train(commands)
+    _add_evaluate(commands)
+    _add_experiment(commands)
+    return parser
+
+
+def _add_train(commands) -> None:
+    train = commands.add_parser(
+        "train", help="train the original post's two-layer network, or a deeper one, on MNIST",
+        description="Train DeepVisionZeroNet with the original post's settings (784-50-10, "
+        "sigmoid, 10,000 steps of 100 random images, learning rate 0.1) unless told "
+        "otherwise, or a deeper network (--net mlp), and write a run directory with "
+        "parameters, metrics, a summary and plots.",
+        epilog=TRAIN_EXAMPLES, formatter_class=_HelpFormatter)
+    add = train.add_argument
+    add("--net", choices=NETS, help="two-layer: the original post's DeepVisionZeroNet; mlp: "
+        "MultiLayerNet, any number of hidden layers (default: two-layer)")
+    add("--hidden", type=hidden_sizes, metavar="SIZES", help="hidden-layer widths, e.g. 100 or "
+        "100,100,100,100 for --net mlp (default: 50; 100,100,100,100 for mlp)")
+    add("--activation", choices=ACTIVATIONS, help="hidden-layer activation; tanh needs --net "
+        "mlp (default: sigmoid; relu for mlp)")
+    add("--init", type=init_scale, metavar="he|xavier|STD", help="initial weights: He "
+        "(sqrt(2/inputs), for ReLU), Xavier (sqrt(1/inputs)) or a standard deviation > 0; he "
+        "and xavier need --net mlp (default: 0.01; he for mlp)")
+    add("--weight-init-std", type=non_negative_float, help="the original post's name for "
+        "--init STD (default: 0.01)")
+    add("--optimizer", choices=tuple(OPTIMIZERS), help="update rule (default: sgd; adam for mlp)")
+    add("--lr", type=positive_float, help="learning rate (default: 0.1 for sgd, 0.01 for "
+        "momentum, nesterov and adagrad, 0.001 for rmsprop and adam); may be given with "
+        "--resume to change it for the rest of the run")
+    add("--lr-schedule", choices=SCHEDULES, help="constant, step (a tenth from half-way, a "
+        "hundredth from three quarters) or cosine decay to 0 (default: constant)")
+    add("--weight-decay", type=non_negative_float, metavar="LAMBDA", help="L2 weight decay, "
+        "--net mlp (default: 0)")
+    add("--dropout", type=share, metavar="RATIO", help="dropout after each hidden layer, "
+        "dropping this share of units, --net mlp (default: none)")
+    add("--batchnorm", action="store_true", default=None, help="batch normalisation before "
+        "each hidden activation, --net mlp")
+    add("--steps", type=positive_int, help="number of gradient-descent steps (default: 10000)")
+    add("--epochs", type=positive_int, help="train this many epochs instead of --steps")
+    add("--batch-size", type=positive_int, help="images per mini-batch, drawn at random with "
+        "replacement (default: 100)")
+    add("--shuffle", action="store_true", default=None, help="epochs of shuffled mini-batches "
+        "(each image once an epoch) instead of the original post's random draws")
+    add("--val-split", type=share, metavar="SHARE", help="keep this share of the training "
+        "images aside as a validation set, measured every epoch (default: none)")
+    add("--gradient", choices=GRADIENTS, help="how gradients are computed: backpropagation, or "
+        "the original post's numerical differentiation (very slow: the projected time is "
+        "printed after the first step) (default: backprop)")
+    add("--dtype", choices=DTYPES, help="float type of the computation (default: float32 for "
+        "backprop, float64 for numerical gradients, which need the precision)")
+    add("--seed", type=seed_int, help="random seed; the same seed gives the same run bit for "
+        "bit (default: a fresh one, recorded in summary.json)")
+    add("--data-dir", type=path, help=f"directory with the four IDX files: {DATA_FILES_HELP} "
+        "(default: the MNIST copy shipped with dvzero)")
+    add("--out", type=path, help="run directory to write (default: runs/<timestamp>); nothing "
+        "is ever overwritten: a directory holding a run or any file a run writes is refused")
+    add("--resume", type=path, metavar="RUN_DIR", help="continue an interrupted run from its "
+        "checkpoint, with its own settings (only --lr may be given, e.g. after a divergence); "
+        "the result is bit for bit that of an uninterrupted run")
+    add("--no-progress", action="store_true", help="no progress bar (the per-epoch lines are "
+        "still printed)")
+
+
+def _add_evaluate(commands) -> None:
+    evaluate = commands.add_parser(
+        "evaluate", help="print the test accuracy of a trained network",
+        description="Rebuild a network from a run directory or a parameter file (.npz, or the "
+        "original post's .pkl) and print its accuracy on a test set: the data the run was "
+        "trained on, unless --data-dir names other data.", formatter_class=_HelpFormatter)
+    evaluate.add_argument("source", type=path, metavar="RUN_DIR_OR_PARAMS",
+                          help="a run directory written by 'dvzero train', or a parameter file")
+    evaluate.add_argument("--data-dir", type=path, help=f"directory with the four IDX files: "
+                          f"{DATA_FILES_HELP} (default: the data the run was trained on, as "
+                          "its summary.json records; the shipped MNIST for a parameter file "
+                          "outside a run directory)")
+
+
+def _add_experiment(commands) -> None:
+    from .experiments import EXPERIMENTS
+
+    experiment = commands.add_parser(
+        "experiment", help="run a small experiment and draw its picture",
+        description="Train a few networks side by side on MNIST and write a PNG and a CSV "
+        "into a run directory: " + "; ".join(f"{name}: {about}" for name, (about, _)
+                                             in EXPERIMENTS.items()) + ".",
+        formatter_class=_HelpFormatter)
+    experiment.add_argument("name", choices=tuple(EXPERIMENTS), metavar="NAME",
+                            help=f"one of {', '.join(EXPERIMENTS)}")
+    experiment.add_argument("--seed", type=seed_int, default=0, help="random seed (default: 0)")
+    experiment.add_argument("--out", type=path, help="run directory to write (default: "
+                            "runs/<timestamp>-NAME); nothing is ever overwritten")
+    experiment.add_argument("--data-dir", type=path, help="directory with the four IDX files "
+                            "(default: the MNIST copy shipped with dvzero)")
+    experiment.add_argument("--no-progress", action="store_true", help="no progress bar")

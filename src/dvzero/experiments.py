@@ -1,0 +1,235 @@
+"""Experiments a learner can run and look at: ``dvzero experiment NAME``.
+
+Each trains a few small networks side by side on MNIST (subsets where that tells the story
+faster) and writes ``NAME.png``, ``NAME.csv`` and ``summary.json`` into a run directory:
+
+* ``optimizers``: the six optimizers' loss curves on the same network and batches;
+* ``init``: initial weights with standard deviation 0.01, Xavier and He, as loss curves and
+  as histograms of the hidden activations before training;
+* ``batchnorm``: the same network with and without batch normalisation;
+* ``overfitting``: 300 training images, plain, with weight decay and with dropout;
+* ``search``: a random search of the learning rate and the weight decay, judged on a
+  validation split (the test set is never used for it), ranked.
+
+Each finishes in a minute or two on two cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import plotting, storage
+from ._atomic import atomic_write
+from .data import load_mnist
+from .networks import MultiLayerNet
+from .optimizers import OPTIMIZERS, SGD, make_optimizer
+from .runs.directory import prepare_run_dir
+from .training import Callback, Trainer
+
+#: Makes a progress callback for a series, given its label and number of steps.
+ProgressFactory = Callable[[str, int], Callback]
+
+
+@dataclass
+class Series:
+    """One trained configuration of an experiment: its label, curves and final figures."""
+
+    label: str
+    losses: list[float]
+    epoch_steps: list[int]
+    train_acc: list[float]
+    test_acc: list[float]
+    val_acc: list[float] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def rows(self) -> list[list[Any]]:
+        """CSV rows ``label, step, loss, train_acc, test_acc, val_acc``."""
+        accuracies = {step: i for i, step in enumerate(self.epoch_steps)}
+        rows = []
+        for step, loss in enumerate(self.losses):
+            i = accuracies.get(step)
+            row = [self.label, step, repr(float(loss))]
+            if i is None:
+                row += ["", "", ""]
+            else:
+                row += [self.train_acc[i], self.test_acc[i],
+                        self.val_acc[i] if self.val_acc else ""]
+            rows.append(row)
+        return rows
+
+
+@dataclass
+class ExperimentResult:
+    """What :func:`run_experiment` wrote, and a few lines worth printing."""
+
+    run_dir: Path
+    files: list[str]
+    lines: list[str]
+    seconds: float
+
+
+class _Data:
+    """MNIST as float32 rows, with integer labels; ``scale`` shortens every training."""
+
+    def __init__(self, data_dir: Path | None, scale: float = 1.0) -> None:
+        (self.x_train, self.t_train), (self.x_test, self.t_test) = load_mnist(data_dir=data_dir)
+        self.scale = scale
+
+
+def _train(label: str, network: Any, optimizer: Any, x: np.ndarray, t: np.ndarray,
+           data: _Data, seed: int, steps: int, progress: ProgressFactory | None,
+           **options: Any) -> Series:
+    options.setdefault("eval_sample", 2000)
+    steps = max(int(steps * data.scale), 1)
+    if "iter_per_epoch" in options:
+        options["iter_per_epoch"] = max(int(options["iter_per_epoch"] * data.scale), 1)
+    trainer = Trainer(network, x, t, data.x_test, data.t_test, step_num=steps,
+                      optimizer=optimizer, rng=seed, record_loss="forward",
+                      callbacks=[progress(label, steps)] if progress else [], **options)
+    history = trainer.run()
+    return Series(label, history.train_loss_list, history.epoch_steps, history.train_acc_list,
+                  history.test_acc_list, history.val_acc_list)
+
+
+def _mlp(seed: int, depth: int = 4, **options: Any) -> MultiLayerNet:
+    return MultiLayerNet(784, [100] * depth, 10, dtype=np.float32, rng=seed, **options)
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def optimizers(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
+    """The six optimizers, each at its usual learning rate, on the same network and batches."""
+    series = [_train(f"{name} (lr {optimizer.lr:g})", _mlp(seed), optimizer, data.x_train,
+                     data.t_train, data, seed, 1500, progress, iter_per_epoch=250)
+              for name in OPTIMIZERS for optimizer in [make_optimizer(name)]]
+    plotting.plot_loss_curves(out, series, "Six optimizers: 784-100x4-10 ReLU, batch 100")
+    return series, [f"{s.label}: loss {np.mean(s.losses[-100:]):.3f} over the last 100 "
+                    f"steps, test acc {s.test_acc[-1]:.4f}" for s in series]
+
+
+def init(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
+    """Initial weight scales: how far the signal gets through four ReLU layers, and learning."""
+    scales = {"std 0.01": 0.01, "Xavier": "xavier", "He": "he"}
+    sample = data.x_train[:1000]
+    activations = {}
+    for label, scale in scales.items():
+        network = _mlp(seed, weight_init_std=scale)
+        x = sample
+        layers = []
+        for i in range(1, 5):  # Affine then ReLU, layer by layer
+            x = np.maximum(x @ network.params[f"W{i}"] + network.params[f"b{i}"], 0)
+            layers.append(x.ravel())
+        activations[label] = layers
+    series = [_train(label, _mlp(seed, weight_init_std=scale), SGD(0.01), data.x_train,
+                     data.t_train, data, seed, 1500, progress, iter_per_epoch=250)
+              for label, scale in scales.items()]
+    plotting.plot_init(out, series, activations)
+    return series, [f"{s.label:>8}: loss {np.mean(s.losses[-100:]):.3f} over the last 100 "
+                    f"steps, test acc {s.test_acc[-1]:.4f}; layer-4 activations: mean "
+                    f"{np.mean(activations[s.label][-1]):.3g}" for s in series]
+
+
+def batchnorm(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
+    """The same network and learning rate with and without batch normalisation."""
+    series = [_train(label, _mlp(seed, use_batchnorm=use), SGD(0.01), data.x_train,
+                     data.t_train, data, seed, 2000, progress, iter_per_epoch=100)
+              for label, use in (("without batch norm", False), ("with batch norm", True))]
+    plotting.plot_accuracy_curves(out, series, "Batch normalisation: 784-100x4-10 ReLU, "
+                                  "SGD lr 0.01", x_label="steps")
+    return series, [f"{s.label:>18}: test acc {s.test_acc[-1]:.4f} after {len(s.losses)} "
+                    f"steps" + _first_reaching(s, 0.9) for s in series]
+
+
+def _first_reaching(series: Series, level: float) -> str:
+    for step, accuracy in zip(series.epoch_steps, series.test_acc, strict=True):
+        if accuracy >= level:
+            return f", {level} first at step {step}"
+    return f", never {level}"
+
+
+def overfitting(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
+    """300 training images and a deep network: train and test accuracy part ways."""
+    x, t = data.x_train[:300], data.t_train[:300]
+    configs = {"plain": {}, "weight decay 0.1": {"weight_decay_lambda": 0.1},
+               "dropout 0.2": {"use_dropout": True, "dropout_ratio": 0.2}}
+    series = [_train(label, _mlp(seed, depth=6, **options), SGD(0.01), x, t, data, seed, 900,
+                     progress, sampling="shuffle") for label, options in configs.items()]
+    plotting.plot_overfitting(out, series)
+    return series, [f"{s.label:>16}: train acc {s.train_acc[-1]:.4f}, test acc "
+                    f"{s.test_acc[-1]:.4f} (gap {s.train_acc[-1] - s.test_acc[-1]:.3f})"
+                    for s in series]
+
+
+def search(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
+    """Random search of lr and weight decay, judged on 1,000 validation images, ranked."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(min(5000, len(data.x_train)))
+    train, val = np.split(order, [len(order) * 4 // 5])  # from the training set only
+    series = []
+    for trial in range(20):
+        lr, decay = 10 ** rng.uniform(-3, -0.5), 10 ** rng.uniform(-8, -3)
+        label = f"trial {trial + 1}"
+        result = _train(label, _mlp(seed + trial, depth=2, weight_decay_lambda=decay), SGD(lr),
+                        data.x_train[train], data.t_train[train], data, seed + trial, 200,
+                        progress, sampling="shuffle", x_val=data.x_train[val],
+                        t_val=data.t_train[val], eval_sample=None)
+        result.settings = {"lr": lr, "weight_decay": decay}
+        series.append(result)
+    ranked = sorted(series, key=lambda s: s.val_acc[-1], reverse=True)
+    plotting.plot_search(out, ranked)
+    return ranked, [f"{rank:>2}. val acc {s.val_acc[-1]:.4f}  lr {s.settings['lr']:.2e}  "
+                    f"weight decay {s.settings['weight_decay']:.2e}"
+                    for rank, s in enumerate(ranked[:5], start=1)]
+
+
+#: The experiments by name: (what it shows, the function that runs it).
+EXPERIMENTS: dict[str, tuple[str, Callable]] = {
+    "optimizers": ("the six optimizers' loss curves", optimizers),
+    "init": ("std 0.01 vs Xavier vs He: loss curves and hidden activations", init),
+    "batchnorm": ("with and without batch normalisation", batchnorm),
+    "overfitting": ("300 training images, with and without weight decay or dropout",
+                    overfitting),
+    "search": ("random search of learning rate and weight decay on a validation split",
+               search),
+}
+
+
+def run_experiment(name: str, out: Path | None = None, seed: int = 0,
+                   data_dir: Path | None = None, progress: ProgressFactory | None = None,
+                   quick: bool = False) -> ExperimentResult:
+    """Run the experiment ``name`` into ``out`` (default ``runs/<timestamp>-NAME``).
+
+    ``quick`` trains a tenth of the steps: a first look (and the tests' way to run them).
+    """
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
+    start = time.perf_counter()
+    files = [f"{name}.png", f"{name}.csv", "summary.json"]
+    run_dir, _ = prepare_run_dir(out, files=files, suffix=f"-{name}")
+    data = _Data(data_dir, scale=0.1 if quick else 1.0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        series, lines = EXPERIMENTS[name][1](data, seed, progress, run_dir / files[0])
+    with atomic_write(run_dir / files[1], "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["series", "step", "loss", "train_acc", "test_acc", "val_acc"])
+        for one in series:
+            writer.writerows(one.rows())
+    storage.save_json(run_dir / files[2], {
+        "experiment": name, "about": EXPERIMENTS[name][0], "seed": seed,
+        "data_dir": None if data_dir is None else str(Path(data_dir).resolve()),
+        "series": [{"label": s.label, **s.settings,
+                    "final_loss": s.losses[-1] if math.isfinite(s.losses[-1]) else None,
+                    "test_acc": s.test_acc[-1], "train_acc": s.train_acc[-1],
+                    **({"val_acc": s.val_acc[-1]} if s.val_acc else {})} for s in series],
+        "seconds": time.perf_counter() - start,
+    })
+    return ExperimentResult(run_dir, files, lines, time.perf_counter() - start)
