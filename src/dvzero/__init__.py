@@ -7,7 +7,15 @@ Every name the original post's code uses is importable from here::
 
 from ._version import __version__
 from .data import load_mnist
-from .errors import DataError, DVZeroError, IDXFormatError, ParamsFileError, TrainingDiverged
+from .errors import (
+    CheckpointError,
+    DataError,
+    DVZeroError,
+    IDXFormatError,
+    ParamsFileError,
+    TrainingDiverged,
+    UsageError,
+)
 from .functions import (
     cross_entropy_error,
     identity_function,
@@ -20,40 +28,59 @@ from .functions import (
     step_function,
 )
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
-from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
-from .networks import DeepVisionZeroNet, load_network
-from .optimizers import SGD
+from .layers import (
+    Affine,
+    BatchNormalization,
+    Dropout,
+    Relu,
+    Sigmoid,
+    SoftmaxWithLoss,
+    Tanh,
+)
+from .networks import DeepVisionZeroNet, MultiLayerNet, load_network
+from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from .training import Callback, History, Trainer, train
 
 __all__ = [
+    "__version__",
+    "AdaGrad",
+    "Adam",
     "Affine",
+    "BatchNormalization",
     "Callback",
-    "DVZeroError",
+    "CheckpointError",
+    "cross_entropy_error",
     "DataError",
     "DeepVisionZeroNet",
-    "History",
-    "IDXFormatError",
-    "ParamsFileError",
-    "Relu",
-    "SGD",
-    "Sigmoid",
-    "SoftmaxWithLoss",
-    "Trainer",
-    "TrainingDiverged",
-    "__version__",
-    "cross_entropy_error",
+    "Dropout",
+    "DVZeroError",
     "gradient_descent",
+    "History",
     "identity_function",
+    "IDXFormatError",
     "load_mnist",
     "load_network",
     "mean_squared_error",
+    "Momentum",
+    "MultiLayerNet",
+    "Nesterov",
     "numerical_diff",
     "numerical_gradient",
+    "ParamsFileError",
+    "Relu",
     "relu",
     "relu_grad",
+    "RMSprop",
+    "SGD",
+    "Sigmoid",
     "sigmoid",
     "sigmoid_grad",
     "softmax",
+    "SoftmaxWithLoss",
     "step_function",
+    "Tanh",
     "train",
+    "Trainer",
+    "TrainingDiverged",
+    "UsageError",
 ]
