@@ -351,3 +351,45 @@ def test_attacks_keep_the_attack_wording_under_any_name(tmp_path, content, expec
     assert result.code == 1 and len(result.err.splitlines()) == 1
     assert expected in result.err
     assert ("refusing" in result.err) == ("malicious" in expected)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_each_network_gets_its_own_defaults():
+    from dvzero.runs.config import resolve
+
+    seed_run = resolve({"seed": 1})
+    assert (seed_run["net"], seed_run["hidden"], seed_run["activation"],
+            seed_run["weight_init_std"], seed_run["optimizer"], seed_run["lr"],
+            seed_run["steps"], seed_run["batch_size"], seed_run["dtype"]) == \
+        ("two-layer", 50, "sigmoid", 0.01, "sgd", 0.1, 10000, 100, "float32")
+    mlp = resolve({"net": "mlp", "seed": 1})
+    assert (mlp["hidden"], mlp["activation"], mlp["weight_init_std"], mlp["optimizer"],
+            mlp["lr"]) == ([100, 100, 100, 100], "relu", "he", "adam", 0.001)
+    assert resolve({"net": "mlp", "optimizer": "rmsprop"})["lr"] == 0.001
+    assert resolve({"optimizer": "momentum"})["lr"] == 0.01
+    assert resolve({"gradient": "numerical"})["dtype"] == "float64"
+    assert resolve({"net": "mlp", "epochs": 3})["steps"] is None  # known with the data
+
+
+def test_a_checkpoint_of_an_older_dvzero_still_resumes(small_mnist_dir, tmp_path):
+    """Runs begun before the toolkit recorded none of its settings: they mean the seed's."""
+    from dvzero.storage import load_checkpoint, save_checkpoint
+
+    run_dir = tmp_path / "old"
+    result = run_main(["train", "--data-dir", small_mnist_dir, "--steps", 30, "--batch-size",
+                       20, "--lr", "1e6", "--out", run_dir, "--no-progress"])
+    assert result.code == 1
+    params, state, meta = load_checkpoint(run_dir / "checkpoint.npz")
+    old_keys = {"gradient", "steps", "batch_size", "lr", "hidden", "activation",
+                "weight_init_std", "dtype", "seed", "data_dir"}
+    meta["run"] = {key: value for key, value in meta["run"].items() if key in old_keys}
+    for key in ("network_state", "sampler_state"):
+        state.pop(key, None)
+    save_checkpoint(run_dir / "checkpoint.npz", params, state, meta)
+    result = run_main(["train", "--resume", run_dir, "--lr", "0.1", "--no-progress"])
+    assert result.code == 0, result.err
+    config = summary_of(run_dir)["config"]
+    assert (config["net"], config["optimizer"], config["lr_schedule"]) == \
+        ("two-layer", "SGD", "constant")

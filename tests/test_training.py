@@ -304,3 +304,91 @@ def test_state_dict_is_plain_json_for_any_bit_generator(rng, bit_generator):
     second.load_state_dict(state)
     second.run()
     assert second.history == whole.history
+
+
+# ------------------------------------------------------------------ beyond the original post
+
+
+def test_a_schedule_sets_the_learning_rate_before_each_update(rng):
+    from dvzero.optimizers import scheduled_lr
+
+    x, t, x_test, t_test = tiny_data(rng)
+    seen = []
+
+    class Spy(SGD):
+        def update(self, params, grads):
+            seen.append(self.lr)
+            super().update(params, grads)
+
+    Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, x_test, t_test, step_num=8, batch_size=5,
+            optimizer=Spy(0.4), lr_schedule="cosine", rng=0).run()
+    assert seen == [scheduled_lr("cosine", 0.4, step, 8) for step in range(8)]
+    assert seen[0] == 0.4 and seen[-1] < 0.02
+
+
+def test_the_loss_of_the_forward_pass_is_recorded_on_request(rng):
+    from dvzero import MultiLayerNet
+
+    x, t, x_test, t_test = tiny_data(rng)
+    network = MultiLayerNet(6, [5], 3, rng=0)
+    losses = []
+
+    class Spy(Callback):
+        def on_step_end(self, step, loss):
+            losses.append((loss, network.last_loss))
+
+    Trainer(network, x, t, x_test, t_test, step_num=4, batch_size=5, optimizer=SGD(0.1), rng=1,
+            record_loss="forward", callbacks=[Spy()]).run()
+    assert all(recorded == forward for recorded, forward in losses)
+
+
+def test_a_fixed_evaluation_sample_and_a_validation_set(rng):
+    x, t, x_test, t_test = tiny_data(rng, n=60)
+    x_val, t_val = x[:12], t[:12]
+    trainer = Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, x_test, t_test, step_num=7,
+                      batch_size=10, rng=0, x_val=x_val, t_val=t_val, eval_sample=8)
+    names = [name for name, _, _ in trainer.eval_sets]
+    assert names == ["train", "test", "val"]
+    assert [len(sample) for _, sample, _ in trainer.eval_sets] == [8, 8, 8]
+    history = trainer.run()
+    assert len(history.val_acc_list) == len(history.test_acc_list) == 2
+    _, x_sample, t_sample = trainer.eval_sets[0]
+    assert all(any(np.array_equal(row, original) for original in x) for row in x_sample)
+    _, val_sample, _ = trainer.eval_sets[2]
+    assert all(any(np.array_equal(row, original) for original in x_val) for row in val_sample)
+    with pytest.raises(ValueError, match="x_val and t_val"):
+        Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, x_val=x_val)
+
+
+def test_state_dict_resumes_any_network_and_optimizer_bit_for_bit(rng):
+    from dvzero import Adam, MultiLayerNet
+
+    x, t, x_test, t_test = tiny_data(rng, n=80)
+
+    def make():
+        network = MultiLayerNet(6, [8, 8], 3, use_dropout=True, use_batchnorm=True, rng=3)
+        return Trainer(network, x, t, x_test, t_test, step_num=30, batch_size=7,
+                       optimizer=Adam(0.01), rng=4, sampling="shuffle", lr_schedule="step",
+                       record_loss="forward")
+
+    whole = make()
+    whole.run()
+    first = make()
+
+    class StopAt12(Callback):
+        def on_step_end(self, step, loss):
+            if step == 12:
+                first.request_stop()
+
+    first.callbacks = [StopAt12()]
+    first.run()
+    assert first.stopped and first.next_step == 13
+    state = first.state_dict()
+    params = {key: value.copy() for key, value in first.network.params.items()}
+    second = make()
+    second.network.params = params
+    second.load_state_dict(state)
+    second.run()
+    for key, value in whole.network.params.items():
+        np.testing.assert_array_equal(second.network.params[key], value)
+    assert second.history.train_loss_list == whole.history.train_loss_list

@@ -105,18 +105,12 @@ class Momentum(Optimizer):
             param += v
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """Nesterov's accelerated gradient: momentum that looks one step ahead.
 
     With ``v = momentum * v - lr * grad``, the parameter moves by
     ``momentum * v_new - lr * grad`` (the usual rewriting that needs no second gradient).
     """
-
-    slots = ("v",)
-
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
-        super().__init__(lr)
-        self.momentum = float(momentum)
 
     def update(self, params: Mapping[str, NDArray], grads: Mapping[str, NDArray]) -> None:
         for key, param in params.items():
