@@ -106,7 +106,8 @@ def test_bad_values_are_refused_in_one_line_naming_the_option(small_mnist_dir, t
          "--steps and --epochs both set the length of the run; give one"),
         (["--init", "0.1", "--weight-init-std", "0.1"],
          "--init and --weight-init-std set the same"),
-        (["--dropout", "0.5"], "--dropout: the two-layer network of the original post has none"),
+        (["--dropout", "0.5"],
+         "--dropout: the two-layer network of the original post has no such setting"),
         (["--batchnorm", "--weight-decay", "0.1"], "--weight-decay, --batchnorm: the two-layer"),
         (["--activation", "tanh"], "--activation tanh: the two-layer network"),
         (["--hidden", "100,100"], "--hidden 100,100: the two-layer network has one hidden layer"),
@@ -219,3 +220,14 @@ def test_the_experiment_command(experiment_data, tmp_path, capsys, monkeypatch):
     assert stdout.startswith("dvzero ") and f"wrote {out}/: init.png, init.csv" in stdout
     code, _, err = run(capsys, "experiment", "init", "--data-dir", experiment_data, "--out", out)
     assert code == 2 and "already holds a finished run" in err  # nothing is overwritten
+
+
+def test_an_experiment_on_data_of_another_size_is_refused_and_leaves_nothing(tmp_path,
+                                                                            mnist_raw, capsys):
+    x_train, t_train, x_test, t_test = mnist_raw
+    small = write_mnist_dir(tmp_path / "small", x_train[:50, :10, :10], t_train[:50],
+                            x_test[:10, :10, :10], t_test[:10])
+    code, out, err = run(capsys, "experiment", "optimizers", "--data-dir", small, "--out",
+                         tmp_path / "exp", "--no-progress")
+    assert code == 2 and "need MNIST-sized data" in err and "100 pixels" in err
+    assert not (tmp_path / "exp").exists()

@@ -166,3 +166,35 @@ def test_bad_arguments_are_refused_by_name(kwargs, message):
     args = {"input_size": 5, "hidden_size_list": [4], "output_size": 3, **kwargs}
     with pytest.raises(ValueError, match=message):
         MultiLayerNet(**args)
+
+
+def test_the_numerical_gradient_leaves_the_network_as_gradient_does(rng):
+    x, t = small_batch(rng, n=8)
+
+    def make():
+        return MultiLayerNet(5, [4], 3, use_batchnorm=True, use_dropout=True, rng=11)
+
+    by_backprop, by_numbers = make(), make()
+    by_backprop.gradient(x, t)
+    by_numbers.numerical_gradient(x, t)
+    np.testing.assert_allclose(by_numbers.buffers["running_mean1"],
+                               by_backprop.buffers["running_mean1"], rtol=1e-12)
+    assert by_numbers.last_loss == pytest.approx(by_backprop.last_loss, rel=1e-12)
+    assert by_numbers.dropout_rng.bit_generator.state == \
+        by_backprop.dropout_rng.bit_generator.state  # the same masks were drawn
+
+
+def test_replacing_a_parameter_array_is_seen_by_the_layers(rng):
+    x, t = small_batch(rng)
+    net = MultiLayerNet(5, [4], 3, rng=12)
+    before = net.loss(x, t)
+    net.params["W2"] = np.zeros_like(net.params["W2"])
+    assert net.loss(x, t) == pytest.approx(np.log(3))  # zero logits: uniform probabilities
+    assert net.loss(x, t) != before
+
+
+def test_a_pickle_of_a_deeper_network_says_to_use_npz(tmp_path):
+    path = tmp_path / "deep.pkl"
+    MultiLayerNet(5, [4, 4], 3, rng=0).save_params(path)
+    with pytest.raises(ParamsFileError, match="only the original post's two-layer network"):
+        load_network(path)

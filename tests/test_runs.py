@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -393,3 +394,95 @@ def test_a_checkpoint_of_an_older_dvzero_still_resumes(small_mnist_dir, tmp_path
     config = summary_of(run_dir)["config"]
     assert (config["net"], config["optimizer"], config["lr_schedule"]) == \
         ("two-layer", "SGD", "constant")
+
+
+def stopped_run(data_dir, out, *settings, stop_at=10):
+    """A run of the library stopped after step ``stop_at``, as Ctrl-C would: a checkpoint."""
+    from dvzero.runs import Run
+    from dvzero.training import Callback
+
+    run = Run.start({"data_dir": str(data_dir), "steps": 40, "batch_size": 20, "seed": 2,
+                     **dict(settings)}, out)
+    run.load_data()
+
+    class Stop(Callback):
+        def on_step_end(self, step, loss):
+            if step == stop_at:
+                run.request_stop()
+
+    assert run.train([Stop()]).status == "stopped"
+    return run
+
+
+def test_an_older_checkpoint_without_lr_changes_finishes(small_mnist_dir, tmp_path):
+    from dvzero.storage import load_checkpoint, save_checkpoint
+
+    run_dir = tmp_path / "old"
+    stopped_run(small_mnist_dir, run_dir)
+    params, state, meta = load_checkpoint(run_dir / "checkpoint.npz")
+    meta["run"] = {key: value for key, value in meta["run"].items()
+                   if key in ("gradient", "steps", "batch_size", "lr", "hidden", "activation",
+                              "weight_init_std", "dtype", "seed", "data_dir")}
+    save_checkpoint(run_dir / "checkpoint.npz", params, state, meta)
+    result = run_main(["train", "--resume", run_dir, "--no-progress"])  # no --lr
+    assert result.code == 0, result.err
+    assert summary_of(run_dir)["config"]["lr_changes"] == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "value"),
+    [({}, "weight_init_std", "he"), ({}, "hidden", [50, 50]), ({}, "activation", "tanh"),
+     ({"net": "mlp"}, "hidden", 16), ({"net": "mlp"}, "hidden", []), ({}, "lr_changes", 5),
+     ({}, "lr_changes", [{"step": 1}]), ({}, "epochs", 0), ({}, "optimizer", "Adam")],
+)
+def test_edited_settings_of_any_network_are_refused_cleanly(small_mnist_dir, tmp_path, settings,
+                                                            key, value):
+    from dvzero.storage import load_checkpoint, save_checkpoint
+
+    run_dir = tmp_path / "run"
+    stopped_run(small_mnist_dir, run_dir, *settings.items())
+    params, state, meta = load_checkpoint(run_dir / "checkpoint.npz")
+    meta["run"][key] = value
+    save_checkpoint(run_dir / "checkpoint.npz", params, state, meta)
+    result = run_main(["train", "--resume", run_dir, "--lr", "0.05", "--no-progress"])
+    assert result.code == 1 and len(result.err.splitlines()) == 1, result.err
+    assert f"the run's setting {key}={value!r} is not valid" in result.err
+
+
+def test_optimizer_state_that_fits_no_parameter_is_refused(small_mnist_dir, tmp_path):
+    from dvzero.storage import load_checkpoint, save_checkpoint
+
+    run_dir = tmp_path / "run"
+    stopped_run(small_mnist_dir, run_dir, ("net", "mlp"), ("hidden", [8]))
+    params, state, meta = load_checkpoint(run_dir / "checkpoint.npz")
+    state["optimizer"]["m/W1"] = np.zeros((3, 3), dtype=np.float32)
+    save_checkpoint(run_dir / "checkpoint.npz", params, state, meta)
+    result = run_main(["train", "--resume", run_dir, "--no-progress"])
+    assert result.code == 1 and "the optimizer's m/W1 has shape (3, 3)" in result.err
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [({"optimizer": "Adam"}, "--optimizer 'Adam': choose from sgd"),
+     ({"net": "mlp", "val_split": 1.5}, "--val-split 1.5: not a valid value"),
+     ({"batch_size": 0}, "--batch-size 0: not a valid value"),
+     ({"sampling": "shuffled"}, "--sampling 'shuffled': not a valid value"),
+     ({"net": "mlp", "weight_init_std": "He"}, "--weight-init-std 'He': not a valid value"),
+     ({"net": "cnn"}, "--net cnn: choose from two-layer, mlp")],
+)
+def test_settings_given_to_the_library_are_checked_before_any_directory(tmp_path, given,
+                                                                         message):
+    from dvzero.runs import Run
+
+    with pytest.raises(UsageError, match=re.escape(message)):
+        Run.start(given, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_validation_split_needs_two_training_images(tmp_path, mnist_raw):
+    x_train, t_train, x_test, t_test = mnist_raw
+    data = write_mnist_dir(tmp_path / "one", x_train[:1], t_train[:1], x_test[:5], t_test[:5])
+    result = run_main(["train", "--data-dir", data, "--val-split", "0.5", "--out",
+                       tmp_path / "run", "--no-progress"])
+    assert result.code == 2 and "it needs 2" in result.err
+    assert not (tmp_path / "run").exists()

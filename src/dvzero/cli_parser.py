@@ -157,7 +157,8 @@ def _add_train(commands) -> None:
     add("--optimizer", choices=tuple(OPTIMIZERS), help="update rule (default: sgd; adam for mlp)")
     add("--lr", type=positive_float, help="learning rate (default: 0.1 for sgd, 0.01 for "
         "momentum, nesterov and adagrad, 0.001 for rmsprop and adam); may be given with "
-        "--resume to change it for the rest of the run")
+        "--resume to change it for the rest of the run (with --lr-schedule, it becomes the "
+        "schedule's new starting rate)")
     add("--lr-schedule", choices=SCHEDULES, help="constant, step (a tenth from half-way, a "
         "hundredth from three quarters) or cosine decay to 0 (default: constant)")
     add("--weight-decay", type=non_negative_float, metavar="LAMBDA", help="L2 weight decay, "

@@ -29,9 +29,11 @@ import numpy as np
 from . import plotting, storage
 from ._atomic import atomic_write
 from .data import load_mnist
+from .errors import UsageError
 from .networks import MultiLayerNet
 from .optimizers import OPTIMIZERS, SGD, make_optimizer
-from .runs.directory import prepare_run_dir
+from .runs.directory import prepare_run_dir, remove_if_empty
+from .runs.records import describe_data
 from .training import Callback, Trainer
 
 #: Makes a progress callback for a series, given its label and number of steps.
@@ -214,10 +216,18 @@ def run_experiment(name: str, out: Path | None = None, seed: int = 0,
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
     start = time.perf_counter()
     files = [f"{name}.png", f"{name}.csv", "summary.json"]
-    run_dir, _ = prepare_run_dir(out, files=files, suffix=f"-{name}")
     data = _Data(data_dir, scale=0.1 if quick else 1.0)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        series, lines = EXPERIMENTS[name][1](data, seed, progress, run_dir / files[0])
+    if data.x_train.shape[1] != 784 or data.x_train.shape[0] < 10:
+        raise UsageError(f"experiments need MNIST-sized data (28x28 images, at least 10 for "
+                         f"training); {describe_data(data_dir)} has {data.x_train.shape[0]} "
+                         f"images of {data.x_train.shape[1]} pixels")
+    run_dir, created = prepare_run_dir(out, files=files, suffix=f"-{name}")
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            series, lines = EXPERIMENTS[name][1](data, seed, progress, run_dir / files[0])
+    except BaseException:
+        remove_if_empty(run_dir, created)  # an interrupted experiment leaves no empty directory
+        raise
     with atomic_write(run_dir / files[1], "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["series", "step", "loss", "train_acc", "test_acc", "val_acc"])

@@ -225,7 +225,6 @@ class Trainer:
         compute_gradient = (
             network.gradient if self.gradient == "backprop" else network.numerical_gradient
         )
-        loss_from_forward = self.record_loss == "forward" and self.gradient == "backprop"
         self.stopped = False
         self._notify("on_train_begin", self)
         for i in range(self.next_step, self.step_num):
@@ -240,11 +239,14 @@ class Trainer:
                 self.optimizer.lr = scheduled_lr(self.lr_schedule, self.base_lr, i,
                                                  self.step_num)
 
+            if self.record_loss == "forward":
+                network.last_loss = None  # set by networks whose gradient keeps its loss
             grad = compute_gradient(x_batch, t_batch)
-            if loss_from_forward:
-                loss = float(network.last_loss)
-            elif self.record_loss == "forward":  # a numerical gradient: measured before
-                loss = network.loss(x_batch, t_batch)
+            if self.record_loss == "forward":
+                loss = network.last_loss
+                if loss is None:  # this network does not keep it: measured before the update
+                    loss = network.loss(x_batch, t_batch)
+                loss = float(loss)
             self.optimizer.update(network.params, grad)
             if self.record_loss == "after_update":
                 loss = network.loss(x_batch, t_batch)

@@ -66,6 +66,12 @@ def load_network(file_name: str | os.PathLike[str]) -> Any:
             raise ParamsFileError(
                 f"{file_name}: cannot tell the network's sizes (need 2-D arrays W1 and W2)"
             )
+        if sorted(params) != sorted(PARAM_KEYS):
+            raise ParamsFileError(
+                f"{file_name}: a .pkl file says nothing of its network, so only the original "
+                f"post's two-layer network (W1, b1, W2, b2) is rebuilt from one; this file "
+                f"holds {', '.join(sorted(params))}. Save other networks as .npz"
+            )
         input_size, hidden_size = params["W1"].shape
         output_size = params["W2"].shape[-1]
         dtype = params["W1"].dtype

@@ -134,8 +134,13 @@ class MultiLayerNet:
 
     @params.setter
     def params(self, params: dict[str, NDArray]) -> None:
-        """New parameter arrays: the layers are rebuilt around them."""
-        self._params = params
+        """New parameter arrays: the layers are rebuilt around them (and again whenever one
+        key is replaced, as in ``net.params["W1"] = W``)."""
+        self._params = _Params(params, self._build_layers)
+        self._build_layers()
+
+    def _build_layers(self) -> None:
+        params = self._params
         self._layers: list[tuple[Any, bool]] = []  # (layer, takes train_flg)
         self._affines, self._batchnorms = [], []
         for i in range(1, len(self.hidden_size_list) + 2):
@@ -230,23 +235,31 @@ class MultiLayerNet:
         """The gradients of :meth:`gradient` by numerical differentiation (slow; for checking).
 
         Every loss evaluation sees the same dropout masks (the generator is rewound to
-        where it stood) and the running averages are restored afterwards, so this has no
-        effect on the network and matches a :meth:`gradient` call made from the same state.
+        where it stood, and the running averages too), so the result matches a
+        :meth:`gradient` call made from the same state; afterwards the network is left as
+        that call would leave it.
         """
         x = self._check_x(x)
         rng_state = self.dropout_rng.bit_generator.state
         saved = {key: value.copy() for key, value in self.buffers.items()}
 
-        def loss_W(_: NDArray) -> float:
-            self.dropout_rng.bit_generator.state = rng_state
-            return self.loss(x, t, train_flg=True)
-
-        try:
-            return {key: numerical_gradient(loss_W, param) for key, param in self.params.items()}
-        finally:
+        def restore() -> None:
             for key, value in saved.items():
                 self.buffers[key][...] = value
             self.dropout_rng.bit_generator.state = rng_state
+
+        def loss_W(_: NDArray) -> float:
+            restore()
+            return self.loss(x, t, train_flg=True)
+
+        try:
+            grads = {key: numerical_gradient(loss_W, param) for key, param in self.params.items()}
+        finally:
+            restore()
+        # One more forward pass leaves the network as gradient() does: masks drawn, running
+        # averages moved, last_loss set.
+        self.last_loss = self.loss(x, t, train_flg=True)
+        return grads
 
     # ------------------------------------------------------------------ state and files
 
@@ -300,3 +313,19 @@ class MultiLayerNet:
         arrays, _ = storage.load_params_file(file_name)
         self.load_arrays(arrays, str(file_name))
 
+
+
+class _Params(dict):
+    """The ``params`` dict of a :class:`MultiLayerNet`: replacing a key rebuilds the layers.
+
+    (Updating an array in place, as the optimizers do, needs nothing: the layers hold the
+    arrays themselves.)
+    """
+
+    def __init__(self, params: dict[str, NDArray], rebuild) -> None:
+        super().__init__(params)
+        self._rebuild = rebuild
+
+    def __setitem__(self, key: str, value: NDArray) -> None:
+        super().__setitem__(key, value)
+        self._rebuild()
