@@ -1,0 +1,265 @@
+"""A run's settings: defaults for each network, checks that name the options, and the
+pieces (network, optimizer) built by name.
+
+A configuration is a plain dict (it is stored as JSON in checkpoints and summaries) whose
+keys are the options of ``dvzero train`` (``batch_size`` is ``--batch-size``). A key
+that is ``None`` or missing takes the default of the network chosen with ``net``: for
+``two-layer``, the original post's settings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import UsageError
+from ..optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES, make_optimizer
+from ..sampling import SAMPLINGS
+
+NETS = ("two-layer", "mlp")
+GRADIENTS = ("backprop", "numerical")
+ACTIVATIONS = ("sigmoid", "relu", "tanh")
+DTYPES = ("float32", "float64")
+INITS = ("he", "xavier")
+
+#: The settings every run has, and their values unless the network says otherwise.
+COMMON_DEFAULTS: dict[str, Any] = {
+    "gradient": "backprop", "steps": 10000, "epochs": None, "batch_size": 100,
+    "lr_schedule": "constant", "sampling": "replacement", "val_split": 0.0,
+    "weight_decay": 0.0, "dropout": 0.0, "batchnorm": False, "data_dir": None,
+    "lr_changes": [],
+}
+#: What each network uses unless told otherwise: the original post's settings for its
+#: two-layer network, a deeper ReLU network trained with Adam for ``mlp``.
+NET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "two-layer": {"hidden": 50, "activation": "sigmoid", "weight_init_std": 0.01,
+                  "optimizer": "sgd"},
+    "mlp": {"hidden": [100, 100, 100, 100], "activation": "relu", "weight_init_std": "he",
+            "optimizer": "adam"},
+}
+#: The network class each ``net`` builds.
+NET_CLASSES = {"two-layer": "DeepVisionZeroNet", "mlp": "MultiLayerNet"}
+
+
+def option(key: str) -> str:
+    """The command-line option of a setting: ``batch_size`` -> ``--batch-size``."""
+    return f"--{key.replace('_', '-')}"
+
+
+def resolve(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The complete settings of a new run: ``given`` with the gaps filled, checked.
+
+    Raises :class:`~dvzero.errors.UsageError`, naming the options, for combinations that
+    cannot work: settings a network does not have, ``--epochs`` with ``--steps``, ...
+    """
+    net = given.get("net") or "two-layer"
+    if net not in NETS:
+        raise UsageError(f"--net {net}: choose from {', '.join(NETS)}")
+    config = {"net": net, **COMMON_DEFAULTS, **NET_DEFAULTS[net]}
+    config.update({key: value for key, value in given.items() if value is not None})
+    if given.get("steps") is not None and given.get("epochs") is not None:
+        raise UsageError("--steps and --epochs both set the length of the run; give one")
+    if given.get("epochs") is not None:
+        config["steps"] = None  # known once the data is loaded
+    if config["optimizer"] not in OPTIMIZERS:
+        raise UsageError(f"--optimizer {config['optimizer']!r}: choose from "
+                         f"{', '.join(OPTIMIZERS)}")
+    if config.get("lr") is None:
+        config["lr"] = DEFAULT_LR[config["optimizer"]]
+    if config.get("dtype") is None:
+        config["dtype"] = "float64" if config["gradient"] == "numerical" else "float32"
+    if config.get("seed") is None:
+        config["seed"] = int(np.random.SeedSequence().entropy % 2**32)
+    _check_net_settings(config, given)
+    for key in invalid_settings(config):
+        raise UsageError(f"{option(key)} {config[key]!r}: not a valid value (see "
+                         f"'dvzero train --help')")
+    return config
+
+
+def _check_net_settings(config: dict[str, Any], given: Mapping[str, Any]) -> None:
+    hidden = config["hidden"]
+    if config["net"] == "two-layer":
+        if isinstance(hidden, list):
+            if len(hidden) != 1:
+                raise UsageError(f"--hidden {','.join(map(str, hidden))}: the two-layer network "
+                                 f"has one hidden layer; use --net mlp for more")
+            config["hidden"] = hidden[0]
+        mlp_only = [option(key) for key in ("weight_decay", "dropout", "batchnorm")
+                    if given.get(key)]
+        if config["activation"] == "tanh":
+            mlp_only.append("--activation tanh")
+        if mlp_only:
+            what = "none of these" if len(mlp_only) > 1 else "no such setting"
+            raise UsageError(f"{', '.join(mlp_only)}: the two-layer network of the original "
+                             f"post has {what}; use --net mlp")
+        if isinstance(config["weight_init_std"], str):
+            raise UsageError(f"--init {config['weight_init_std']}: the two-layer network takes "
+                             f"one standard deviation for all its weights (e.g. --init 0.01); "
+                             f"He and Xavier scales are for --net mlp")
+    elif not isinstance(hidden, list):
+        config["hidden"] = [hidden]
+    if not 0 <= config["dropout"] < 1:
+        raise UsageError(f"--dropout {config['dropout']:g}: the share of units dropped must be "
+                         f"more than 0 and less than 1")
+
+
+def _is_int(value: Any, low: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
+
+
+#: What each setting of a checkpointed run must look like.
+CONFIG_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "net": lambda v: v in NETS,
+    "gradient": lambda v: v in GRADIENTS,
+    "steps": _is_int,
+    "batch_size": _is_int,
+    "lr": lambda v: _is_number(v) and v > 0,
+    "hidden": lambda v: _is_int(v) or (isinstance(v, list) and all(map(_is_int, v))),
+    "activation": lambda v: v in ACTIVATIONS,
+    "weight_init_std": lambda v: _is_number(v) or v in INITS,
+    "dtype": lambda v: v in DTYPES,
+    "seed": lambda v: _is_int(v, low=0),
+    "data_dir": lambda v: v is None or isinstance(v, str),
+    "optimizer": lambda v: v in OPTIMIZERS,
+    "lr_schedule": lambda v: v in SCHEDULES,
+    "sampling": lambda v: v in SAMPLINGS,
+    "val_split": lambda v: _is_number(v) and v < 1,
+    "weight_decay": _is_number,
+    "dropout": lambda v: _is_number(v) and v < 1,
+    "batchnorm": lambda v: isinstance(v, bool),
+    "epochs": lambda v: v is None or _is_int(v),
+    "lr_changes": lambda v: isinstance(v, list) and all(
+        isinstance(change, dict) and _is_int(change.get("step"), low=0)
+        and _is_number(change.get("lr")) and change["lr"] > 0 for change in v),
+}
+
+
+def invalid_settings(config: Mapping[str, Any]) -> list[str]:
+    """The keys of ``config`` whose values a run cannot use, for its network too."""
+    bad = [key for key, valid in CONFIG_CHECKS.items() if not valid(config.get(key))]
+    if config.get("steps") is None and _is_int(config.get("epochs")):
+        bad = [key for key in bad if key != "steps"]  # set once the data is loaded
+    if config.get("net") == "two-layer":
+        if not _is_int(config.get("hidden")):
+            bad.append("hidden")
+        if not _is_number(config.get("weight_init_std")):
+            bad.append("weight_init_std")
+        if config.get("activation") == "tanh":
+            bad.append("activation")
+    elif config.get("net") == "mlp" and not (isinstance(config.get("hidden"), list)
+                                             and config["hidden"]):
+        bad.append("hidden")
+    return list(dict.fromkeys(bad))
+#: Settings that runs of older dvzero versions did not record, and what they meant.
+OLDER_RUNS = {"net": "two-layer", "optimizer": "sgd", "lr_schedule": "constant",
+              "sampling": "replacement", "val_split": 0.0, "weight_decay": 0.0,
+              "dropout": 0.0, "batchnorm": False, "epochs": None, "lr_changes": []}
+
+
+def checked_saved(config: Any, source: str) -> dict[str, Any]:
+    """The settings stored with a run (checkpoint), completed for older runs and checked.
+
+    Raises ``ValueError`` saying which setting is missing or not valid.
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f"{source}: the run's settings are missing or incomplete")
+    config = {**OLDER_RUNS, **config}
+    if any(key not in config for key in CONFIG_CHECKS):
+        raise ValueError(f"{source}: the run's settings are missing or incomplete")
+    for key in invalid_settings(config):
+        raise ValueError(f"{source}: the run's setting {key}={config[key]!r} is not valid; "
+                         f"the checkpoint was damaged or edited")
+    return config
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def build_network(config: Mapping[str, Any], input_size: int, output_size: int,
+                  rng: np.random.Generator):
+    """The network of a run, built from its settings."""
+    from ..networks import DeepVisionZeroNet, MultiLayerNet
+
+    if config["net"] == "two-layer":
+        return DeepVisionZeroNet(input_size=input_size, hidden_size=config["hidden"],
+                                 output_size=output_size,
+                                 weight_init_std=config["weight_init_std"],
+                                 activation=config["activation"], dtype=config["dtype"], rng=rng)
+    return MultiLayerNet(input_size, config["hidden"], output_size,
+                         activation=config["activation"],
+                         weight_init_std=config["weight_init_std"],
+                         weight_decay_lambda=config["weight_decay"],
+                         use_dropout=config["dropout"] > 0,
+                         dropout_ratio=config["dropout"] or 0.5,
+                         use_batchnorm=config["batchnorm"], dtype=config["dtype"], rng=rng)
+
+
+def build_optimizer(config: Mapping[str, Any]):
+    """The optimizer of a run, built from its settings."""
+    return make_optimizer(config["optimizer"], config["lr"])
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+def check_settings(
+    config: Mapping[str, Any],
+    train_size: int | None = None,
+    name: Callable[[str], str] = str,
+    refuse: bool = True,
+) -> list[str]:
+    """Warnings about settings of a run that work but surprise, one line each.
+
+    ``config`` holds the run's ``gradient``, ``dtype``, ``activation``,
+    ``weight_init_std`` and ``batch_size``; ``train_size`` (once the data is loaded) lets
+    the batch size be judged too. ``name`` turns a setting's key into the name the user
+    knows it by (the command line passes its option names).
+
+    Raises :class:`~dvzero.errors.UsageError` for settings whose result would be
+    meaningless, unless ``refuse`` is false: then those are returned as warnings too (a run
+    begun before they were refused can still be finished).
+    """
+    warnings, refusals = [], []
+    if config.get("gradient") == "numerical" and config.get("dtype") == "float32":
+        refusals.append(
+            f"{name('gradient')} numerical with {name('dtype')} float32: float32 keeps about "
+            f"7 significant digits, too few for the change a nudge of 1e-4 makes to the loss, "
+            f"so the numerical gradient would be mostly rounding error (for W1 the errors "
+            f"exceed the gradient itself); use float64, the default for numerical gradients"
+        )
+    if config.get("weight_init_std") == 0:
+        if config.get("activation") == "relu":
+            refusals.append(
+                f"{name('weight_init_std')} 0 with {name('activation')} relu: every hidden "
+                f"unit outputs 0 and passes back no gradient, so no weight would ever change "
+                f"and only the output biases would learn; use a small positive value such as "
+                f"the original post's 0.01"
+            )
+        else:
+            warnings.append(
+                f"{name('weight_init_std')} 0: every hidden unit starts the same and gets the "
+                f"same gradient, so they stay identical and the network learns as if it had one "
+                f"hidden unit; the original post uses 0.01"
+            )
+    batch_size = config.get("batch_size")
+    if train_size is not None and batch_size is not None and batch_size > train_size:
+        batches = ("each batch is the whole training set, shuffled"
+                   if config.get("sampling") == "shuffle" else
+                   "each batch repeats images (they are drawn with replacement)")
+        warnings.append(
+            f"{name('batch_size')} {batch_size} is larger than the {train_size} training "
+            f"images: {batches} and every step is a whole epoch, with the accuracies measured "
+            f"after each"
+        )
+    if refusals and refuse:
+        raise UsageError(refusals[0])
+    return refusals + warnings

@@ -1,0 +1,346 @@
+"""The life of a training run in its directory, for any network and optimizer.
+
+:meth:`Run.start` checks the settings and makes (or refuses) the directory;
+:meth:`Run.resume` reopens an interrupted run from its checkpoint, with its checks;
+:meth:`Run.load_data` and :meth:`Run.train` train with checkpoints (at the start, every
+epoch, every minute of a slow run, and when stopped); :meth:`Run.finish` writes the
+parameter files, metrics, summary and plots. Nothing here prints: the caller reports.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import plotting, storage
+from .._version import __version__
+from ..data import load_mnist
+from ..data.mnist import dataset_fingerprint
+from ..errors import CheckpointError, DataError, TrainingDiverged, UsageError
+from ..networks import fit_params
+from ..training import Callback, Trainer
+from .config import (
+    NET_CLASSES,
+    build_network,
+    build_optimizer,
+    check_settings,
+    checked_saved,
+    option,
+    resolve,
+)
+from .directory import check_resumable, prepare_run_dir, remove_if_empty
+from .records import CHECKPOINT_NAME, describe_data
+
+#: A checkpoint is also saved this often (seconds) during slow runs.
+CHECKPOINT_EVERY_SECONDS = 60.0
+
+
+def load_run_data(config: Mapping[str, Any]):
+    """The run's data, checked for what training needs, and its fingerprint."""
+    data_dir = None if config["data_dir"] is None else Path(config["data_dir"])
+    (x_train, t_train), (x_test, t_test) = load_mnist(
+        normalize=True, one_hot_label=False, data_dir=data_dir
+    )
+    where = "the shipped MNIST" if data_dir is None else str(data_dir)
+    if x_train.shape[0] == 0 or x_test.shape[0] == 0:
+        raise DataError(f"{where}: {x_train.shape[0]} training and {x_test.shape[0]} test "
+                        f"images; training needs at least one of each")
+    if x_train.shape[1] == 0:
+        raise DataError(f"{where}: the images have no pixels")
+    dtype = config["dtype"]
+    return ((x_train.astype(dtype, copy=False), t_train),
+            (x_test.astype(dtype, copy=False), t_test), dataset_fingerprint(data_dir))
+
+
+def checkpoint_callback(save: Callable[[], None], every_seconds: float = CHECKPOINT_EVERY_SECONDS):
+    """Checkpoints: at the start, every epoch and every ``every_seconds`` (for slow runs).
+
+    Only a healthy state is saved (see :meth:`~dvzero.training.Trainer.is_healthy`), so
+    that after a divergence the checkpoint left is one worth continuing from.
+    """
+
+    class Checkpoints(Callback):
+        def on_train_begin(self, trainer: Trainer) -> None:
+            self.trainer = trainer
+            if trainer.next_step == 0:
+                save()  # the starting point: a diverging first epoch can restart from it
+            self.last = time.monotonic()
+
+        def save_if_healthy(self) -> None:
+            if self.trainer.is_healthy():
+                save()
+            self.last = time.monotonic()
+
+        def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
+            self.save_if_healthy()
+
+        def on_step_end(self, step: int, loss: float) -> None:
+            if time.monotonic() - self.last >= every_seconds:
+                self.save_if_healthy()
+
+    return Checkpoints()
+
+
+@dataclass
+class Outcome:
+    """How :meth:`Run.train` ended: ``"finished"``, ``"stopped"`` or ``"diverged"``."""
+
+    status: str
+    #: The divergence, for ``"diverged"``.
+    error: TrainingDiverged | None = None
+    #: ``"stopped"``: whether the state at the stop was healthy and saved.
+    saved: bool = False
+    #: The step the kept checkpoint resumes at (0: the starting point), if one is kept.
+    checkpoint_step: int | None = None
+    #: A learning rate to continue with after a divergence: a tenth, at most 0.1.
+    lower_lr: float | None = None
+
+
+class Run:
+    """One training run in its directory; see the module's description."""
+
+    def __init__(self, run_dir: Path, config: dict[str, Any], *, created: Path | None = None,
+                 resumed: tuple[dict, dict, dict] | None = None) -> None:
+        self.run_dir, self.config, self.created = Path(run_dir), config, created
+        self.checkpoint = self.run_dir / CHECKPOINT_NAME
+        params, state, meta = resumed or (None, None, {})
+        self._saved_params, self.saved_state, self._saved_meta = params, state, meta
+        self.previous_seconds = float(meta.get("elapsed_seconds", 0.0))
+        self.resumes = int(meta.get("resumes", 0)) + (resumed is not None)
+        self.trainer: Trainer | None = None
+        self.files: list[str] = []
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def start(cls, given: Mapping[str, Any], out: Path | None = None) -> Run:
+        """A new run: settings completed and checked, then the directory made."""
+        config = resolve(given)
+        check_settings(config, name=option)  # refusals before any directory is made
+        run_dir, created = prepare_run_dir(out)
+        return cls(run_dir, config, created=created)
+
+    @classmethod
+    def resume(cls, run_dir: Path, lr: float | None = None) -> Run:
+        """An interrupted run, from its checkpoint; ``lr`` changes the learning rate."""
+        checkpoint = check_resumable(Path(run_dir))
+        params, state, meta = storage.load_checkpoint(checkpoint)
+        try:
+            config = checked_saved(meta.get("run"), str(checkpoint))
+        except ValueError as exc:
+            raise CheckpointError(str(exc)) from None
+        for key in ("elapsed_seconds", "resumes"):
+            value = meta.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    math.isfinite(value) and value >= 0):
+                raise CheckpointError(f"{checkpoint}: {key}={value!r} is not a number")
+        if lr is not None and lr != config["lr"]:
+            config["lr_changes"] = [*config.get("lr_changes", []),
+                                    {"step": state["next_step"], "lr": lr}]
+            config["lr"] = lr
+        return cls(run_dir, config, resumed=(params, state, meta))
+
+    @property
+    def next_step(self) -> int:
+        """The step training continues with: 0 for a new run."""
+        return self.saved_state["next_step"] if self.saved_state else 0
+
+    def load_data(self) -> list[str]:
+        """Load and split the data, build the network and trainer; returns the warnings.
+
+        A new run that fails here removes the directory it made; a resumed run refuses
+        data files that differ from those it was trained on.
+        """
+        try:
+            return self._load_data()
+        except BaseException:
+            remove_if_empty(self.run_dir, self.created)  # leave no empty run directory behind
+            raise
+
+    def _load_data(self) -> list[str]:
+        (x_train, t_train), (x_test, t_test), fingerprint = load_run_data(self.config)
+        self.fingerprint = fingerprint
+        if self.saved_state is not None and self._saved_meta.get("data_sha256") != fingerprint:
+            raise CheckpointError(
+                f"{self.checkpoint}: the data files differ from those the run was trained on "
+                f"({describe_data(self.config['data_dir'])}); resuming on other data would not "
+                f"continue the same run"
+            )
+        self.test_size, self.input_size = x_test.shape[0], x_train.shape[1]
+        seeds = np.random.SeedSequence(self.config["seed"]).spawn(3)
+        x_val = t_val = None
+        if self.config["val_split"]:
+            if x_train.shape[0] < 2:
+                raise UsageError(f"--val-split: {x_train.shape[0]} training image leaves "
+                                 f"none to train on or none to validate with; it needs 2")
+            order = np.random.default_rng(seeds[2]).permutation(x_train.shape[0])
+            n_val = min(max(round(self.config["val_split"] * len(order)), 1), len(order) - 1)
+            val, kept = np.sort(order[:n_val]), np.sort(order[n_val:])
+            x_val, t_val, x_train, t_train = x_train[val], t_train[val], x_train[kept], \
+                t_train[kept]
+        self.train_size = x_train.shape[0]
+        network = build_network(self.config, self.input_size, 10, np.random.default_rng(seeds[0]))
+        self.trainer = Trainer(
+            network, x_train, t_train, x_test, t_test,
+            step_num=self.config["steps"] or 1,
+            batch_size=self.config["batch_size"],
+            optimizer=build_optimizer(self.config),
+            gradient=self.config["gradient"],
+            rng=np.random.default_rng(seeds[1]),
+            lr_schedule=self.config["lr_schedule"],
+            sampling=self.config["sampling"],
+            x_val=x_val, t_val=t_val,
+            record_loss="after_update" if self.config["net"] == "two-layer" else "forward",
+        )
+        if self.config["steps"] is None:  # --epochs: now the length of an epoch is known
+            self.config["steps"] = self.config["epochs"] * self.trainer.iter_per_epoch
+            self.trainer.step_num = self.config["steps"]
+        if self.saved_state is not None:
+            self._restore(network)
+        return check_settings(self.config, train_size=self.train_size, name=option,
+                              refuse=self.saved_state is None)
+
+    def _restore(self, network: Any) -> None:
+        # The parameters; the running averages come back with the trainer's state.
+        network.params = fit_params(self._saved_params, network.params, str(self.checkpoint))
+        try:
+            self.trainer.load_state_dict(self.saved_state)
+            for name, arrays in self.trainer.optimizer.state.items():
+                for key, array in arrays.items():
+                    if key not in network.params or array.shape != network.params[key].shape:
+                        raise ValueError(f"the optimizer's {name}/{key} has shape "
+                                         f"{array.shape}, which fits no parameter")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{self.checkpoint}: does not fit the run ({exc})") from None
+
+    # ------------------------------------------------------------------ training
+
+    def elapsed(self) -> float:
+        """Seconds of work on this run, earlier sessions included."""
+        return self.previous_seconds + time.perf_counter() - self._session_start
+
+    def save_checkpoint(self) -> None:
+        trainer = self.trainer
+        storage.save_checkpoint(
+            self.checkpoint, trainer.network.params, trainer.state_dict(),
+            {"run": self.config, "network": trainer.network.config(),
+             "data_sha256": self.fingerprint, "elapsed_seconds": self.elapsed(),
+             "resumes": self.resumes},
+        )
+
+    def save_metrics(self) -> None:
+        history = self.trainer.history
+        storage.save_metrics_csv(self.run_dir / "metrics.csv", history.train_loss_list,
+                                 history.epoch_steps, history.train_acc_list,
+                                 history.test_acc_list)
+
+    def request_stop(self) -> None:
+        """Ask training to stop after the step in progress (safe from a signal handler)."""
+        self.trainer.request_stop()
+
+    def train(self, callbacks: Sequence[Callback] = ()) -> Outcome:
+        """Train to the end, or until stopped or diverged; checkpoints on the way."""
+        self._session_start = time.perf_counter()
+        trainer = self.trainer
+        trainer.callbacks = [*callbacks, checkpoint_callback(self.save_checkpoint)]
+        lower_lr = min(self.config["lr"] / 10, 0.1)
+        self.train_start = time.perf_counter()
+        try:
+            # A diverging run overflows on its way to NaN; the trainer reports it in one line.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                trainer.run()
+        except TrainingDiverged as exc:
+            for callback in callbacks:
+                callback.on_train_end(trainer.history)  # close a progress bar
+            self.save_metrics()  # the losses up to the blow-up, for a look at what happened
+            kept = (storage.load_checkpoint(self.checkpoint)[1]["next_step"]
+                    if self.checkpoint.exists() else None)
+            return Outcome("diverged", error=exc, checkpoint_step=kept, lower_lr=lower_lr)
+        self.train_seconds = time.perf_counter() - self.train_start
+        if not trainer.stopped:
+            return Outcome("finished")
+        self.save_metrics()
+        if trainer.is_healthy():
+            self.save_checkpoint()
+            return Outcome("stopped", saved=True, checkpoint_step=trainer.next_step)
+        # Do not replace the last good checkpoint with an exploding state.
+        return Outcome("stopped", saved=False, lower_lr=lower_lr)
+
+    # ------------------------------------------------------------------ finishing
+
+    def finish(self, start: float | None = None) -> dict[str, Any]:
+        """Write the parameter files, metrics, plots and summary; returns the summary.
+
+        ``start`` (a :func:`time.perf_counter` value) is when the command began, for the
+        summary's ``wall_seconds``.
+        """
+        trainer, config = self.trainer, self.config
+        network, history = trainer.network, trainer.history
+        summary = self._summary(start)  # first: a summary that fails must fail before any file
+        network.save_params(self.run_dir / "params.npz")
+        self.files = ["params.npz"]
+        if config["net"] == "two-layer":
+            network.save_params(self.run_dir / "params_two_layer.pkl")
+            self.files.append("params_two_layer.pkl")
+        self.save_metrics()
+        hidden = config["hidden"] if isinstance(config["hidden"], list) else [config["hidden"]]
+        title = (f"{'-'.join(map(str, [self.input_size, *hidden, 10]))} "
+                 f"{config['activation']}, {config['optimizer']} lr {config['lr']}")
+        plotting.plot_accuracy(self.run_dir / "accuracy.png", history.train_acc_list,
+                               history.test_acc_list, title=title,
+                               val_acc_list=history.val_acc_list or None)
+        plotting.plot_loss(self.run_dir / "loss.png", history.train_loss_list, title=title)
+        storage.save_json(self.run_dir / "summary.json", summary)
+        self.files += ["metrics.csv", "summary.json", "accuracy.png", "loss.png"]
+        self.checkpoint.unlink(missing_ok=True)  # the run is complete
+        return summary
+
+    def _summary(self, start: float | None) -> dict[str, Any]:
+        trainer, config = self.trainer, self.config
+        network, history = trainer.network, trainer.history
+        session_steps = config["steps"] - self.next_step
+        x_test, t_test = trainer.x_test, trainer.t_test
+        summary: dict[str, Any] = {
+            "dvzero_version": __version__,
+            "config": {
+                "network": NET_CLASSES[config["net"]], **network.config(),
+                **{key: config[key] for key in (
+                    "net", "gradient", "steps", "epochs", "batch_size", "lr", "lr_changes",
+                    "lr_schedule", "sampling", "val_split", "seed", "data_dir")},
+                "optimizer": type(trainer.optimizer).__name__,
+                "iter_per_epoch": trainer.iter_per_epoch,
+                "loss_recorded": ("after the update, on the same batch"
+                                  if trainer.record_loss == "after_update"
+                                  else "in the forward pass that gave the gradient"),
+                "dataset": "MNIST (shipped)" if config["data_dir"] is None else "IDX files",
+                "data_sha256": self.fingerprint,
+                "train_size": int(self.train_size),
+                "test_size": int(x_test.shape[0]),
+                "val_size": len(trainer.x_val) if trainer.x_val is not None else 0,
+            },
+            "train_acc": network.accuracy(trainer.x_train, trainer.t_train),
+            "test_acc": network.accuracy(x_test, t_test),
+            "final_loss": history.train_loss_list[-1] if history.train_loss_list else None,
+            "epochs_evaluated": len(history.epoch_steps),
+            "train_acc_list": history.train_acc_list,
+            "test_acc_list": history.test_acc_list,
+            "epoch_steps": history.epoch_steps,
+            "train_seconds": self.train_seconds,
+            "steps_per_second": (session_steps / self.train_seconds
+                                 if self.train_seconds > 0 else None),
+            "wall_seconds": (time.perf_counter() - (start or self._session_start)
+                             + self.previous_seconds),
+            "resumes": self.resumes,
+            "finished": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
+        if trainer.x_val is not None:
+            summary["val_acc"] = network.accuracy(trainer.x_val, trainer.t_val)
+            summary["val_acc_list"] = history.val_acc_list
+        return summary
