@@ -231,3 +231,62 @@ def test_an_experiment_on_data_of_another_size_is_refused_and_leaves_nothing(tmp
                          tmp_path / "exp", "--no-progress")
     assert code == 2 and "need MNIST-sized data" in err and "100 pixels" in err
     assert not (tmp_path / "exp").exists()
+
+
+# --------------------------------------------------------------------------- convolutions
+
+
+@pytest.mark.parametrize("net", ["cnn", "deep-cnn"])
+def test_a_convolutional_run_trains_draws_its_filters_and_evaluates(experiment_data, tmp_path,
+                                                                   capsys, net):
+    out = tmp_path / net
+    code, stdout, err = run(capsys, "train", "--net", net, "--data-dir", experiment_data,
+                            "--steps", 30, "--batch-size", 20, "--seed", 3, "--out", out,
+                            "--no-progress")
+    assert code == 0, err
+    assert "filters.png" in stdout
+    assert (out / "filters.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = summary_of(out)
+    config = summary["config"]
+    assert config["network"] == {"cnn": "SimpleConvNet", "deep-cnn": "DeepConvNet"}[net]
+    assert config["optimizer"] == "Adam" and config["lr"] == 0.001
+    assert config["input_dim"] == [1, 28, 28]
+    code, stdout, err = run(capsys, "evaluate", out)
+    assert code == 0 and f"test acc {summary['test_acc']:.4f} (300 images" in stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--net", "cnn", "--activation", "sigmoid"], "--activation sigmoid: --net cnn is the book's"),
+     (["--net", "cnn", "--dropout", "0.3"], "--dropout: --net cnn is the book's network"),
+     (["--net", "deep-cnn", "--batchnorm"], "--batchnorm: --net deep-cnn is the book's"),
+     (["--net", "cnn", "--hidden", "100,50"], "--net cnn has one hidden affine layer")],
+)
+def test_settings_the_convolutional_networks_do_not_have_are_refused(small_mnist_dir, tmp_path,
+                                                                     capsys, extra, message):
+    code, out, err = run(capsys, "train", "--data-dir", small_mnist_dir, "--out",
+                         tmp_path / "run", *extra)
+    assert code == 2 and out == "" and message in err, err
+
+
+def test_sigint_then_resume_is_bit_identical_for_deep_cnn(experiment_data, tmp_path):
+    argv = ["train", "--net", "deep-cnn", "--data-dir", str(experiment_data), "--steps", "60",
+            "--batch-size", "10", "--seed", "5", "--no-progress"]
+    reference = tmp_path / "reference"
+    assert main([*argv, "--out", str(reference)]) == 0
+    interrupted = tmp_path / "interrupted"
+    process = run_process([*argv, "--out", str(interrupted)])
+    for line in process.stdout:
+        if line.startswith("0  train acc"):
+            break
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    if process.returncode == 0:  # the run finished first on a fast machine: nothing to resume
+        pytest.skip("the run ended before the signal")
+    assert process.returncode == 130, err
+    assert main(["train", "--resume", str(interrupted), "--no-progress"]) == 0
+    ours, theirs = read_params(interrupted / "params.npz"), read_params(reference / "params.npz")
+    for key in theirs:
+        assert ours[key].tobytes() == theirs[key].tobytes(), key
+    assert (interrupted / "metrics.csv").read_bytes() == (reference / "metrics.csv").read_bytes()

@@ -468,7 +468,7 @@ def test_optimizer_state_that_fits_no_parameter_is_refused(small_mnist_dir, tmp_
      ({"batch_size": 0}, "--batch-size 0: not a valid value"),
      ({"sampling": "shuffled"}, "--sampling 'shuffled': not a valid value"),
      ({"net": "mlp", "weight_init_std": "He"}, "--weight-init-std 'He': not a valid value"),
-     ({"net": "cnn"}, "--net cnn: choose from two-layer, mlp")],
+     ({"net": "resnet"}, "--net resnet: choose from two-layer, mlp, cnn, deep-cnn")],
 )
 def test_settings_given_to_the_library_are_checked_before_any_directory(tmp_path, given,
                                                                          message):

@@ -31,13 +31,21 @@ from .gradient import gradient_descent, numerical_diff, numerical_gradient
 from .layers import (
     Affine,
     BatchNormalization,
+    Convolution,
     Dropout,
+    Pooling,
     Relu,
     Sigmoid,
     SoftmaxWithLoss,
     Tanh,
 )
-from .networks import DeepVisionZeroNet, MultiLayerNet, load_network
+from .networks import (
+    DeepConvNet,
+    DeepVisionZeroNet,
+    MultiLayerNet,
+    SimpleConvNet,
+    load_network,
+)
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from .training import Callback, History, Trainer, train
 
@@ -49,8 +57,10 @@ __all__ = [
     "BatchNormalization",
     "Callback",
     "CheckpointError",
+    "Convolution",
     "cross_entropy_error",
     "DataError",
+    "DeepConvNet",
     "DeepVisionZeroNet",
     "Dropout",
     "DVZeroError",
@@ -67,11 +77,13 @@ __all__ = [
     "numerical_diff",
     "numerical_gradient",
     "ParamsFileError",
+    "Pooling",
     "Relu",
     "relu",
     "relu_grad",
     "RMSprop",
     "SGD",
+    "SimpleConvNet",
     "Sigmoid",
     "sigmoid",
     "sigmoid_grad",

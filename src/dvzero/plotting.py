@@ -177,3 +177,31 @@ def plot_search(path: str | os.PathLike[str], ranked: Sequence) -> None:
     curves.grid(True, alpha=0.3)
     curves.legend(loc="lower right", fontsize=8)
     _save(figure, path)
+
+
+def plot_filters(path: str | os.PathLike[str], before, after, title: str | None = None) -> None:
+    """A convolution's filters ``(FN, C, FH, FW)`` as small images, before and after training.
+
+    Each filter is shown on its own grey scale (its first channel), so that its pattern is
+    visible whatever its size; the book's Figure 7-24 shows SimpleConvNet's the same way.
+    """
+    import numpy as np
+
+    count = before.shape[0]
+    columns = min(count, 16)
+    rows = -(-count // columns)
+    figure = _new_figure((columns * 0.6 + 0.4, 2 * rows * 0.6 + 0.9))
+    grid = figure.add_gridspec(2 * rows, columns, hspace=0.15, wspace=0.1)
+    for block, (label, filters) in enumerate((("before training", before),
+                                              ("after training", after))):
+        for i in range(count):
+            axes = figure.add_subplot(grid[block * rows + i // columns, i % columns])
+            axes.imshow(np.asarray(filters[i, 0], dtype=np.float64), cmap="gray",
+                        interpolation="nearest")
+            axes.set_xticks([])
+            axes.set_yticks([])
+            if i == 0:
+                axes.set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
+    figure.suptitle(f"first-layer filters{': ' + title if title else ''}", fontsize=9)
+    with atomic_write(path, "wb") as handle:
+        figure.savefig(handle, format="png", bbox_inches="tight")

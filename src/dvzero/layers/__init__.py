@@ -7,12 +7,14 @@ layer's own parameters (``dW``, ``db``, ``dgamma``, ``dbeta``) on the way. Chain
 ``backward`` calls in reverse order is the chain rule — that is all backpropagation is.
 
 A file per family: :mod:`~dvzero.layers.core` (``Affine``, ``Sigmoid``, ``Relu``,
-``Tanh``, ``SoftmaxWithLoss``) and :mod:`~dvzero.layers.regularization` (``Dropout``,
-``BatchNormalization``).
+``Tanh``, ``SoftmaxWithLoss``), :mod:`~dvzero.layers.regularization` (``Dropout``,
+``BatchNormalization``) and :mod:`~dvzero.layers.conv` (``im2col``, ``col2im``,
+``Convolution``, ``Pooling``).
 """
 
+from .conv import Convolution, Pooling, col2im, im2col
 from .core import Affine, Relu, Sigmoid, SoftmaxWithLoss, Tanh
 from .regularization import BatchNormalization, Dropout
 
-__all__ = ["Affine", "BatchNormalization", "Dropout", "Relu", "Sigmoid", "SoftmaxWithLoss",
-           "Tanh"]
+__all__ = ["Affine", "BatchNormalization", "Convolution", "Dropout", "Pooling", "Relu",
+           "Sigmoid", "SoftmaxWithLoss", "Tanh", "col2im", "im2col"]

@@ -4,8 +4,10 @@ A network keeps its parameters in a ``params`` dict and offers ``predict``, ``lo
 ``accuracy``, ``gradient`` (backpropagation through :mod:`dvzero.layers`) and
 ``numerical_gradient`` (the original post's slow method, for checking), and ``config()``:
 the constructor arguments that rebuild it. A file per family:
-:mod:`~dvzero.networks.two_layer` (:class:`DeepVisionZeroNet`, the original post's) and
-:mod:`~dvzero.networks.multilayer` (:class:`MultiLayerNet`).
+:mod:`~dvzero.networks.two_layer` (:class:`DeepVisionZeroNet`, the original post's),
+:mod:`~dvzero.networks.multilayer` (:class:`MultiLayerNet`) and :mod:`~dvzero.networks.conv`
+(:class:`SimpleConvNet`, :class:`DeepConvNet`); :mod:`~dvzero.networks.layered` is what
+the last three share.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import numpy as np
 from .. import storage
 from ..errors import ParamsFileError
 from .base import fit_params
+from .conv import DeepConvNet, SimpleConvNet
 from .multilayer import MultiLayerNet
 from .two_layer import ACTIVATIONS, PARAM_KEYS, DeepVisionZeroNet
 
 #: Every network class by name: the name a parameter file's header records.
 NETWORKS: dict[str, type] = {"DeepVisionZeroNet": DeepVisionZeroNet,
-                             "MultiLayerNet": MultiLayerNet}
+                             "MultiLayerNet": MultiLayerNet, "SimpleConvNet": SimpleConvNet,
+                             "DeepConvNet": DeepConvNet}
 
 
 def build_network(name: str, config: dict[str, Any], **options: Any) -> Any:
@@ -82,5 +86,6 @@ def load_network(file_name: str | os.PathLike[str]) -> Any:
     return network
 
 
-__all__ = ["ACTIVATIONS", "NETWORKS", "PARAM_KEYS", "DeepVisionZeroNet", "MultiLayerNet",
-           "build_network", "fit_params", "load_arrays_into", "load_network"]
+__all__ = ["ACTIVATIONS", "NETWORKS", "PARAM_KEYS", "DeepConvNet", "DeepVisionZeroNet",
+           "MultiLayerNet", "SimpleConvNet", "build_network", "fit_params", "load_arrays_into",
+           "load_network"]

@@ -19,7 +19,9 @@ from ..errors import UsageError
 from ..optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES, make_optimizer
 from ..sampling import SAMPLINGS
 
-NETS = ("two-layer", "mlp")
+NETS = ("two-layer", "mlp", "cnn", "deep-cnn")
+#: The convolutional networks: images in, one hidden affine layer, ReLU throughout.
+CONV_NETS = ("cnn", "deep-cnn")
 GRADIENTS = ("backprop", "numerical")
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
 DTYPES = ("float32", "float64")
@@ -33,15 +35,19 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "lr_changes": [],
 }
 #: What each network uses unless told otherwise: the original post's settings for its
-#: two-layer network, a deeper ReLU network trained with Adam for ``mlp``.
+#: two-layer network; deeper ReLU networks trained with Adam for the others.
 NET_DEFAULTS: dict[str, dict[str, Any]] = {
     "two-layer": {"hidden": 50, "activation": "sigmoid", "weight_init_std": 0.01,
                   "optimizer": "sgd"},
     "mlp": {"hidden": [100, 100, 100, 100], "activation": "relu", "weight_init_std": "he",
             "optimizer": "adam"},
+    "cnn": {"hidden": 100, "activation": "relu", "weight_init_std": "he", "optimizer": "adam"},
+    "deep-cnn": {"hidden": 50, "activation": "relu", "weight_init_std": "he",
+                 "optimizer": "adam", "dropout": 0.5},
 }
 #: The network class each ``net`` builds.
-NET_CLASSES = {"two-layer": "DeepVisionZeroNet", "mlp": "MultiLayerNet"}
+NET_CLASSES = {"two-layer": "DeepVisionZeroNet", "mlp": "MultiLayerNet",
+               "cnn": "SimpleConvNet", "deep-cnn": "DeepConvNet"}
 
 
 def option(key: str) -> str:
@@ -100,6 +106,8 @@ def _check_net_settings(config: dict[str, Any], given: Mapping[str, Any]) -> Non
             raise UsageError(f"--init {config['weight_init_std']}: the two-layer network takes "
                              f"one standard deviation for all its weights (e.g. --init 0.01); "
                              f"He and Xavier scales are for --net mlp")
+    elif config["net"] in CONV_NETS:
+        _check_conv_settings(config, given)
     elif not isinstance(hidden, list):
         config["hidden"] = [hidden]
     if not 0 <= config["dropout"] < 1:
@@ -114,6 +122,22 @@ def _is_int(value: Any, low: int = 1) -> bool:
 def _is_number(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value) and value >= 0)
+
+
+def _check_conv_settings(config: dict[str, Any], given: Mapping[str, Any]) -> None:
+    net, hidden = config["net"], config["hidden"]
+    if isinstance(hidden, list):
+        if len(hidden) != 1:
+            raise UsageError(f"--hidden {','.join(map(str, hidden))}: --net {net} has one hidden "
+                             f"affine layer; give its width, e.g. --hidden 100")
+        config["hidden"] = hidden[0]
+    refused = [f"--activation {config['activation']}"] if config["activation"] != "relu" else []
+    refused += ["--batchnorm"] if given.get("batchnorm") else []
+    refused += ["--dropout"] if net == "cnn" and given.get("dropout") else []
+    if refused:
+        raise UsageError(f"{', '.join(refused)}: --net {net} is the book's network, with ReLU "
+                         f"and {'dropout 0.5' if net == 'deep-cnn' else 'no dropout'}; use "
+                         f"--net mlp to try these")
 
 
 #: What each setting of a checkpointed run must look like.
@@ -148,12 +172,13 @@ def invalid_settings(config: Mapping[str, Any]) -> list[str]:
     bad = [key for key, valid in CONFIG_CHECKS.items() if not valid(config.get(key))]
     if config.get("steps") is None and _is_int(config.get("epochs")):
         bad = [key for key in bad if key != "steps"]  # set once the data is loaded
-    if config.get("net") == "two-layer":
+    if config.get("net") in ("two-layer", *CONV_NETS):
         if not _is_int(config.get("hidden")):
             bad.append("hidden")
-        if not _is_number(config.get("weight_init_std")):
+        if config["net"] == "two-layer" and not _is_number(config.get("weight_init_std")):
             bad.append("weight_init_std")
-        if config.get("activation") == "tanh":
+        if config.get("activation") == "tanh" or (config["net"] in CONV_NETS
+                                                  and config.get("activation") != "relu"):
             bad.append("activation")
     elif config.get("net") == "mlp" and not (isinstance(config.get("hidden"), list)
                                              and config["hidden"]):
@@ -184,17 +209,25 @@ def checked_saved(config: Any, source: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- pieces
 
 
-def build_network(config: Mapping[str, Any], input_size: int, output_size: int,
+def build_network(config: Mapping[str, Any], input_shape: tuple[int, ...], output_size: int,
                   rng: np.random.Generator):
-    """The network of a run, built from its settings."""
-    from ..networks import DeepVisionZeroNet, MultiLayerNet
+    """The network of a run, built from its settings, for inputs of ``input_shape``
+    (``(channels, height, width)``; flattened for the fully connected networks)."""
+    from ..networks import DeepConvNet, DeepVisionZeroNet, MultiLayerNet, SimpleConvNet
 
     if config["net"] == "two-layer":
-        return DeepVisionZeroNet(input_size=input_size, hidden_size=config["hidden"],
+        return DeepVisionZeroNet(input_size=math.prod(input_shape), hidden_size=config["hidden"],
                                  output_size=output_size,
                                  weight_init_std=config["weight_init_std"],
                                  activation=config["activation"], dtype=config["dtype"], rng=rng)
-    return MultiLayerNet(input_size, config["hidden"], output_size,
+    common = {"weight_init_std": config["weight_init_std"], "dtype": config["dtype"], "rng": rng,
+              "weight_decay_lambda": config["weight_decay"], "output_size": output_size}
+    if config["net"] == "cnn":
+        return SimpleConvNet(input_shape, hidden_size=config["hidden"], **common)
+    if config["net"] == "deep-cnn":
+        return DeepConvNet(input_shape, hidden_size=config["hidden"],
+                           dropout_ratio=config["dropout"], **common)
+    return MultiLayerNet(math.prod(input_shape), config["hidden"], output_size,
                          activation=config["activation"],
                          weight_init_std=config["weight_init_std"],
                          weight_decay_lambda=config["weight_decay"],

@@ -27,6 +27,7 @@ from ..errors import CheckpointError, DataError, TrainingDiverged, UsageError
 from ..networks import fit_params
 from ..training import Callback, Trainer
 from .config import (
+    CONV_NETS,
     NET_CLASSES,
     build_network,
     build_optimizer,
@@ -43,16 +44,20 @@ CHECKPOINT_EVERY_SECONDS = 60.0
 
 
 def load_run_data(config: Mapping[str, Any]):
-    """The run's data, checked for what training needs, and its fingerprint."""
+    """The run's data, checked for what training needs, and its fingerprint.
+
+    Images ``(N, 1, H, W)`` for the convolutional networks, rows ``(N, H * W)`` otherwise.
+    """
     data_dir = None if config["data_dir"] is None else Path(config["data_dir"])
     (x_train, t_train), (x_test, t_test) = load_mnist(
-        normalize=True, one_hot_label=False, data_dir=data_dir
+        normalize=True, one_hot_label=False, data_dir=data_dir,
+        flatten=config["net"] not in CONV_NETS,
     )
     where = "the shipped MNIST" if data_dir is None else str(data_dir)
     if x_train.shape[0] == 0 or x_test.shape[0] == 0:
         raise DataError(f"{where}: {x_train.shape[0]} training and {x_test.shape[0]} test "
                         f"images; training needs at least one of each")
-    if x_train.shape[1] == 0:
+    if x_train[0].size == 0:
         raise DataError(f"{where}: the images have no pixels")
     dtype = config["dtype"]
     return ((x_train.astype(dtype, copy=False), t_train),
@@ -173,7 +178,7 @@ class Run:
                 f"({describe_data(self.config['data_dir'])}); resuming on other data would not "
                 f"continue the same run"
             )
-        self.test_size, self.input_size = x_test.shape[0], x_train.shape[1]
+        self.test_size, self.input_size = x_test.shape[0], x_train[0].size
         seeds = np.random.SeedSequence(self.config["seed"]).spawn(3)
         x_val = t_val = None
         if self.config["val_split"]:
@@ -186,7 +191,8 @@ class Run:
             x_val, t_val, x_train, t_train = x_train[val], t_train[val], x_train[kept], \
                 t_train[kept]
         self.train_size = x_train.shape[0]
-        network = build_network(self.config, self.input_size, 10, np.random.default_rng(seeds[0]))
+        network = build_network(self.config, x_train.shape[1:], 10,
+                                np.random.default_rng(seeds[0]))
         self.trainer = Trainer(
             network, x_train, t_train, x_test, t_test,
             step_num=self.config["steps"] or 1,
@@ -291,8 +297,16 @@ class Run:
             self.files.append("params_two_layer.pkl")
         self.save_metrics()
         hidden = config["hidden"] if isinstance(config["hidden"], list) else [config["hidden"]]
-        title = (f"{'-'.join(map(str, [self.input_size, *hidden, 10]))} "
+        title = (f"{NET_CLASSES[config['net']]} "
+                 f"{'-'.join(map(str, [self.input_size, *hidden, 10]))} "
                  f"{config['activation']}, {config['optimizer']} lr {config['lr']}")
+        if config["net"] in CONV_NETS:  # what the first layer learnt to look for
+            seeds = np.random.SeedSequence(config["seed"]).spawn(1)
+            start_filters = build_network(config, trainer.x_train.shape[1:], 10,
+                                          np.random.default_rng(seeds[0])).params["W1"]
+            plotting.plot_filters(self.run_dir / "filters.png", start_filters,
+                                  network.params["W1"], title=title)
+            self.files.append("filters.png")
         plotting.plot_accuracy(self.run_dir / "accuracy.png", history.train_acc_list,
                                history.test_acc_list, title=title,
                                val_acc_list=history.val_acc_list or None)

@@ -1,0 +1,321 @@
+"""Convolution and pooling, built on ``im2col``: images unrolled into a matrix.
+
+A convolution slides ``FN`` filters of shape ``(C, FH, FW)`` over a batch of images
+``(N, C, H, W)``. ``im2col`` lays every patch a filter sees out as one row, so that the
+whole convolution is a single matrix product — the operation a BLAS library does fastest.
+``col2im`` adds such rows back into images: the backward pass of ``im2col``.
+
+Layouts follow the book "Deep Learning from Scratch", so learners' code carries over:
+images ``(N, C, H, W)``, filters ``(FN, C, FH, FW)``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def output_size(size: int, filter_size: int, stride: int, pad: int) -> int:
+    """Positions a filter takes along one side: ``(size + 2 pad - filter) // stride + 1``."""
+    out = (size + 2 * pad - filter_size) // stride + 1
+    if out < 1:
+        raise ValueError(f"a filter of {filter_size} with pad {pad} does not fit an input of "
+                         f"{size}")
+    return out
+
+
+#: Threads that copy patches (NumPy releases the interpreter lock while it copies): the
+#: copies are bound by memory bandwidth, which one core cannot use alone.
+THREADS = max(1, min(4, os.cpu_count() or 1))
+_pool: ThreadPoolExecutor | None = None
+
+
+def _by_images(work: Callable[[slice], None], n: int) -> None:
+    """Run ``work(part)`` over slices of ``range(n)`` images, on :data:`THREADS` threads."""
+    global _pool
+    parts = [slice(n * k // THREADS, n * (k + 1) // THREADS) for k in range(THREADS)]
+    parts = [part for part in parts if part.start < part.stop]
+    if len(parts) <= 1 or n < 8:
+        work(slice(0, n))
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="dvzero-conv")
+    for future in [_pool.submit(work, part) for part in parts]:
+        future.result()
+
+
+class Buffers:
+    """Big arrays kept from one call to the next, by name.
+
+    A fresh array of tens of megabytes costs more than filling it: the system hands out
+    zeroed memory page by page. Layers that unroll images keep their buffers here.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, NDArray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> tuple[NDArray, bool]:
+        """An array of ``shape`` and ``dtype`` (contents undefined); and whether it is new."""
+        array = self.arrays.get(name)
+        if array is not None and array.shape == shape and array.dtype == dtype:
+            return array, False
+        self.arrays[name] = array = np.empty(shape, dtype)
+        return array, True
+
+
+def unroll(x: NDArray, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0,
+           buffers: Buffers | None = None) -> NDArray:
+    """Every patch of ``x`` ``(N, C, H, W)`` as a column: ``(C * FH * FW, N * OH * OW)``.
+
+    Row ``(c, i, j)`` holds, for every output position of every image, the pixel at offset
+    ``(i, j)`` of channel ``c`` of its patch: one strided slice of all the images at once.
+    So the loop runs over the ``FH * FW`` offsets only, and each copy moves whole image
+    rows, which is what memory does fastest.
+    """
+    n, c, h, w = x.shape
+    out_h = output_size(h, filter_h, stride, pad)
+    out_w = output_size(w, filter_w, stride, pad)
+    buffers = buffers or Buffers()
+    if pad:
+        padded, new = buffers.get("padded", (n, c, h + 2 * pad, w + 2 * pad), x.dtype)
+        if new:
+            padded.fill(0)  # the border; only the inside is ever written again
+        padded[:, :, pad:pad + h, pad:pad + w] = x
+        x = padded
+    col, _ = buffers.get("col", (c, filter_h, filter_w, n, out_h, out_w), x.dtype)
+
+    def work(images: slice) -> None:
+        for i in range(filter_h):
+            for j in range(filter_w):
+                col[:, i, j, images] = x[images, :, i:i + stride * out_h:stride,
+                                         j:j + stride * out_w:stride].transpose(1, 0, 2, 3)
+
+    _by_images(work, n)
+    return col.reshape(c * filter_h * filter_w, n * out_h * out_w)
+
+
+def roll_back(col: NDArray, input_shape: tuple[int, ...], filter_h: int, filter_w: int,
+              stride: int = 1, pad: int = 0, buffers: Buffers | None = None) -> NDArray:
+    """The adjoint of :func:`unroll`: add each column's values back where they came from."""
+    n, c, h, w = input_shape
+    out_h = output_size(h, filter_h, stride, pad)
+    out_w = output_size(w, filter_w, stride, pad)
+    col = col.reshape(c, filter_h, filter_w, n, out_h, out_w)
+    img, _ = (buffers or Buffers()).get(
+        "img", (n, c, h + 2 * pad + stride - 1, w + 2 * pad + stride - 1), col.dtype)
+    img.fill(0)
+
+    def work(images: slice) -> None:
+        for i in range(filter_h):
+            for j in range(filter_w):
+                img[images, :, i:i + stride * out_h:stride,
+                    j:j + stride * out_w:stride] += col[:, i, j, images].transpose(1, 0, 2, 3)
+
+    _by_images(work, n)
+    return img[:, :, pad:h + pad, pad:w + pad].copy()  # the buffer is used again
+
+
+def im2col(input_data: NDArray, filter_h: int, filter_w: int, stride: int = 1,
+           pad: int = 0) -> NDArray:
+    """Every patch of ``input_data`` ``(N, C, H, W)`` as a row: ``(N * OH * OW, C * FH * FW)``.
+
+    The book's layout: rows run over images, then output rows, then output columns; each
+    row holds a patch channel by channel. It is :func:`unroll`, transposed (a view).
+    """
+    return unroll(input_data, filter_h, filter_w, stride, pad).T
+
+
+def col2im(col: NDArray, input_shape: tuple[int, ...], filter_h: int, filter_w: int,
+           stride: int = 1, pad: int = 0) -> NDArray:
+    """The adjoint of :func:`im2col`: add each row's values back where the patch came from."""
+    return roll_back(col.T, input_shape, filter_h, filter_w, stride, pad)
+
+
+class Convolution:
+    """Convolution layer: ``FN`` filters ``W`` ``(FN, C, FH, FW)`` plus biases ``b`` ``(FN,)``.
+
+    ``x``: ``(N, C, H, W)`` -> ``out``: ``(N, FN, OH, OW)``. Forward is one matrix product,
+    ``W_col @ unroll(x) + b`` with ``W_col = W.reshape(FN, -1)``; backward is the matrix
+    products of an ``Affine`` layer, then :func:`roll_back`.
+
+    Memory stays bounded: when the unrolled batch would pass :attr:`max_col_bytes`, the
+    images are unrolled a chunk at a time (again in backward, instead of keeping them).
+    """
+
+    #: The most memory an unrolled batch may take before it is processed in chunks.
+    max_col_bytes = 256 * 2**20
+
+    def __init__(self, W: NDArray, b: NDArray, stride: int = 1, pad: int = 0) -> None:
+        self.W, self.b, self.stride, self.pad = W, b, int(stride), int(pad)
+        self.x: NDArray | None = None
+        self.col: NDArray | None = None
+        self.dW: NDArray | None = None
+        self.db: NDArray | None = None
+        self.buffers, self.back_buffers = Buffers(), Buffers()
+
+    def _chunks(self, x: NDArray) -> list[slice]:
+        """Slices of the batch whose unrolled patches stay under :attr:`max_col_bytes`."""
+        filters, channels, filter_h, filter_w = self.W.shape
+        out_h = output_size(x.shape[2], filter_h, self.stride, self.pad)
+        out_w = output_size(x.shape[3], filter_w, self.stride, self.pad)
+        per_sample = out_h * out_w * channels * filter_h * filter_w * x.itemsize
+        step = max(1, self.max_col_bytes // max(per_sample, 1))
+        return [slice(i, i + step) for i in range(0, x.shape[0], step)]
+
+    def _unroll(self, x: NDArray) -> NDArray:
+        return unroll(x, self.W.shape[2], self.W.shape[3], self.stride, self.pad, self.buffers)
+
+    def _apply(self, col: NDArray, n: int, out_h: int, out_w: int) -> NDArray:
+        filters = self.W.shape[0]
+        out, _ = self.buffers.get("out", (filters, col.shape[1]), col.dtype)
+        np.matmul(self.W.reshape(filters, -1), col, out=out)  # (FN, N * OH * OW)
+        out += self.b[:, None]
+        # Back to (N, FN, OH, OW), contiguous: the layers after it run on plain arrays.
+        return np.ascontiguousarray(out.reshape(filters, n, out_h, out_w).transpose(1, 0, 2, 3))
+
+    def forward(self, x: NDArray) -> NDArray:
+        _, _, filter_h, filter_w = self.W.shape
+        out_h = output_size(x.shape[2], filter_h, self.stride, self.pad)
+        out_w = output_size(x.shape[3], filter_w, self.stride, self.pad)
+        chunks = self._chunks(x)
+        self.x, self.col = x, None
+        if len(chunks) == 1:
+            self.col = self._unroll(x)
+            return self._apply(self.col, x.shape[0], out_h, out_w)
+        return np.concatenate([self._apply(self._unroll(x[part]), len(x[part]), out_h, out_w)
+                               for part in chunks])
+
+    def backward(self, dout: NDArray, need_dx: bool = True) -> NDArray | None:
+        filters, _, filter_h, filter_w = self.W.shape
+        W_col = self.W.reshape(filters, -1)
+        # out = W_col col + b  =>  dW_col = dout col^T,  db = sum,  dcol = W_col^T dout
+        self.db = dout.sum(axis=(0, 2, 3))
+        # One chunk at a time (a generator): each unrolling reuses the same buffer.
+        parts = [(slice(None), self.col)] if self.col is not None else \
+            ((part, self._unroll(self.x[part])) for part in self._chunks(self.x))
+        dW, dx = 0, []
+        for part, col in parts:
+            rows = dout[part].transpose(1, 0, 2, 3).reshape(filters, -1)  # as col's columns
+            dW = dW + (col @ rows.T).T  # this order runs faster than rows @ col.T
+            if need_dx and self._full_convolution():
+                dx.append(self._dx_by_convolution(dout[part]))
+            elif need_dx:
+                dcol, _ = self.buffers.get("dcol", col.shape, col.dtype)
+                np.matmul(W_col.T, rows, out=dcol)
+                dx.append(roll_back(dcol, self.x[part].shape, filter_h, filter_w,
+                                    self.stride, self.pad, self.buffers))
+        self.dW = dW.reshape(self.W.shape)
+        if not need_dx:  # the first layer: nobody needs the images' gradient
+            return None
+        return dx[0] if len(dx) == 1 else np.concatenate(dx)
+
+    def _full_convolution(self) -> bool:
+        """Whether dx can be had as a convolution: stride 1, a square filter wider than the
+        padding."""
+        return self.stride == 1 and self.W.shape[2] == self.W.shape[3] > self.pad
+
+    def _dx_by_convolution(self, dout: NDArray) -> NDArray:
+        """dx as the convolution of ``dout`` with the filters turned by 180 degrees.
+
+        With stride 1, each input pixel receives from the outputs whose patches cover it,
+        weighted by the filter entry facing it: a convolution of ``dout`` (padded by
+        ``FH - 1 - pad``) with the flipped filters, channels swapped. It needs one matrix
+        product and no ``roll_back``, whose scattered additions cost more.
+        """
+        filters, channels, filter_h, filter_w = self.W.shape
+        flipped = self.W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(channels, -1)
+        col = unroll(dout, filter_h, filter_w, 1, filter_h - 1 - self.pad, self.back_buffers)
+        n, _, h, w = dout.shape[0], *self.x.shape[1:]
+        dx = flipped @ col  # (C, N * H * W)
+        return np.ascontiguousarray(dx.reshape(channels, n, h, w).transpose(1, 0, 2, 3))
+
+
+class Pooling:
+    """Max pooling (or average pooling, ``mode="average"``) over ``pool_h x pool_w`` windows.
+
+    ``x``: ``(N, C, H, W)`` -> ``(N, C, OH, OW)``; each channel is pooled on its own.
+    Non-overlapping windows that tile the image (``stride`` equal to the window, no padding)
+    take a fast path: one strided view of the image per position in the window; other
+    shapes go through ``im2col``. A window's gradient goes to its maximum (the first, if
+    several are equal), as in PyTorch.
+    """
+
+    def __init__(self, pool_h: int, pool_w: int, stride: int = 1, pad: int = 0,
+                 mode: str = "max") -> None:
+        if mode not in ("max", "average"):
+            raise ValueError(f"mode must be 'max' or 'average', got {mode!r}")
+        self.pool_h, self.pool_w = int(pool_h), int(pool_w)
+        self.stride, self.pad, self.mode = int(stride), int(pad), mode
+        self.x_shape: tuple[int, ...] | None = None
+        self.arg_max: NDArray | None = None
+        self.tiled = False
+
+    def _tiles(self, shape: tuple[int, ...]) -> bool:
+        return (self.pad == 0 and self.stride == self.pool_h == self.pool_w
+                and shape[2] % self.pool_h == 0 and shape[3] % self.pool_w == 0)
+
+    def _patches(self, x: NDArray) -> tuple[NDArray, int, int]:
+        """``(N * C * OH * OW, PH * PW)``: every window, one channel at a time, as a row."""
+        n, c, h, w = x.shape
+        out_h = output_size(h, self.pool_h, self.stride, self.pad)
+        out_w = output_size(w, self.pool_w, self.stride, self.pad)
+        col = im2col(x.reshape(n * c, 1, h, w), self.pool_h, self.pool_w, self.stride, self.pad)
+        return col, out_h, out_w
+
+    def forward(self, x: NDArray) -> NDArray:
+        self.x_shape = x.shape
+        n, c, h, w = x.shape
+        self.tiled = self._tiles(x.shape)
+        if self.tiled:  # each view holds one position of every window
+            views = [x[:, :, i::self.pool_h, j::self.pool_w]
+                     for i in range(self.pool_h) for j in range(self.pool_w)]
+            out = views[0].copy()
+            for view in views[1:]:
+                if self.mode == "max":
+                    np.maximum(out, view, out=out)
+                else:
+                    out += view
+            if self.mode == "average":
+                out /= len(views)
+            self.x, self.out = x, out
+            return out
+        col, out_h, out_w = self._patches(x)
+        if self.mode == "average":
+            out = col.mean(axis=1)
+        else:
+            self.arg_max = np.argmax(col, axis=1)
+            out = col[np.arange(col.shape[0]), self.arg_max]
+        return out.reshape(n, c, out_h, out_w)
+
+    def backward(self, dout: NDArray) -> NDArray:
+        n, c, h, w = self.x_shape
+        window = self.pool_h * self.pool_w
+        if self.tiled:
+            dx = np.empty(self.x_shape, dtype=dout.dtype)
+            taken = None  # the windows whose maximum has had its gradient
+            for i in range(self.pool_h):
+                for j in range(self.pool_w):
+                    target = dx[:, :, i::self.pool_h, j::self.pool_w]
+                    if self.mode == "average":
+                        np.divide(dout, window, out=target)
+                        continue
+                    hit = self.x[:, :, i::self.pool_h, j::self.pool_w] == self.out
+                    if taken is None:
+                        taken = hit
+                    else:
+                        hit &= ~taken
+                        taken |= hit
+                    np.multiply(dout, hit, out=target)
+            return dx
+        dout = dout.reshape(-1)
+        if self.mode == "average":
+            dcol = np.repeat((dout / window)[:, None], window, axis=1)
+        else:
+            dcol = np.zeros((dout.size, window), dtype=dout.dtype)
+            dcol[np.arange(dout.size), self.arg_max] = dout
+        dx = col2im(dcol, (n * c, 1, h, w), self.pool_h, self.pool_w, self.stride, self.pad)
+        return dx.reshape(n, c, h, w)
