@@ -48,8 +48,8 @@ TRAIN_EXAMPLES = (
 #: The options that define a run; ``--resume`` takes them from the checkpoint.
 RUN_OPTIONS = ("net", "hidden", "activation", "init", "weight_init_std", "optimizer",
                "lr_schedule", "weight_decay", "dropout", "batchnorm", "steps", "epochs",
-               "batch_size", "shuffle", "val_split", "gradient", "dtype", "seed", "data_dir",
-               "out")
+               "batch_size", "shuffle", "val_split", "train_eval_sample", "gradient", "dtype",
+               "seed", "data_dir", "out")
 
 
 def _number(convert, is_valid, requirement: str):
@@ -144,7 +144,8 @@ def _add_train(commands) -> None:
         epilog=TRAIN_EXAMPLES, formatter_class=_HelpFormatter)
     add = train.add_argument
     add("--net", choices=NETS, help="two-layer: the original post's DeepVisionZeroNet; mlp: "
-        "MultiLayerNet, any number of hidden layers (default: two-layer)")
+        "MultiLayerNet, any number of hidden layers; cnn: SimpleConvNet; deep-cnn: DeepConvNet "
+        "(default: two-layer)")
     add("--hidden", type=hidden_sizes, metavar="SIZES", help="hidden-layer widths, e.g. 100 or "
         "100,100,100,100 for --net mlp (default: 50; 100,100,100,100 for mlp)")
     add("--activation", choices=ACTIVATIONS, help="hidden-layer activation; tanh needs --net "
@@ -175,6 +176,10 @@ def _add_train(commands) -> None:
         "(each image once an epoch) instead of the original post's random draws")
     add("--val-split", type=share, metavar="SHARE", help="keep this share of the training "
         "images aside as a validation set, measured every epoch (default: none)")
+    add("--train-eval-sample", type=positive_int, metavar="N", help="measure the training "
+        "accuracy of each epoch on a fixed sample of N training images instead of all of them "
+        "(default: all; 10000 for the convolutional networks, whose full pass costs more); "
+        "the final accuracy is always on all of them")
     add("--gradient", choices=GRADIENTS, help="how gradients are computed: backpropagation, or "
         "the original post's numerical differentiation (very slow: the projected time is "
         "printed after the first step) (default: backprop)")

@@ -104,7 +104,8 @@ class Trainer:
     rate before each update from ``base_lr`` (the optimizer's own by default);
     ``sampling="shuffle"`` trains in epochs of shuffled mini-batches (see
     :mod:`dvzero.sampling`); ``x_val``, ``t_val`` add a validation accuracy to each
-    evaluation; ``eval_sample`` evaluates on that many samples of each set, drawn once,
+    evaluation; ``eval_sample`` evaluates on that many samples of each set (or, as a dict
+    such as ``{"train": 10000}``, of the sets it names), drawn once,
     instead of the full sets; ``record_loss="forward"`` records the loss of the forward pass
     that gave the gradient (the network's ``last_loss``) instead of measuring it again
     after the update.
@@ -142,7 +143,7 @@ class Trainer:
         sampling: str = "replacement",
         x_val: NDArray | None = None,
         t_val: NDArray | None = None,
-        eval_sample: int | None = None,
+        eval_sample: int | dict[str, int] | None = None,
         record_loss: str = "after_update",
     ) -> None:
         if len(x_train) != len(t_train):
@@ -164,7 +165,9 @@ class Trainer:
                 raise ValueError(f"{name} must be one of {choices}, got {value!r}")
         if (x_val is None) != (t_val is None) or (x_val is not None and len(x_val) != len(t_val)):
             raise ValueError("x_val and t_val must be given together, with as many rows")
-        if eval_sample is not None and eval_sample < 1:
+        samples = eval_sample if isinstance(eval_sample, dict) else \
+            dict.fromkeys(("train", "test", "val"), eval_sample)
+        if any(size is not None and size < 1 for size in samples.values()):
             raise ValueError(f"eval_sample must be >= 1, got {eval_sample}")
         self.network = network
         self.x_train, self.t_train = x_train, t_train
@@ -186,7 +189,7 @@ class Trainer:
         self.base_lr = float(self.optimizer.lr if base_lr is None else base_lr)
         self.record_loss = record_loss
         #: The sets measured each epoch: (name, x, t), full or a fixed sample of each.
-        self.eval_sets = [(name, *self._eval_subset(x, t, eval_sample))
+        self.eval_sets = [(name, *self._eval_subset(x, t, samples.get(name)))
                           for name, x, t in (("train", x_train, t_train),
                                              ("test", x_test, t_test),
                                              ("val", x_val, t_val)) if x is not None]

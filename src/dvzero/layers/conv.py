@@ -11,10 +11,6 @@ images ``(N, C, H, W)``, filters ``(FN, C, FH, FW)``.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -26,26 +22,6 @@ def output_size(size: int, filter_size: int, stride: int, pad: int) -> int:
         raise ValueError(f"a filter of {filter_size} with pad {pad} does not fit an input of "
                          f"{size}")
     return out
-
-
-#: Threads that copy patches (NumPy releases the interpreter lock while it copies): the
-#: copies are bound by memory bandwidth, which one core cannot use alone.
-THREADS = max(1, min(4, os.cpu_count() or 1))
-_pool: ThreadPoolExecutor | None = None
-
-
-def _by_images(work: Callable[[slice], None], n: int) -> None:
-    """Run ``work(part)`` over slices of ``range(n)`` images, on :data:`THREADS` threads."""
-    global _pool
-    parts = [slice(n * k // THREADS, n * (k + 1) // THREADS) for k in range(THREADS)]
-    parts = [part for part in parts if part.start < part.stop]
-    if len(parts) <= 1 or n < 8:
-        work(slice(0, n))
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="dvzero-conv")
-    for future in [_pool.submit(work, part) for part in parts]:
-        future.result()
 
 
 class Buffers:
@@ -73,8 +49,8 @@ def unroll(x: NDArray, filter_h: int, filter_w: int, stride: int = 1, pad: int =
 
     Row ``(c, i, j)`` holds, for every output position of every image, the pixel at offset
     ``(i, j)`` of channel ``c`` of its patch: one strided slice of all the images at once.
-    So the loop runs over the ``FH * FW`` offsets only, and each copy moves whole image
-    rows, which is what memory does fastest.
+    So the loop runs over the ``FH * FW`` offsets only, and each copy moves image rows; with
+    the buffers kept (``buffers``), it runs at the speed of a plain memory copy.
     """
     n, c, h, w = x.shape
     out_h = output_size(h, filter_h, stride, pad)
@@ -87,14 +63,10 @@ def unroll(x: NDArray, filter_h: int, filter_w: int, stride: int = 1, pad: int =
         padded[:, :, pad:pad + h, pad:pad + w] = x
         x = padded
     col, _ = buffers.get("col", (c, filter_h, filter_w, n, out_h, out_w), x.dtype)
-
-    def work(images: slice) -> None:
-        for i in range(filter_h):
-            for j in range(filter_w):
-                col[:, i, j, images] = x[images, :, i:i + stride * out_h:stride,
-                                         j:j + stride * out_w:stride].transpose(1, 0, 2, 3)
-
-    _by_images(work, n)
+    for i in range(filter_h):
+        for j in range(filter_w):
+            col[:, i, j] = x[:, :, i:i + stride * out_h:stride,
+                             j:j + stride * out_w:stride].transpose(1, 0, 2, 3)
     return col.reshape(c * filter_h * filter_w, n * out_h * out_w)
 
 
@@ -108,14 +80,10 @@ def roll_back(col: NDArray, input_shape: tuple[int, ...], filter_h: int, filter_
     img, _ = (buffers or Buffers()).get(
         "img", (n, c, h + 2 * pad + stride - 1, w + 2 * pad + stride - 1), col.dtype)
     img.fill(0)
-
-    def work(images: slice) -> None:
-        for i in range(filter_h):
-            for j in range(filter_w):
-                img[images, :, i:i + stride * out_h:stride,
-                    j:j + stride * out_w:stride] += col[:, i, j, images].transpose(1, 0, 2, 3)
-
-    _by_images(work, n)
+    for i in range(filter_h):
+        for j in range(filter_w):
+            img[:, :, i:i + stride * out_h:stride,
+                j:j + stride * out_w:stride] += col[:, i, j].transpose(1, 0, 2, 3)
     return img[:, :, pad:h + pad, pad:w + pad].copy()  # the buffer is used again
 
 
@@ -270,6 +238,14 @@ class Pooling:
         self.x_shape = x.shape
         n, c, h, w = x.shape
         self.tiled = self._tiles(x.shape)
+        if self.tiled and self.mode == "max" and self.pool_h == self.pool_w == 2:
+            # The usual 2x2 case in two halving steps: columns in pairs, then rows in pairs.
+            left, right = x[..., 0::2], x[..., 1::2]
+            self.left_won = left >= right
+            pairs = np.maximum(left, right)
+            top, bottom = pairs[:, :, 0::2], pairs[:, :, 1::2]
+            self.top_won = top >= bottom
+            return np.maximum(top, bottom)
         if self.tiled:  # each view holds one position of every window
             views = [x[:, :, i::self.pool_h, j::self.pool_w]
                      for i in range(self.pool_h) for j in range(self.pool_w)]
@@ -294,6 +270,14 @@ class Pooling:
     def backward(self, dout: NDArray) -> NDArray:
         n, c, h, w = self.x_shape
         window = self.pool_h * self.pool_w
+        if self.tiled and self.mode == "max" and self.pool_h == self.pool_w == 2:
+            pairs = np.empty((n, c, h, w // 2), dtype=dout.dtype)
+            np.multiply(dout, self.top_won, out=pairs[:, :, 0::2])
+            np.subtract(dout, pairs[:, :, 0::2], out=pairs[:, :, 1::2])  # the other row
+            dx = np.empty(self.x_shape, dtype=dout.dtype)
+            np.multiply(pairs, self.left_won, out=dx[..., 0::2])
+            np.subtract(pairs, dx[..., 0::2], out=dx[..., 1::2])  # the other column
+            return dx
         if self.tiled:
             dx = np.empty(self.x_shape, dtype=dout.dtype)
             taken = None  # the windows whose maximum has had its gradient

@@ -120,7 +120,9 @@ class SimpleConvNet(_ImageNet):
                            self.conv_param["pad"])
         affine2, affine3 = (Affine(params["W2"], params["b2"]),
                             Affine(params["W3"], params["b3"]))
-        layers = [(conv, False), (Relu(), False), (Pooling(2, 2, 2), False), (affine2, False),
+        # Max-pooling and ReLU commute (each keeps the larger value), so pooling first gives
+        # the same outputs and gradients with ReLU on a quarter of the values.
+        layers = [(conv, False), (Pooling(2, 2, 2), False), (Relu(), False), (affine2, False),
                   (Relu(), False), (affine3, False)]
         trainable = [(f"{name}{i}", layer, name) for i, layer in
                      enumerate((conv, affine2, affine3), start=1) for name in ("W", "b")]
@@ -206,10 +208,11 @@ class DeepConvNet(_ImageNet):
         trainable: list[tuple[str, Any, str]] = []
         for i, conv in enumerate(self.conv_params, start=1):
             layer = Convolution(params[f"W{i}"], params[f"b{i}"], conv["stride"], conv["pad"])
-            layers += [(layer, False), (Relu(), False)]
+            layers.append((layer, False))
             trainable += [(f"W{i}", layer, "W"), (f"b{i}", layer, "b")]
-            if i % 2 == 0:
+            if i % 2 == 0:  # pooling before ReLU: the same result, see SimpleConvNet
                 layers.append((Pooling(2, 2, 2), False))
+            layers.append((Relu(), False))
         affine7, affine8 = Affine(params["W7"], params["b7"]), Affine(params["W8"], params["b8"])
         layers += [(affine7, False), (Relu(), False),
                    (Dropout(self.dropout_ratio, self.dropout_rng), True),

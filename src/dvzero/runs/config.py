@@ -32,7 +32,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "gradient": "backprop", "steps": 10000, "epochs": None, "batch_size": 100,
     "lr_schedule": "constant", "sampling": "replacement", "val_split": 0.0,
     "weight_decay": 0.0, "dropout": 0.0, "batchnorm": False, "data_dir": None,
-    "lr_changes": [],
+    "lr_changes": [], "train_eval_sample": None,
 }
 #: What each network uses unless told otherwise: the original post's settings for its
 #: two-layer network; deeper ReLU networks trained with Adam for the others.
@@ -41,9 +41,10 @@ NET_DEFAULTS: dict[str, dict[str, Any]] = {
                   "optimizer": "sgd"},
     "mlp": {"hidden": [100, 100, 100, 100], "activation": "relu", "weight_init_std": "he",
             "optimizer": "adam"},
-    "cnn": {"hidden": 100, "activation": "relu", "weight_init_std": "he", "optimizer": "adam"},
+    "cnn": {"hidden": 100, "activation": "relu", "weight_init_std": "he", "optimizer": "adam",
+            "train_eval_sample": 10000},
     "deep-cnn": {"hidden": 50, "activation": "relu", "weight_init_std": "he",
-                 "optimizer": "adam", "dropout": 0.5},
+                 "optimizer": "adam", "dropout": 0.5, "train_eval_sample": 10000},
 }
 #: The network class each ``net`` builds.
 NET_CLASSES = {"two-layer": "DeepVisionZeroNet", "mlp": "MultiLayerNet",
@@ -161,6 +162,7 @@ CONFIG_CHECKS: dict[str, Callable[[Any], bool]] = {
     "dropout": lambda v: _is_number(v) and v < 1,
     "batchnorm": lambda v: isinstance(v, bool),
     "epochs": lambda v: v is None or _is_int(v),
+    "train_eval_sample": lambda v: v is None or _is_int(v),
     "lr_changes": lambda v: isinstance(v, list) and all(
         isinstance(change, dict) and _is_int(change.get("step"), low=0)
         and _is_number(change.get("lr")) and change["lr"] > 0 for change in v),
@@ -187,7 +189,8 @@ def invalid_settings(config: Mapping[str, Any]) -> list[str]:
 #: Settings that runs of older dvzero versions did not record, and what they meant.
 OLDER_RUNS = {"net": "two-layer", "optimizer": "sgd", "lr_schedule": "constant",
               "sampling": "replacement", "val_split": 0.0, "weight_decay": 0.0,
-              "dropout": 0.0, "batchnorm": False, "epochs": None, "lr_changes": []}
+              "dropout": 0.0, "batchnorm": False, "epochs": None, "lr_changes": [],
+              "train_eval_sample": None}
 
 
 def checked_saved(config: Any, source: str) -> dict[str, Any]:

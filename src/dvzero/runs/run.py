@@ -203,6 +203,7 @@ class Run:
             lr_schedule=self.config["lr_schedule"],
             sampling=self.config["sampling"],
             x_val=x_val, t_val=t_val,
+            eval_sample={"train": self.config["train_eval_sample"]},
             record_loss="after_update" if self.config["net"] == "two-layer" else "forward",
         )
         if self.config["steps"] is None:  # --epochs: now the length of an epoch is known
@@ -327,7 +328,8 @@ class Run:
                 "network": NET_CLASSES[config["net"]], **network.config(),
                 **{key: config[key] for key in (
                     "net", "gradient", "steps", "epochs", "batch_size", "lr", "lr_changes",
-                    "lr_schedule", "sampling", "val_split", "seed", "data_dir")},
+                    "lr_schedule", "sampling", "val_split", "train_eval_sample", "seed",
+                    "data_dir")},
                 "optimizer": type(trainer.optimizer).__name__,
                 "iter_per_epoch": trainer.iter_per_epoch,
                 "loss_recorded": ("after the update, on the same batch"
