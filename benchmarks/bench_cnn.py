@@ -9,9 +9,10 @@ each layer's forward and backward timed; then PyTorch (benchmarks/torch_cnn.py, 
 profiler. Prints the median time per step and per 600-step epoch, and the ratio.
 
 --train adds the accuracy runs, alternating with PyTorch: ``dvzero train --net cnn
---epochs 20`` and ``dvzero train --net deep-cnn --epochs 12`` (each epoch's test accuracy
-on all 10,000 images, the training accuracy on 10,000 of them), and the peak memory of
-each dvzero process. About 20 minutes on 2 cores; the speed part takes 2.
+--epochs 20`` and ``dvzero train --net deep-cnn --epochs 12`` (their default: Adam with
+cosine decay, which PyTorch gets too; each epoch's test accuracy on all 10,000 images),
+and the peak memory of each dvzero process. About 35 minutes on 2 cores; the speed part
+takes 2.
 """
 
 from __future__ import annotations
@@ -140,8 +141,8 @@ def main() -> None:
         if args.train:
             for name, (_, _, epochs) in NETS.items():
                 ours = dvzero_train(name, epochs, workdir / name)
-                theirs = torch_run(args.torch_python, data, name, "--epochs", str(epochs)) \
-                    if use_torch else None
+                theirs = torch_run(args.torch_python, data, name, "--epochs", str(epochs),
+                                   "--lr-schedule", "cosine") if use_torch else None
                 print_training(name, epochs, ours, theirs)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=0, help="time this many steps")
     parser.add_argument("--epochs", type=int, default=0, help="train this many epochs")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
     args = parser.parse_args()
 
     arrays = np.load(args.data)
@@ -75,7 +76,14 @@ def main() -> None:
     loss_function = torch.nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(args.seed)
 
+    total_steps = 600 * args.epochs
+    done = [0]
+
     def step() -> None:
+        if args.lr_schedule == "cosine" and total_steps:  # dvzero's formula, step by step
+            for group in optimizer.param_groups:
+                group["lr"] = 0.001 * 0.5 * (1 + math.cos(math.pi * done[0] / total_steps))
+        done[0] += 1
         batch = torch.randint(0, len(x_train), (100,), generator=generator)
         optimizer.zero_grad()
         loss_function(net(x_train[batch]), t_train[batch]).backward()
@@ -100,6 +108,7 @@ def main() -> None:
         result["shares"] = sorted(((op.key, op.self_cpu_time_total / total) for op in ops),
                                   key=lambda item: -item[1])[:8]
     if args.epochs:
+        done[0] = 0  # the schedule starts with the training, after any timing above
         epoch_seconds, test_acc = [], []
         for _ in range(args.epochs):
             net.train()

@@ -250,6 +250,7 @@ def test_a_convolutional_run_trains_draws_its_filters_and_evaluates(experiment_d
     config = summary["config"]
     assert config["network"] == {"cnn": "SimpleConvNet", "deep-cnn": "DeepConvNet"}[net]
     assert config["optimizer"] == "Adam" and config["lr"] == 0.001
+    assert config["lr_schedule"] == "cosine" and config["train_eval_sample"] == 10000
     assert config["input_dim"] == [1, 28, 28]
     code, stdout, err = run(capsys, "evaluate", out)
     assert code == 0 and f"test acc {summary['test_acc']:.4f} (300 images" in stdout

@@ -161,11 +161,13 @@ def _add_train(commands) -> None:
         "--resume to change it for the rest of the run (with --lr-schedule, it becomes the "
         "schedule's new starting rate)")
     add("--lr-schedule", choices=SCHEDULES, help="constant, step (a tenth from half-way, a "
-        "hundredth from three quarters) or cosine decay to 0 (default: constant)")
+        "hundredth from three quarters) or cosine decay to 0 (default: constant; cosine for cnn "
+        "and deep-cnn)")
     add("--weight-decay", type=non_negative_float, metavar="LAMBDA", help="L2 weight decay, "
-        "--net mlp (default: 0)")
-    add("--dropout", type=share, metavar="RATIO", help="dropout after each hidden layer, "
-        "dropping this share of units, --net mlp (default: none)")
+        "for every network but two-layer (default: 0)")
+    add("--dropout", type=share, metavar="RATIO", help="dropout after each hidden layer of "
+        "--net mlp, dropping this share of units (default: none); for deep-cnn, the share its "
+        "two dropout layers drop (default: 0.5)")
     add("--batchnorm", action="store_true", default=None, help="batch normalisation before "
         "each hidden activation, --net mlp")
     add("--steps", type=positive_int, help="number of gradient-descent steps (default: 10000)")

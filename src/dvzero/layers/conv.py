@@ -115,7 +115,7 @@ class Convolution:
     """
 
     #: The most memory an unrolled batch may take before it is processed in chunks.
-    max_col_bytes = 256 * 2**20
+    max_col_bytes = 64 * 2**20
 
     def __init__(self, W: NDArray, b: NDArray, stride: int = 1, pad: int = 0) -> None:
         self.W, self.b, self.stride, self.pad = W, b, int(stride), int(pad)

@@ -42,9 +42,10 @@ NET_DEFAULTS: dict[str, dict[str, Any]] = {
     "mlp": {"hidden": [100, 100, 100, 100], "activation": "relu", "weight_init_std": "he",
             "optimizer": "adam"},
     "cnn": {"hidden": 100, "activation": "relu", "weight_init_std": "he", "optimizer": "adam",
-            "train_eval_sample": 10000},
+            "lr_schedule": "cosine", "train_eval_sample": 10000},
     "deep-cnn": {"hidden": 50, "activation": "relu", "weight_init_std": "he",
-                 "optimizer": "adam", "dropout": 0.5, "train_eval_sample": 10000},
+                 "optimizer": "adam", "lr_schedule": "cosine", "dropout": 0.5,
+                 "train_eval_sample": 10000},
 }
 #: The network class each ``net`` builds.
 NET_CLASSES = {"two-layer": "DeepVisionZeroNet", "mlp": "MultiLayerNet",
