@@ -1,18 +1,20 @@
 """SimpleConvNet and DeepConvNet: dvzero and PyTorch side by side, speed and accuracy.
 
-    python benchmarks/bench_cnn.py [--steps 30] [--torch-python PATH]
+    python benchmarks/bench_cnn.py [--steps 30] [--rounds 3] [--torch-python PATH]
     python benchmarks/bench_cnn.py --train [--torch-python PATH]    # the long runs too
 
 Speed: each network trains --steps steps of 100 images (Adam, float32) in this process,
 each layer's forward and backward timed; then PyTorch (benchmarks/torch_cnn.py, run by
 --torch-python: dvzero never imports it) the same steps, its operators' shares from its
-profiler. Prints the median time per step and per 600-step epoch, and the ratio.
+profiler. dvzero and PyTorch take turns, --rounds times, so that a change in the shared
+machine's load hits both. Prints the median time per step and per 600-step epoch over all
+rounds, and the median and range of the rounds' ratios.
 
 --train adds the accuracy runs, alternating with PyTorch: ``dvzero train --net cnn
 --epochs 20`` and ``dvzero train --net deep-cnn --epochs 12`` (their default: Adam with
 cosine decay, which PyTorch gets too; each epoch's test accuracy on all 10,000 images),
 and the peak memory of each dvzero process. About 35 minutes on 2 cores; the speed part
-takes 2.
+takes 3.
 """
 
 from __future__ import annotations
@@ -103,23 +105,29 @@ def dvzero_train(name: str, epochs: int, out: Path) -> dict:
             "peak_mib": usage.ru_maxrss / 1024}
 
 
-def print_speed(name: str, ours: dict, theirs: dict | None) -> None:
-    print(f"\n{NETS[name][0].__name__}, batch 100, Adam, float32:")
-    print(f"  dvzero : {ours['step_seconds'] * 1e3:7.1f} ms a step, "
-          f"{ours['step_seconds'] * 600:6.1f} s an epoch of 600 steps")
+def print_speed(name: str, rounds: list[tuple[dict, dict | None]]) -> None:
+    ours = statistics.median(r[0]["step_seconds"] for r in rounds)
+    print(f"\n{NETS[name][0].__name__}, batch 100, Adam, float32, {len(rounds)} rounds:")
+    print(f"  dvzero : {ours * 1e3:7.1f} ms a step, {ours * 600:6.1f} s an epoch of 600 steps")
     print("           " + ", ".join(f"{label.strip()} {share:.0%}"
-                                    for label, share in ours["shares"]))
-    if theirs:
-        print(f"  PyTorch: {theirs['step_seconds'] * 1e3:7.1f} ms a step, "
-              f"{theirs['step_seconds'] * 600:6.1f} s an epoch ({theirs['torch']}, "
-              f"{theirs['threads']} threads)")
-        print("           " + ", ".join(f"{op} {share:.0%}" for op, share in theirs["shares"]))
-        print(f"  dvzero / PyTorch: {ours['step_seconds'] / theirs['step_seconds']:.2f}")
+                                    for label, share in rounds[-1][0]["shares"]))
+    if rounds[0][1] is None:
+        return
+    theirs = statistics.median(r[1]["step_seconds"] for r in rounds)
+    last = rounds[-1][1]
+    print(f"  PyTorch: {theirs * 1e3:7.1f} ms a step, {theirs * 600:6.1f} s an epoch "
+          f"({last['torch']}, {last['threads']} threads)")
+    print("           " + ", ".join(f"{op} {share:.0%}" for op, share in last["shares"]))
+    ratios = sorted(r[0]["step_seconds"] / r[1]["step_seconds"] for r in rounds)
+    print(f"  dvzero / PyTorch: {statistics.median(ratios):.2f} (rounds: "
+          f"{', '.join(f'{ratio:.2f}' for ratio in ratios)})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int_at_least(5), default=30)
+    parser.add_argument("--rounds", type=int_at_least(1), default=3,
+                        help="turns of dvzero and PyTorch, one after the other")
     parser.add_argument("--train", action="store_true", help="run the long trainings too")
     parser.add_argument("--torch-python", default=sys.executable,
                         help="a Python with PyTorch (default: this one); 'none' skips it")
@@ -134,10 +142,10 @@ def main() -> None:
     x = x_train.astype(np.float32) / 255
     try:
         for name in NETS:
-            ours = dvzero_speed(name, args.steps, x, t_train)
-            theirs = torch_run(args.torch_python, data, name, "--steps", str(args.steps)) \
-                if use_torch else None
-            print_speed(name, ours, theirs)
+            rounds = [(dvzero_speed(name, args.steps, x, t_train),
+                       torch_run(args.torch_python, data, name, "--steps", str(args.steps))
+                       if use_torch else None) for _ in range(args.rounds)]
+            print_speed(name, rounds)
         if args.train:
             for name, (_, _, epochs) in NETS.items():
                 ours = dvzero_train(name, epochs, workdir / name)

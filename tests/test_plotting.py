@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from dvzero.plotting import plot_accuracy, plot_loss
+from dvzero.plotting import plot_accuracy, plot_filters, plot_loss
 
 
 def test_accuracy_plot_is_a_png(tmp_path):
@@ -19,3 +19,25 @@ def test_loss_plot_any_length(tmp_path, steps):
     path = tmp_path / "loss.png"
     plot_loss(path, np.linspace(2.3, 0.2, steps))
     assert imread(path).shape[:2] == (480, 640)
+
+
+def _grey_share_of_the_bottom(path):
+    """The share of the bottom quarter's pixels that are mid-grey (a change of zero)."""
+    image = imread(path)[..., :3]
+    bottom = image[3 * image.shape[0] // 4:]
+    return (np.abs(bottom - 0.5) < 0.01).all(axis=-1).mean()
+
+
+def test_filters_plot_shows_before_after_and_the_change(tmp_path):
+    rng = np.random.default_rng(0)
+    before = rng.standard_normal((20, 1, 5, 5)).astype(np.float32)
+    after = before + rng.standard_normal(before.shape).astype(np.float32)
+    changed, unchanged = tmp_path / "changed.png", tmp_path / "unchanged.png"
+    plot_filters(changed, before, after, title="t")
+    plot_filters(unchanged, before, before.copy(), title="t")
+    assert sorted(tmp_path.iterdir()) == [changed, unchanged]
+    # three blocks of two rows each: taller than wide for 16 columns of 20 filters
+    assert imread(changed).shape[:2] == imread(unchanged).shape[:2]
+    assert imread(changed).shape[0] > 0.4 * imread(changed).shape[1]
+    # the bottom block, the change: flat grey when nothing changed, patterned otherwise
+    assert _grey_share_of_the_bottom(unchanged) > 0.2 > 0.05 > _grey_share_of_the_bottom(changed)

@@ -180,24 +180,32 @@ def plot_search(path: str | os.PathLike[str], ranked: Sequence) -> None:
 
 
 def plot_filters(path: str | os.PathLike[str], before, after, title: str | None = None) -> None:
-    """A convolution's filters ``(FN, C, FH, FW)`` as small images, before and after training.
+    """A convolution's filters ``(FN, C, FH, FW)`` as small images: before training, after
+    it, and the change (after minus before, mid-grey for none), which shows what training
+    added.
 
     Each filter is shown on its own grey scale (its first channel), so that its pattern is
     visible whatever its size; the book's Figure 7-24 shows SimpleConvNet's the same way.
     """
     import numpy as np
 
+    before = np.asarray(before, dtype=np.float64)
+    after = np.asarray(after, dtype=np.float64)
     count = before.shape[0]
     columns = min(count, 16)
     rows = -(-count // columns)
-    figure = _new_figure((columns * 0.6 + 0.4, 2 * rows * 0.6 + 0.9))
-    grid = figure.add_gridspec(2 * rows, columns, hspace=0.15, wspace=0.1)
-    for block, (label, filters) in enumerate((("before training", before),
-                                              ("after training", after))):
+    blocks = (("before training", before), ("after training", after),
+              ("change", after - before))
+    figure = _new_figure((columns * 0.6 + 0.4, len(blocks) * rows * 0.6 + 0.9))
+    grid = figure.add_gridspec(len(blocks) * rows, columns, hspace=0.15, wspace=0.1)
+    for block, (label, filters) in enumerate(blocks):
         for i in range(count):
             axes = figure.add_subplot(grid[block * rows + i // columns, i % columns])
-            axes.imshow(np.asarray(filters[i, 0], dtype=np.float64), cmap="gray",
-                        interpolation="nearest")
+            scale = {}
+            if label == "change":  # on a scale centred on zero: grey where nothing changed
+                largest = float(np.abs(filters[i, 0]).max()) or 1.0
+                scale = {"vmin": -largest, "vmax": largest}
+            axes.imshow(filters[i, 0], cmap="gray", interpolation="nearest", **scale)
             axes.set_xticks([])
             axes.set_yticks([])
             if i == 0:

@@ -298,9 +298,10 @@ class Run:
             self.files.append("params_two_layer.pkl")
         self.save_metrics()
         hidden = config["hidden"] if isinstance(config["hidden"], list) else [config["hidden"]]
-        title = (f"{NET_CLASSES[config['net']]} "
-                 f"{'-'.join(map(str, [self.input_size, *hidden, 10]))} "
-                 f"{config['activation']}, {config['optimizer']} lr {config['lr']}")
+        shape = f"{'-'.join(map(str, [self.input_size, *hidden, 10]))} {config['activation']}"
+        if config["net"] in CONV_NETS:  # its convolutions are its class's; the rest is set
+            shape = f"{'x'.join(map(str, trainer.x_train.shape[1:]))} images, affine {hidden[0]}"
+        title = f"{NET_CLASSES[config['net']]} {shape}, {config['optimizer']} lr {config['lr']}"
         if config["net"] in CONV_NETS:  # what the first layer learnt to look for
             seeds = np.random.SeedSequence(config["seed"]).spawn(1)
             start_filters = build_network(config, trainer.x_train.shape[1:], 10,
