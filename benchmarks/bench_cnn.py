@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import shutil
 import statistics
@@ -89,20 +88,30 @@ def torch_run(python: str, data: Path, name: str, *options: str) -> dict:
     return json.loads(result.stdout.splitlines()[-1])
 
 
+#: Runs the command in its argv and prints its peak resident memory in KiB. A child's peak
+#: counts the memory of the process that forked it (Linux keeps the higher of the two
+#: across exec), so a small launcher, not this big process, starts the run.
+PEAK_LAUNCHER = ("import os, subprocess, sys\n"
+                 "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+                 "_, status, usage = os.wait4(child.pid, 0)\n"
+                 "print(usage.ru_maxrss)\n"
+                 "sys.exit(os.waitstatus_to_exitcode(status))\n")
+
+
 def dvzero_train(name: str, epochs: int, out: Path) -> dict:
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "dvzero.cli", "train", "--net",
-                                NETS[name][1], "--epochs", str(epochs), "--seed", "1", "--out",
-                                str(out), "--no-progress"], stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)  # this process's own peak memory
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        sys.exit(f"dvzero train --net {NETS[name][1]} failed (exit {process.returncode})")
+    result = subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, sys.executable, "-m",
+                             "dvzero.cli", "train", "--net", NETS[name][1], "--epochs",
+                             str(epochs), "--seed", "1", "--out", str(out), "--no-progress"],
+                            capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(f"dvzero train --net {NETS[name][1]} failed (exit {result.returncode}):\n"
+                 f"{result.stderr}")
     wall = time.perf_counter() - start
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     return {"test_acc_list": summary["test_acc_list"][1:] + [summary["test_acc"]],
             "epoch_seconds": summary["train_seconds"] / epochs, "wall": wall,
-            "peak_mib": usage.ru_maxrss / 1024}
+            "peak_mib": int(result.stdout.split()[-1]) / 1024}
 
 
 def print_speed(name: str, rounds: list[tuple[dict, dict | None]]) -> None:
