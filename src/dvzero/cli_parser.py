@@ -44,7 +44,7 @@ TRAIN_EXAMPLES = (
     "                                                 four hidden layers, Adam, 20 epochs\n"
     "  dvzero train --net mlp --batchnorm --dropout 0.2 --lr-schedule cosine --epochs 20\n"
     "                                                 batch normalisation, dropout, cosine decay\n"
-    "  dvzero train --net deep-cnn --epochs 12        the book's DeepConvNet (about 13 minutes)\n"
+    "  dvzero train --net deep-cnn --epochs 12        the book's DeepConvNet (about 14 minutes)\n"
 )
 
 #: The options that define a run; ``--resume`` takes them from the checkpoint.
