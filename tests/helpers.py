@@ -1,12 +1,14 @@
-"""Test helpers: an IDX writer independent of dvzero's reader, and small datasets."""
+"""Test helpers: an IDX writer independent of dvzero's reader, small datasets, digits drawn anew."""
 
 from __future__ import annotations
 
 import gzip
+import io
 import struct
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 IDX_TYPE_CODES = {
     np.dtype(np.uint8): 0x08,
@@ -76,3 +78,25 @@ def max_relative_error(a: np.ndarray, b: np.ndarray) -> float:
     if scale == 0.0:
         return 0.0
     return float(np.max(np.abs(a - b)) / scale)
+
+
+def render(digit: np.ndarray, variant: int, rng: np.random.Generator) -> io.BytesIO:
+    """An MNIST digit (uint8 28x28) as a new picture file: scaled, maybe inverted (dark ink
+    on light paper), padded unevenly (so moved off-centre), maybe in colour, PNG or JPEG."""
+    scale = (1.0, 1.7, 2.5, 4.0)[variant % 4]
+    size = round(28 * scale)
+    ink = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BILINEAR),
+                     dtype=np.float64) / 255
+    paper = 1.0 if variant % 2 else 0.0
+    picture = np.abs(paper - ink)
+    top, left, bottom, right = rng.integers(0, 60, 4)
+    picture = np.pad(picture, ((top, bottom), (left, right)), constant_values=paper)
+    if variant % 3 == 0:  # blue-ish ink on cream paper, or the reverse
+        rgb = np.stack([picture * 0.9 + 0.05, picture * 0.85 + 0.1, picture * 0.6 + 0.3], -1)
+        image = Image.fromarray(np.round(rgb * 255).astype(np.uint8), "RGB")
+    else:
+        image = Image.fromarray(np.round(picture * 255).astype(np.uint8), "L")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG" if variant % 5 == 0 else "PNG", quality=90)
+    buffer.seek(0)
+    return buffer

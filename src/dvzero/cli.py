@@ -1,4 +1,4 @@
-"""The ``dvzero`` command: ``train``, ``evaluate`` and ``experiment``.
+"""The ``dvzero`` command: ``train``, ``evaluate``, ``predict`` and ``experiment``.
 
 This is the only module that prints or exits. It parses the options
 (:mod:`dvzero.cli_parser`), calls the library and prints. Library errors (bad data, bad
@@ -185,6 +185,36 @@ def command_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- predict
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from .prediction import bar_chart, load_predictor, predict_files, show_prediction
+
+    predictor = load_predictor(args.model)
+    predictions, errors = predict_files(predictor, args.images)
+    if args.json:
+        print(json.dumps([prediction.as_json() for prediction in predictions]))
+    else:
+        print(f"model: {predictor.params_file} ({predictor.name})")
+        for prediction in predictions:
+            print(f"{prediction.file}: {prediction.digit} "
+                  f"(probability {max(prediction.probabilities):.3f})")
+            print("\n".join(bar_chart(prediction.probabilities)))
+    if args.show:
+        taken: set = set()
+        written = [show_prediction(predictor, prediction, os.getcwd(), taken)
+                   for prediction in predictions]
+        if written:
+            print(f"wrote {', '.join(map(str, written))}", file=sys.stderr if args.json
+                  else sys.stdout)
+    for error in errors:
+        print(f"dvzero predict: error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
 # --------------------------------------------------------------------------- experiment
 
 
@@ -219,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands = {"train": lambda: command_train(args, start),
                 "evaluate": lambda: command_evaluate(args),
+                "predict": lambda: command_predict(args),
                 "experiment": lambda: command_experiment(args)}
     previous_sigterm = _terminate_as_interrupt()
     try:

@@ -27,6 +27,7 @@ examples:
   dvzero train --gradient numerical --steps 3
                                         the original post's slow method, with a time projection
   dvzero evaluate runs/a                test accuracy of a run, on the data it was trained on
+  dvzero predict runs/a seven.png       the run's network on your own picture of a digit
   dvzero train --resume runs/a          continue an interrupted run
   dvzero train --net mlp --epochs 20    a deeper network, trained with Adam
   dvzero train --net cnn --epochs 20    a convolutional network (about 4 minutes on 2 cores)
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     _add_train(commands)
     _add_evaluate(commands)
+    _add_predict(commands)
     _add_experiment(commands)
     return parser
 
@@ -214,6 +216,28 @@ def _add_evaluate(commands) -> None:
                           f"{DATA_FILES_HELP} (default: the data the run was trained on, as "
                           "its summary.json records; the shipped MNIST for a parameter file "
                           "outside a run directory)")
+
+
+def _add_predict(commands) -> None:
+    predict = commands.add_parser(
+        "predict", help="recognise digits in your own pictures",
+        description="Read pictures of one handwritten digit each (PNG, JPEG, ...: any size, "
+        "dark on light or light on dark, colour or grey), make each MNIST-like (grey, "
+        "inverted if the background is light, cropped to the ink, fitted to 20x20, centred "
+        "by its centre of mass in 28x28) and print the network's digit and its ten "
+        "probabilities.", formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  dvzero predict runs/a seven.png                a run's network on one picture\n"
+        "  dvzero predict runs/a/params.npz *.jpg --json  many pictures, as JSON\n")
+    predict.add_argument("model", type=path, metavar="RUN_DIR_OR_PARAMS",
+                         help="a run directory written by 'dvzero train', or a parameter file")
+    predict.add_argument("images", type=path, nargs="+", metavar="IMAGE",
+                         help="pictures of a handwritten digit")
+    predict.add_argument("--json", action="store_true", help="print one JSON array instead: "
+                         "an object per picture with file, digit and probabilities")
+    predict.add_argument("--show", action="store_true", help="also write, for each picture, "
+                         "NAME-input.png in the current directory: the 28x28 input the "
+                         "network saw beside its probabilities")
 
 
 def _add_experiment(commands) -> None:

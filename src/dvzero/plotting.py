@@ -213,3 +213,26 @@ def plot_filters(path: str | os.PathLike[str], before, after, title: str | None 
     figure.suptitle(f"first-layer filters{': ' + title if title else ''}", fontsize=9)
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format="png", bbox_inches="tight")
+
+
+def plot_prediction(path: str | os.PathLike[str], image, probabilities, title: str) -> None:
+    """The 28x28 input a network saw, beside its ten probabilities as bars."""
+    import numpy as np
+
+    figure = _new_figure((6.4, 2.8))
+    picture, bars = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
+    picture.imshow(np.asarray(image, dtype=np.float64), cmap="gray", vmin=0, vmax=1,
+                   interpolation="nearest")
+    picture.set_title("the network's input (28x28)", fontsize=8)
+    picture.set_xticks([])
+    picture.set_yticks([])
+    best = int(np.argmax(probabilities))
+    colours = ["tab:blue" if digit == best else "tab:gray" for digit in range(10)]
+    bars.barh(range(10), probabilities, color=colours)
+    bars.set_yticks(range(10))
+    bars.invert_yaxis()
+    bars.set_xlim(0, 1)
+    bars.set_xlabel("probability", fontsize=8)
+    bars.set_title(f"prediction: {best}", fontsize=8)
+    figure.suptitle(title, fontsize=9)
+    _save(figure, path)

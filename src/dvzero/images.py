@@ -1,0 +1,134 @@
+"""Photos and drawings of a handwritten digit, made into MNIST-like 28x28 inputs.
+
+MNIST itself was made this way (LeCun, Cortes and Burges): each digit was scaled to fit a
+20x20 box, keeping its aspect ratio, and placed in a 28x28 field so that its centre of
+mass lies at the centre. :func:`mnist_like` does the same to any picture of one digit:
+
+1. grey levels in [0, 1] (colour is averaged away, transparency is background);
+2. the background found from the picture's border, and the picture inverted when the
+   background is light, so that ink is bright on black as in MNIST;
+3. the contrast stretched so that the background is 0 and the strongest ink is 1;
+4. cropped to the ink;
+5. scaled to fit 20x20, keeping the aspect ratio (antialiased, as MNIST's were);
+6. placed in 28x28 with its centre of mass at the centre.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: The largest picture read, in pixels (about 5000 x 5000): a bigger one is refused before
+#: it is decoded, so a small file that unpacks to gigabytes (a decompression bomb) can't
+#: exhaust memory.
+MAX_PIXELS = 25_000_000
+#: Ink fainter than this share of the strongest stroke does not count when cropping.
+INK_THRESHOLD = 0.2
+#: A picture whose ink differs from its background by less than this is blank.
+MIN_CONTRAST = 0.1
+
+
+class ImageError(ValueError):
+    """A file that can't be made into a digit: not an image, too large, or blank."""
+
+
+def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> NDArray:
+    """The picture in ``path`` (PNG, JPEG, or anything Pillow reads) as grey levels in
+    [0, 1], shape ``(height, width)``. Transparent pixels count as background: they are
+    given the colour of the picture's opaque border, or white."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():  # dvzero's own, lower limit is checked below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        with image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageError(f"{path}: {width}x{height} pixels is more than the "
+                                 f"{max_pixels:,} read; scale the picture down first")
+            image.load()
+            if "A" in image.getbands() or "transparency" in image.info:
+                rgba = np.asarray(image.convert("RGBA"), dtype=np.float64) / 255
+                grey = rgba[..., :3].mean(axis=2)
+                alpha = rgba[..., 3]
+                return grey * alpha + _background_of(grey, alpha) * (1 - alpha)
+            return np.asarray(image.convert("L"), dtype=np.float64) / 255
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image (PNG, JPEG or another format Pillow "
+                         f"reads)") from None
+    except Image.DecompressionBombError:  # Pillow's own limit, checked as it opens
+        raise ImageError(f"{path}: more pixels than the {max_pixels:,} read; scale the "
+                         f"picture down first") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
+        if isinstance(exc, ImageError):
+            raise
+        raise ImageError(f"{path}: a damaged or unreadable image ({exc})") from None
+
+
+def _background_of(grey: NDArray, alpha: NDArray) -> float:
+    """The grey of the opaque border pixels, or white when the border is see-through."""
+    border, weights = _border(grey), _border(alpha)
+    if weights.sum() < 0.5 * weights.size:
+        return 1.0
+    return float(np.average(border, weights=weights))
+
+
+def _border(array: NDArray) -> NDArray:
+    """The outermost rows and columns of ``array``, as one flat array."""
+    return np.concatenate([array[0], array[-1], array[1:-1, 0], array[1:-1, -1]])
+
+
+def mnist_like(grey: NDArray) -> NDArray:
+    """A picture of one digit (grey levels in [0, 1], any size) as MNIST sees digits: a
+    float32 ``(28, 28)`` array in [0, 1], bright ink on black, fitted to 20x20 and centred
+    by its centre of mass. Raises :class:`ImageError` when there is no ink."""
+    from PIL import Image
+
+    grey = np.asarray(grey, dtype=np.float64)
+    if grey.ndim != 2 or min(grey.shape) < 1:
+        raise ImageError(f"a picture must be a 2-D array of grey levels, got shape "
+                         f"{grey.shape}")
+    background = float(np.median(_border(grey)))
+    ink = 1 - grey if background > 0.5 else grey
+    ink = ink - float(np.median(_border(ink)))
+    strongest = float(ink.max())
+    if strongest < MIN_CONTRAST:
+        raise ImageError("no ink: the picture is blank (one colour throughout)")
+    ink = np.clip(ink / strongest, 0, 1)
+
+    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
+    columns = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    ink = ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+
+    height, width = ink.shape
+    scale = 20 / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = Image.fromarray(np.round(ink * 255).astype(np.uint8)).resize(
+        size, Image.Resampling.LANCZOS)
+    digit = np.asarray(small, dtype=np.float64) / 255
+
+    field = np.zeros((28, 28))
+    total = digit.sum()
+    rows_at, columns_at = np.indices(digit.shape)
+    centre_row = (rows_at * digit).sum() / total if total else digit.shape[0] / 2
+    centre_column = (columns_at * digit).sum() / total if total else digit.shape[1] / 2
+    top = int(np.clip(round(14 - centre_row), 0, 28 - digit.shape[0]))
+    left = int(np.clip(round(14 - centre_column), 0, 28 - digit.shape[1]))
+    field[top:top + digit.shape[0], left:left + digit.shape[1]] = digit
+    return field.astype(np.float32)
+
+
+def read_digit(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> NDArray:
+    """The picture in ``path`` as an MNIST-like float32 ``(28, 28)`` input
+    (:func:`read_grey`, then :func:`mnist_like`); errors name the file."""
+    grey = read_grey(path, max_pixels)
+    try:
+        return mnist_like(grey)
+    except ImageError as exc:
+        raise ImageError(f"{path}: {exc}") from None

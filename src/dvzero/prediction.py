@@ -1,0 +1,110 @@
+"""A trained network's guess for pictures of handwritten digits.
+
+``dvzero predict`` is :func:`load_predictor` then :func:`predict_files`: each picture is
+made MNIST-like by :func:`dvzero.images.read_digit`, and the network gives the ten
+probabilities. Any network that takes 28x28 inputs and has ten outputs will do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import UsageError
+from .images import ImageError, read_digit
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One picture's result: the digit, its ten probabilities and the 28x28 input seen."""
+
+    file: str
+    digit: int
+    probabilities: list[float]
+    image: NDArray = field(repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "digit": self.digit, "probabilities": self.probabilities}
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A network rebuilt from a run directory or a parameter file, ready to predict."""
+
+    network: Any
+    params_file: Path
+
+    @property
+    def name(self) -> str:
+        return type(self.network).__name__
+
+    def probabilities(self, images: NDArray) -> NDArray:
+        """The ten class probabilities ``(N, 10)`` for MNIST-like images ``(N, 28, 28)``
+        (every dvzero network's ``predict`` ends in softmax)."""
+        rows = np.asarray(images).reshape(len(images), -1).astype(self.network.dtype)
+        return np.asarray(self.network.predict(rows), dtype=np.float64)
+
+
+def load_predictor(path: str | os.PathLike[str]) -> Predictor:
+    """The network in ``path`` (a run directory or a parameter file); refuses one that
+    does not take 28x28 pictures or does not have ten outputs."""
+    from .networks import load_network
+    from .runs import find_model
+
+    source = find_model(path)
+    network = load_network(source.params_file)
+    if network.input_size != 28 * 28 or network.output_size != 10:
+        raise UsageError(f"{source.params_file}: the network takes {network.input_size} "
+                         f"inputs and has {network.output_size} outputs; predicting digits "
+                         f"needs 784 (28x28 pixels) and 10")
+    return Predictor(network, source.params_file)
+
+
+def predict_files(predictor: Predictor, paths: Iterable[str | os.PathLike[str]]
+                  ) -> tuple[list[Prediction], list[str]]:
+    """Predictions for the pictures that could be read, and one message per picture that
+    could not (not an image, damaged, too large, blank), in the order given."""
+    predictions, errors = [], []
+    readable: list[tuple[str, NDArray]] = []
+    for path in paths:
+        try:
+            readable.append((str(path), read_digit(path)))
+        except ImageError as exc:
+            errors.append(str(exc))
+        except OSError as exc:
+            errors.append(f"{path}: {exc.strerror or exc}")
+    if readable:
+        images = np.stack([image for _, image in readable])
+        for (name, image), row in zip(readable, predictor.probabilities(images), strict=True):
+            predictions.append(Prediction(name, int(np.argmax(row)),
+                                          [round(float(p), 6) for p in row], image))
+    return predictions, errors
+
+
+def bar_chart(probabilities: Iterable[float], width: int = 30) -> list[str]:
+    """One line per digit: the digit, a bar of ``width`` blocks at most, the probability."""
+    return [f"  {digit} {'█' * round(p * width):<{width}} {p:.3f}"
+            for digit, p in enumerate(probabilities)]
+
+
+def show_prediction(predictor: Predictor, prediction: Prediction,
+                    directory: str | os.PathLike[str], taken: set[Path]) -> Path:
+    """Write ``NAME-input.png`` in ``directory``: the input the network saw, beside its
+    probabilities. A file of an earlier call is replaced; a name already in ``taken`` (two
+    pictures of one name in one call) gets a number, and the path written joins ``taken``."""
+    from .plotting import plot_prediction
+
+    stem = Path(prediction.file).stem
+    target, number = Path(directory) / f"{stem}-input.png", 2
+    while target in taken:
+        target, number = Path(directory) / f"{stem}-input-{number}.png", number + 1
+    taken.add(target)
+    plot_prediction(target, prediction.image, prediction.probabilities,
+                    title=f"{Path(prediction.file).name}: {predictor.name}")
+    return target
