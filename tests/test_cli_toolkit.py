@@ -47,8 +47,9 @@ def test_an_mlp_run_trains_saves_and_evaluates(small_mnist_dir, tmp_path, capsys
     code, stdout, err = run(capsys, "train", "--data-dir", small_mnist_dir, *MLP, "--epochs",
                             "3", "--seed", "4", "--out", out)
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["accuracy.png", "loss.png", "metrics.csv",
-                                                     "params.npz", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "accuracy.png", "confusion.png", "loss.png", "metrics.csv", "mistakes.png",
+        "params.npz", "summary.json", "weights.png"]
     summary = summary_of(out)
     config = summary["config"]
     assert config["network"] == "MultiLayerNet" and config["hidden_size_list"] == [30, 20]

@@ -1,4 +1,5 @@
-"""The ``dvzero`` command: ``train``, ``evaluate``, ``predict`` and ``experiment``.
+"""The ``dvzero`` command: ``train``, ``evaluate``, ``predict``, ``plot``, ``data`` and
+``experiment``.
 
 This is the only module that prints or exits. It parses the options
 (:mod:`dvzero.cli_parser`), calls the library and prints. Library errors (bad data, bad
@@ -215,6 +216,29 @@ def command_predict(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+# --------------------------------------------------------------------------- plot, data
+
+
+def command_plot(args: argparse.Namespace) -> int:
+    from .runs.pictures import plot_run
+
+    result = plot_run(args.run_dir)
+    print(f"data: {describe_data(result.data_dir)}")
+    print(f"wrote {result.run_dir}/: {', '.join(result.files)}")
+    return 0
+
+
+def command_data(args: argparse.Namespace) -> int:
+    check_data_dir(args.data_dir)
+    from .runs.pictures import draw_data_samples
+
+    counts = draw_data_samples(args.out, args.data_dir)
+    print(f"{describe_data(args.data_dir)}: {sum(counts.values()):,} training images")
+    print("  " + ", ".join(f"{label}: {count:,}" for label, count in counts.items()))
+    print(f"wrote {args.out}")
+    return 0
+
+
 # --------------------------------------------------------------------------- experiment
 
 
@@ -250,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"train": lambda: command_train(args, start),
                 "evaluate": lambda: command_evaluate(args),
                 "predict": lambda: command_predict(args),
+                "plot": lambda: command_plot(args),
+                "data": lambda: command_data(args),
                 "experiment": lambda: command_experiment(args)}
     previous_sigterm = _terminate_as_interrupt()
     try:

@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_evaluate(commands)
     _add_predict(commands)
+    _add_plot(commands)
     _add_experiment(commands)
     return parser
 
@@ -238,6 +239,25 @@ def _add_predict(commands) -> None:
     predict.add_argument("--show", action="store_true", help="also write, for each picture, "
                          "NAME-input.png in the current directory: the 28x28 input the "
                          "network saw beside its probabilities")
+
+
+def _add_plot(commands) -> None:
+    plot = commands.add_parser(
+        "plot", help="draw the pictures of a finished run again",
+        description="Draw every picture of a run into its directory, from the files the run "
+        "left: the accuracy and loss curves, the confusion matrix of the test set, the test "
+        "digits the network gets wrong, and the first layer's weights as images.",
+        formatter_class=_HelpFormatter)
+    plot.add_argument("run_dir", type=path, metavar="RUN_DIR",
+                      help="a run directory written by 'dvzero train'")
+    data = commands.add_parser(
+        "data", help="draw sample digits of each class, with the class counts",
+        description="Write a picture of ten training digits of each class, each row with "
+        "the number of training images of its class.", formatter_class=_HelpFormatter)
+    data.add_argument("--data-dir", type=path, help=f"directory with the four IDX files: "
+                      f"{DATA_FILES_HELP} (default: the shipped MNIST)")
+    data.add_argument("--out", type=path, default=Path("digits.png"),
+                      help="the picture to write (default: digits.png)")
 
 
 def _add_experiment(commands) -> None:

@@ -236,3 +236,77 @@ def plot_prediction(path: str | os.PathLike[str], image, probabilities, title: s
     bars.set_title(f"prediction: {best}", fontsize=8)
     figure.suptitle(title, fontsize=9)
     _save(figure, path)
+
+
+def plot_confusion(path: str | os.PathLike[str], matrix, title: str) -> None:
+    """A confusion matrix: row = the true digit, column = the network's, counts written in."""
+    import numpy as np
+
+    matrix = np.asarray(matrix)
+    figure = _new_figure((6.0, 5.4))
+    axes = figure.add_subplot()
+    # off the diagonal is where to look: a log-like scale keeps the few mistakes visible
+    axes.imshow(np.log1p(matrix), cmap="Blues")
+    for (true, guess), count in np.ndenumerate(matrix):
+        if count:
+            axes.text(guess, true, str(count), ha="center", va="center", fontsize=6,
+                      color="white" if count > matrix.max() / 4 else "black")
+    axes.set_xticks(range(matrix.shape[1]))
+    axes.set_yticks(range(matrix.shape[0]))
+    axes.set_xlabel("predicted digit")
+    axes.set_ylabel("true digit")
+    right = int(np.trace(matrix))
+    axes.set_title(f"{title}\n{right} of {int(matrix.sum())} test images right; "
+                   f"{int(matrix.sum()) - right} wrong", fontsize=8)
+    _save(figure, path)
+
+
+def _image_grid(path, images, labels, title: str, columns: int, cmap="gray",
+                own_scale: bool = False) -> None:
+    """Small images in a grid, each with a label under it."""
+    import numpy as np
+
+    count = len(images)
+    rows = max(1, -(-count // columns))
+    figure = _new_figure((columns * 0.75 + 0.2, rows * 0.85 + 0.6))
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        scale = {} if own_scale else {"vmin": 0, "vmax": 1}
+        axes.imshow(np.asarray(image, dtype=np.float64), cmap=cmap, interpolation="nearest",
+                    **scale)
+        axes.set_xticks([])
+        axes.set_yticks([])
+        if label:
+            axes.set_xlabel(label, fontsize=6, labelpad=1)
+    figure.suptitle(title, fontsize=9)
+    top = 1 - 0.45 / figure.get_figheight()  # room for a two-line title
+    figure.subplots_adjust(left=0.02, right=0.98, bottom=0.04, top=top, wspace=0.1,
+                           hspace=0.45)
+    with atomic_write(path, "wb") as handle:
+        figure.savefig(handle, format="png")
+
+
+def plot_mistakes(path: str | os.PathLike[str], images, true, predicted, title: str) -> None:
+    """The test digits the network got wrong (images ``(N, 28, 28)``), each labelled
+    ``true -> predicted``."""
+    labels = [f"{t} → {p}" for t, p in zip(true, predicted, strict=True)]
+    if not labels:
+        images, labels = [[[0.0]]], ["none wrong"]
+    _image_grid(path, images, labels, f"{title}\ntest digits it gets wrong: "
+                f"true → predicted", columns=10)
+
+
+def plot_weights(path: str | os.PathLike[str], images, title: str, what: str) -> None:
+    """First-layer weights as images, each on its own grey scale: one 28x28 picture per
+    hidden unit, or a convolution's filters."""
+    _image_grid(path, images, [""] * len(images), f"{title}\n{what}",
+                columns=min(10, len(images)), own_scale=True)
+
+
+def plot_digit_samples(path: str | os.PathLike[str], images, labels, counts, title: str,
+                       per_class: int) -> None:
+    """Sample digits, ``per_class`` of each class in a row (``images`` in class order),
+    each row captioned with its class's count in the data."""
+    captions = [f"{label}: {counts[label]:,}" if i % per_class == 0 else ""
+                for i, label in enumerate(labels)]
+    _image_grid(path, images, captions, title, columns=per_class)

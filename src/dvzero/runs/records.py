@@ -17,7 +17,8 @@ from ..errors import UsageError
 
 #: The files a finished run directory holds.
 RUN_FILES = ("params.npz", "params_two_layer.pkl", "metrics.csv", "summary.json",
-             "accuracy.png", "loss.png", "filters.png")
+             "accuracy.png", "loss.png", "filters.png", "confusion.png", "mistakes.png",
+             "weights.png")
 #: The file an unfinished run directory holds instead of ``summary.json``.
 CHECKPOINT_NAME = "checkpoint.npz"
 #: The parameter files of a run, in the order they are preferred.

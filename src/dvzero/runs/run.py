@@ -37,6 +37,7 @@ from .config import (
     resolve,
 )
 from .directory import check_resumable, prepare_run_dir, remove_if_empty
+from .pictures import draw_test_pictures
 from .records import CHECKPOINT_NAME, describe_data
 
 #: A checkpoint is also saved this often (seconds) during slow runs.
@@ -313,8 +314,10 @@ class Run:
                                history.test_acc_list, title=title,
                                val_acc_list=history.val_acc_list or None)
         plotting.plot_loss(self.run_dir / "loss.png", history.train_loss_list, title=title)
+        pictures = draw_test_pictures(self.run_dir, network, trainer.x_test, trainer.t_test,
+                                      title)
         storage.save_json(self.run_dir / "summary.json", summary)
-        self.files += ["metrics.csv", "summary.json", "accuracy.png", "loss.png"]
+        self.files += ["metrics.csv", "summary.json", "accuracy.png", "loss.png", *pictures]
         self.checkpoint.unlink(missing_ok=True)  # the run is complete
         return summary
 

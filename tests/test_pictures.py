@@ -1,0 +1,116 @@
+"""Pictures of a run (confusion matrix, mistakes, first-layer weights), dvzero plot and
+dvzero data."""
+
+import json
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from dvzero.cli import main
+from dvzero.networks import DeepVisionZeroNet, SimpleConvNet
+from dvzero.runs.pictures import (
+    TEST_PICTURES,
+    confusion_matrix,
+    draw_test_pictures,
+    first_layer_images,
+)
+
+
+def test_the_confusion_matrix_counts_each_pair(rng):
+    labels = rng.integers(0, 4, 200)
+    predicted = np.where(rng.random(200) < 0.7, labels, rng.integers(0, 4, 200))
+    expected = np.zeros((4, 4), dtype=int)
+    for true, guess in zip(labels, predicted, strict=True):
+        expected[true, guess] += 1
+    matrix = confusion_matrix(labels, predicted, 4)
+    np.testing.assert_array_equal(matrix, expected)
+    assert matrix.sum() == 200 and np.trace(matrix) == np.sum(labels == predicted)
+
+
+def test_first_layer_images_are_the_weights_of_each_unit_or_filter():
+    network = DeepVisionZeroNet(784, 12, 10, rng=0)
+    images, what = first_layer_images(network)
+    assert images.shape == (12, 28, 28) and what == "the input weights of its 12 hidden units"
+    np.testing.assert_array_equal(images[3].ravel(), network.params["W1"][:, 3])
+    wide = DeepVisionZeroNet(784, 130, 10, rng=0)
+    assert first_layer_images(wide)[0].shape == (100, 28, 28)
+    assert "the first 100 of its 130" in first_layer_images(wide)[1]
+    conv = SimpleConvNet(rng=0)
+    images, what = first_layer_images(conv)
+    assert images.shape == (30, 5, 5) and "30 filters" in what
+    assert first_layer_images(DeepVisionZeroNet(20, 5, 3, rng=0)) is None  # not square
+
+
+def not_blank(path, width_at_least=300):
+    image = imread(path)
+    assert image.shape[1] >= width_at_least and image.shape[0] >= 200
+    return image[..., :3].std() > 0.05
+
+
+def test_test_pictures_of_a_network(mnist, tmp_path):
+    (_, _), (x_test, t_test) = mnist
+    network = DeepVisionZeroNet(784, 20, 10, dtype=np.float32, rng=0)  # untrained: many wrong
+    written = draw_test_pictures(tmp_path, network, x_test[:300], t_test[:300], "t")
+    assert written == list(TEST_PICTURES)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(TEST_PICTURES)
+    assert all(not_blank(tmp_path / name) for name in TEST_PICTURES)
+    # inputs that are not square images: the confusion matrix only
+    small = DeepVisionZeroNet(20, 5, 10, rng=0)
+    other = tmp_path / "other"
+    other.mkdir()
+    x = np.random.default_rng(0).random((50, 20))
+    assert draw_test_pictures(other, small, x, np.arange(50) % 10, "t") == ["confusion.png"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, small_mnist_dir):
+    out = tmp_path_factory.mktemp("run") / "run"
+    assert main(["train", "--data-dir", str(small_mnist_dir), "--steps", "150", "--seed", "2",
+                 "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_train_writes_the_pictures(run_dir):
+    for name in ("accuracy.png", "loss.png", *TEST_PICTURES):
+        assert not_blank(run_dir / name), name
+
+
+def test_plot_draws_every_picture_again(run_dir, capsys):
+    capsys.readouterr()
+    names = ["accuracy.png", "loss.png", *TEST_PICTURES]
+    for name in names:
+        (run_dir / name).unlink()
+    assert main(["plot", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == f"wrote {run_dir}/: {', '.join(names)}"
+    assert f"data: {json.loads((run_dir / 'summary.json').read_text())['config']['data_dir']}" \
+        in out  # the run's own data, not the shipped MNIST
+    for name in names:
+        assert not_blank(run_dir / name), name
+
+
+def test_plot_of_a_convolutional_run_draws_its_filters(tmp_path, small_mnist_dir, capsys):
+    out = tmp_path / "cnn"
+    assert main(["train", "--net", "cnn", "--data-dir", str(small_mnist_dir), "--steps", "20",
+                 "--out", str(out), "--no-progress"]) == 0
+    (out / "weights.png").unlink()
+    assert main(["plot", str(out)]) == 0
+    assert not_blank(out / "weights.png")
+
+
+def test_plot_refuses_what_is_not_a_finished_run(tmp_path, capsys):
+    assert main(["plot", str(tmp_path / "missing")]) == 2
+    assert capsys.readouterr().err.startswith("dvzero plot: error: ")
+
+
+def test_data_draws_samples_of_each_class_with_counts(small_mnist_dir, mnist_raw, tmp_path,
+                                                      capsys):
+    out = tmp_path / "digits.png"
+    assert main(["data", "--data-dir", str(small_mnist_dir), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    counts = np.bincount(mnist_raw[1][:2000], minlength=10)
+    assert printed[0] == f"{small_mnist_dir}: 2,000 training images"
+    assert printed[1] == "  " + ", ".join(f"{d}: {n:,}" for d, n in enumerate(counts))
+    assert printed[2] == f"wrote {out}"
+    assert not_blank(out, width_at_least=600)
