@@ -129,3 +129,40 @@ def test_mnist_like_refuses_what_is_not_a_picture():
         mnist_like(np.zeros((3, 4, 5)))
     with pytest.raises(ImageError, match="no ink"):
         mnist_like(np.full((10, 10), 0.5))
+
+
+def test_a_photo_stored_sideways_is_turned_upright(tmp_path):
+    upright = bar(30, 120, canvas=(200, 200))
+    sideways = upright.rotate(90, expand=True)  # stored turned, as phones do
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: turn 90 degrees clockwise to view
+    path = tmp_path / "photo.jpg"
+    sideways.save(path, exif=exif.tobytes(), quality=95)
+    expected = read_digit(save(upright, tmp_path, "u.png"))  # a tall bar
+    assert np.corrcoef(read_digit(path).ravel(), expected.ravel())[0, 1] > 0.9
+    lying = read_digit(save(sideways, tmp_path, "sideways.png"))  # a wide bar
+    assert np.corrcoef(lying.ravel(), expected.ravel())[0, 1] < 0.5
+
+
+def test_sixteen_bit_and_float_pictures_keep_their_range(tmp_path):
+    grey = read_digit(save(bar(30, 90), tmp_path, "grey.png"))
+    levels = np.where(np.asarray(bar(30, 90)) > 0, 50000, 20000).astype(np.uint16)
+    sixteen = Image.fromarray(levels)  # mode I;16: dark ink at 20000 on paper at 50000
+    assert sixteen.mode.startswith("I;16")
+    np.testing.assert_allclose(read_digit(save(sixteen, tmp_path, "16.png")), grey, atol=1e-6)
+    floats = Image.fromarray(np.asarray(bar(30, 90), dtype=np.float32) / 255)
+    np.testing.assert_allclose(read_digit(save(floats, tmp_path, "f.tif")), grey, atol=1e-6)
+
+
+def test_light_ink_on_a_see_through_background(tmp_path):
+    grey = read_digit(save(bar(30, 90), tmp_path, "grey.png"))
+    white_ink = bar(30, 90, ink=(255, 255, 255, 255), paper=(255, 255, 255, 0), mode="RGBA")
+    np.testing.assert_allclose(read_digit(save(white_ink, tmp_path, "w.png")), grey, atol=1e-6)
+
+
+def test_a_thin_stroke_on_a_big_canvas_keeps_its_strength(tmp_path):
+    image = Image.new("L", (3000, 3000), 255)
+    ImageDraw.Draw(image).line([(1500, 400), (1500, 2600)], fill=0, width=3)
+    digit = read_digit(save(image, tmp_path, "thin.png"))
+    assert digit.max() == 1.0
+    assert read_grey(tmp_path / "thin.png").shape == (1024, 1024)  # shrunk before the maths

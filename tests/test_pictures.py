@@ -114,3 +114,62 @@ def test_data_draws_samples_of_each_class_with_counts(small_mnist_dir, mnist_raw
     assert printed[1] == "  " + ", ".join(f"{d}: {n:,}" for d, n in enumerate(counts))
     assert printed[2] == f"wrote {out}"
     assert not_blank(out, width_at_least=600)
+
+
+def test_data_refuses_an_out_file_it_could_not_write(tmp_path, capsys):
+    assert main(["data", "--out", str(tmp_path / "digits.jpg")]) == 2
+    assert main(["data", "--out", str(tmp_path / "missing" / "digits.png")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("dvzero data: error: --out ") and "ending in .png" in err[0]
+    assert "does not exist" in err[1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_says_which_file_of_a_run_is_broken(run_dir, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(run_dir, broken)
+    (broken / "metrics.csv").write_text("step,loss\n0,abc\n")
+    assert main(["plot", str(broken)]) == 2
+    assert f"{broken / 'metrics.csv'}: not a dvzero metrics file" in capsys.readouterr().err
+    summary = json.loads((broken / "summary.json").read_text())
+    del summary["train_acc_list"]
+    (broken / "summary.json").write_text(json.dumps(summary))
+    assert main(["plot", str(broken)]) == 2
+    assert f"{broken / 'summary.json'}: not a dvzero run summary" in capsys.readouterr().err
+
+
+def test_plot_takes_other_data_when_the_run_s_is_gone(run_dir, tmp_path, small_mnist_dir,
+                                                      capsys):
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(run_dir, moved)
+    summary = json.loads((moved / "summary.json").read_text())
+    summary["config"]["data_dir"] = str(tmp_path / "gone")
+    (moved / "summary.json").write_text(json.dumps(summary))
+    assert main(["plot", str(moved)]) == 2
+    assert "name its data with --data-dir" in capsys.readouterr().err
+    assert main(["plot", str(moved), "--data-dir", str(small_mnist_dir)]) == 0
+    assert f"data: {small_mnist_dir}" in capsys.readouterr().out
+
+
+def test_predictions_stay_within_the_network_s_memory_budget():
+    from dvzero.runs.pictures import predicted_labels
+
+    class Counting:
+        bytes_per_sample = 1000
+        eval_budget_bytes = 7000  # 7 samples a call
+
+        def __init__(self):
+            self.sizes = []
+
+        def predict(self, x):
+            self.sizes.append(len(x))
+            return np.eye(10)[x[:, 0].astype(int) % 10]  # the digit each row names
+
+    network = Counting()
+    labels = predicted_labels(network, np.repeat(np.arange(30.0)[:, None], 4, axis=1))
+    assert network.sizes == [7, 7, 7, 7, 2]
+    np.testing.assert_array_equal(labels, np.arange(30) % 10)

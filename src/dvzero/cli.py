@@ -204,15 +204,22 @@ def command_predict(args: argparse.Namespace) -> int:
             print(f"{prediction.file}: {prediction.digit} "
                   f"(probability {max(prediction.probabilities):.3f})")
             print("\n".join(bar_chart(prediction.probabilities)))
+    for error in errors:
+        print(f"dvzero predict: error: {error}", file=sys.stderr)
     if args.show:
         taken: set = set()
-        written = [show_prediction(predictor, prediction, os.getcwd(), taken)
-                   for prediction in predictions]
+        written = []
+        for prediction in predictions:
+            try:
+                written.append(show_prediction(predictor, prediction, os.getcwd(), taken))
+            except OSError as exc:
+                errors.append(exc)
+                print(f"dvzero predict: error: could not write the picture of "
+                      f"{prediction.file} in {os.getcwd()}: {exc.strerror or exc}",
+                      file=sys.stderr)
         if written:
             print(f"wrote {', '.join(map(str, written))}", file=sys.stderr if args.json
                   else sys.stdout)
-    for error in errors:
-        print(f"dvzero predict: error: {error}", file=sys.stderr)
     return 1 if errors else 0
 
 
@@ -220,9 +227,10 @@ def command_predict(args: argparse.Namespace) -> int:
 
 
 def command_plot(args: argparse.Namespace) -> int:
+    check_data_dir(args.data_dir)
     from .runs.pictures import plot_run
 
-    result = plot_run(args.run_dir)
+    result = plot_run(args.run_dir, args.data_dir)
     print(f"data: {describe_data(result.data_dir)}")
     print(f"wrote {result.run_dir}/: {', '.join(result.files)}")
     return 0
@@ -230,6 +238,10 @@ def command_plot(args: argparse.Namespace) -> int:
 
 def command_data(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
+    if args.out.suffix.lower() != ".png":
+        raise UsageError(f"--out {args.out}: the picture is a PNG; give a name ending in .png")
+    if not args.out.parent.is_dir():
+        raise UsageError(f"--out {args.out}: the directory {args.out.parent} does not exist")
     from .runs.pictures import draw_data_samples
 
     counts = draw_data_samples(args.out, args.data_dir)

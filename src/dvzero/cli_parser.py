@@ -244,12 +244,15 @@ def _add_predict(commands) -> None:
 def _add_plot(commands) -> None:
     plot = commands.add_parser(
         "plot", help="draw the pictures of a finished run again",
-        description="Draw every picture of a run into its directory, from the files the run "
-        "left: the accuracy and loss curves, the confusion matrix of the test set, the test "
-        "digits the network gets wrong, and the first layer's weights as images.",
-        formatter_class=_HelpFormatter)
+        description="Draw the pictures of a run into its directory again, from the files the "
+        "run left: the accuracy and loss curves, the confusion matrix of the test set, the "
+        "test digits the network gets wrong, and the first layer's weights as images "
+        "(filters.png, a convolutional run's filters before and after training, is drawn "
+        "by 'dvzero train' only).", formatter_class=_HelpFormatter)
     plot.add_argument("run_dir", type=path, metavar="RUN_DIR",
                       help="a run directory written by 'dvzero train'")
+    plot.add_argument("--data-dir", type=path, help=f"directory with the four IDX files: "
+                      f"{DATA_FILES_HELP} (default: the data the run was trained on)")
     data = commands.add_parser(
         "data", help="draw sample digits of each class, with the class counts",
         description="Write a picture of ten training digits of each class, each row with "
@@ -257,7 +260,7 @@ def _add_plot(commands) -> None:
     data.add_argument("--data-dir", type=path, help=f"directory with the four IDX files: "
                       f"{DATA_FILES_HELP} (default: the shipped MNIST)")
     data.add_argument("--out", type=path, default=Path("digits.png"),
-                      help="the picture to write (default: digits.png)")
+                      help="the PNG file to write (default: digits.png)")
 
 
 def _add_experiment(commands) -> None:

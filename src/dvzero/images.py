@@ -35,11 +35,17 @@ class ImageError(ValueError):
     """A file that can't be made into a digit: not an image, too large, or blank."""
 
 
+#: Pictures are shrunk to this many pixels a side at most before any arithmetic, so that
+#: a large photo costs megabytes, not gigabytes (the digit ends up 20x20 anyway).
+WORKING_SIDE = 1024
+
+
 def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> NDArray:
     """The picture in ``path`` (PNG, JPEG, or anything Pillow reads) as grey levels in
-    [0, 1], shape ``(height, width)``. Transparent pixels count as background: they are
-    given the colour of the picture's opaque border, or white."""
-    from PIL import Image, UnidentifiedImageError
+    [0, 1], shape ``(height, width)``, upright (EXIF orientation applied) and at most
+    :data:`WORKING_SIDE` a side. Transparent pixels count as background: the colour of the
+    picture's opaque border, or else the grey farthest from its ink."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():  # dvzero's own, lower limit is checked below
@@ -51,12 +57,8 @@ def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> NDA
                 raise ImageError(f"{path}: {width}x{height} pixels is more than the "
                                  f"{max_pixels:,} read; scale the picture down first")
             image.load()
-            if "A" in image.getbands() or "transparency" in image.info:
-                rgba = np.asarray(image.convert("RGBA"), dtype=np.float64) / 255
-                grey = rgba[..., :3].mean(axis=2)
-                alpha = rgba[..., 3]
-                return grey * alpha + _background_of(grey, alpha) * (1 - alpha)
-            return np.asarray(image.convert("L"), dtype=np.float64) / 255
+            image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways
+            return _grey_levels(image)
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image (PNG, JPEG or another format Pillow "
                          f"reads)") from None
@@ -71,12 +73,34 @@ def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> NDA
         raise ImageError(f"{path}: a damaged or unreadable image ({exc})") from None
 
 
+def _grey_levels(image) -> NDArray:
+    """An opened Pillow image as float32 grey levels in [0, 1], shrunk to WORKING_SIDE."""
+    from PIL import Image
+
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):  # 16-bit, int, float
+        values = np.asarray(image, dtype=np.float32)
+        top = 1.0 if image.mode == "F" and values.max() <= 1 else \
+            65535.0 if values.max() > 255 else 255.0
+        image = Image.fromarray(np.round(np.clip(values / top, 0, 1) * 255).astype(np.uint8))
+    transparent = "A" in image.getbands() or "transparency" in image.info
+    image = image.convert("RGBA" if transparent else "L")
+    image.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.BOX)
+    if not transparent:
+        return np.asarray(image, dtype=np.float32) / 255
+    rgba = np.asarray(image, dtype=np.float32) / 255
+    grey, alpha = rgba[..., :3].mean(axis=2), rgba[..., 3]
+    return grey * alpha + _background_of(grey, alpha) * (1 - alpha)
+
+
 def _background_of(grey: NDArray, alpha: NDArray) -> float:
-    """The grey of the opaque border pixels, or white when the border is see-through."""
+    """The grey of the opaque border pixels; when the border is see-through, white for
+    dark ink and black for light ink."""
     border, weights = _border(grey), _border(alpha)
-    if weights.sum() < 0.5 * weights.size:
+    if weights.sum() >= 0.5 * weights.size:
+        return float(np.average(border, weights=weights))
+    if alpha.sum() == 0:
         return 1.0
-    return float(np.average(border, weights=weights))
+    return 1.0 if float(np.average(grey, weights=alpha)) < 0.5 else 0.0
 
 
 def _border(array: NDArray) -> NDArray:
@@ -112,6 +136,8 @@ def mnist_like(grey: NDArray) -> NDArray:
     small = Image.fromarray(np.round(ink * 255).astype(np.uint8)).resize(
         size, Image.Resampling.LANCZOS)
     digit = np.asarray(small, dtype=np.float64) / 255
+    if digit.max() > 0:  # a thin stroke shrunk 50 times is faint: give it full strength again
+        digit /= digit.max()
 
     field = np.zeros((28, 28))
     total = digit.sum()

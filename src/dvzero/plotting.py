@@ -234,7 +234,7 @@ def plot_prediction(path: str | os.PathLike[str], image, probabilities, title: s
     bars.set_xlim(0, 1)
     bars.set_xlabel("probability", fontsize=8)
     bars.set_title(f"prediction: {best}", fontsize=8)
-    figure.suptitle(title, fontsize=9)
+    figure.suptitle(title, fontsize=9, parse_math=False)  # "$" in a file name is text
     _save(figure, path)
 
 
@@ -249,8 +249,9 @@ def plot_confusion(path: str | os.PathLike[str], matrix, title: str) -> None:
     axes.imshow(np.log1p(matrix), cmap="Blues")
     for (true, guess), count in np.ndenumerate(matrix):
         if count:
+            dark = np.log1p(count) > np.log1p(matrix.max()) / 2  # the colour scale is log
             axes.text(guess, true, str(count), ha="center", va="center", fontsize=6,
-                      color="white" if count > matrix.max() / 4 else "black")
+                      color="white" if dark else "black")
     axes.set_xticks(range(matrix.shape[1]))
     axes.set_yticks(range(matrix.shape[0]))
     axes.set_xlabel("predicted digit")

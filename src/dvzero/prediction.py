@@ -105,6 +105,8 @@ def show_prediction(predictor: Predictor, prediction: Prediction,
     while target in taken:
         target, number = Path(directory) / f"{stem}-input-{number}.png", number + 1
     taken.add(target)
+    # a file name may hold bytes that are not UTF-8: shown with replacement marks
+    name = os.fsencode(Path(prediction.file).name).decode("utf-8", "replace")
     plot_prediction(target, prediction.image, prediction.probabilities,
-                    title=f"{Path(prediction.file).name}: {predictor.name}")
+                    title=f"{name}: {predictor.name}")
     return target

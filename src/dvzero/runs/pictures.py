@@ -29,7 +29,11 @@ MAX_MISTAKES = 60
 
 
 def predicted_labels(network: Any, x: NDArray, chunk: int = 1000) -> NDArray:
-    """The network's digit for each row (or image) of ``x``, ``chunk`` at a time."""
+    """The network's digit for each row (or image) of ``x``, ``chunk`` at a time at most,
+    fewer when the network's evaluation memory budget says so (convolutional networks)."""
+    per_sample = getattr(network, "bytes_per_sample", 0)
+    if per_sample:
+        chunk = max(1, min(chunk, getattr(network, "eval_budget_bytes", 0) // per_sample))
     return np.concatenate([np.argmax(network.predict(x[start:start + chunk]), axis=1)
                            for start in range(0, len(x), chunk)])
 
@@ -94,10 +98,11 @@ class Pictures:
     data_dir: str | None
 
 
-def plot_run(run_dir: str | os.PathLike[str]) -> Pictures:
-    """Draw every picture of a finished run again, into its directory: the accuracy and
+def plot_run(run_dir: str | os.PathLike[str],
+             data_dir: str | os.PathLike[str] | None = None) -> Pictures:
+    """Draw the pictures of a finished run again, into its directory: the accuracy and
     loss curves (from ``summary.json`` and ``metrics.csv``) and :data:`TEST_PICTURES`
-    (the network on the test set of the data it was trained on)."""
+    (the network on the test set of ``data_dir``, by default the data it was trained on)."""
     from ..data import load_mnist
     from ..networks import load_network
 
@@ -105,32 +110,44 @@ def plot_run(run_dir: str | os.PathLike[str]) -> Pictures:
     if source.run_dir is None or not Path(run_dir).is_dir():
         raise UsageError(f"{run_dir}: not a run directory (one that 'dvzero train' wrote, "
                          f"with its summary.json)")
-    summary = json.loads((source.run_dir / "summary.json").read_text(encoding="utf-8"))
-    if source.data_dir is not None and not Path(source.data_dir).is_dir():
-        raise UsageError(f"{source.run_dir} was trained on {source.data_dir}, which is no "
-                         f"longer there")
+    data_dir = source.data_dir if data_dir is None else str(data_dir)
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise UsageError(f"{source.run_dir} was trained on {data_dir}, which is no longer "
+                         f"there; name its data with --data-dir")
+    summary_path, metrics_path = source.run_dir / "summary.json", source.run_dir / "metrics.csv"
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        curves = summary["train_acc_list"], summary["test_acc_list"]
+    except (KeyError, TypeError, ValueError):
+        raise UsageError(f"{summary_path}: not a dvzero run summary (no accuracy lists)") \
+            from None
+    losses = _losses(metrics_path)
     network = load_network(source.params_file)
     config = summary.get("config", {})
     title = f"{type(network).__name__}, {config.get('optimizer', '')} lr {config.get('lr', '')}"
-    plotting.plot_accuracy(source.run_dir / "accuracy.png", summary["train_acc_list"],
-                           summary["test_acc_list"], title=title,
+    plotting.plot_accuracy(source.run_dir / "accuracy.png", *curves, title=title,
                            val_acc_list=summary.get("val_acc_list") or None)
-    plotting.plot_loss(source.run_dir / "loss.png", _losses(source.run_dir / "metrics.csv"),
-                       title=title)
-    _, (x_test, t_test) = load_mnist(normalize=True, data_dir=source.data_dir)
+    plotting.plot_loss(source.run_dir / "loss.png", losses, title=title)
+    _, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
     if x_test.shape[1] != network.input_size:
         raise UsageError(f"{source.params_file}: the network takes {network.input_size} "
-                         f"inputs but the test images of {describe_data(source.data_dir)} "
+                         f"inputs but the test images of {describe_data(data_dir)} "
                          f"have {x_test.shape[1]}")
     files = ["accuracy.png", "loss.png"]
     files += draw_test_pictures(source.run_dir, network, x_test.astype(network.dtype), t_test,
                                 title)
-    return Pictures(source.run_dir, files, source.data_dir)
+    return Pictures(source.run_dir, files, data_dir)
 
 
 def _losses(path: Path) -> list[float]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [float(row["loss"]) for row in csv.DictReader(handle) if row.get("loss")]
+    """The ``loss`` column of a run's ``metrics.csv``."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return [float(row["loss"]) for row in csv.DictReader(handle) if row.get("loss")]
+    except FileNotFoundError:
+        raise UsageError(f"{path}: missing; the run directory is incomplete") from None
+    except (KeyError, ValueError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{path}: not a dvzero metrics file ({exc})") from None
 
 
 def draw_data_samples(path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None,
