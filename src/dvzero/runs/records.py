@@ -65,7 +65,7 @@ def find_model(path: str | os.PathLike[str]) -> ModelSource:
         if (path / CHECKPOINT_NAME).is_file() and not (path / "summary.json").is_file():
             raise UsageError(
                 f"{path}: an interrupted run ({CHECKPOINT_NAME}, no final parameters yet); "
-                f"finish it with 'dvzero train --resume {path}', then evaluate it"
+                f"finish it with 'dvzero train --resume {path}' first"
             )
         found = [path / name for name in PARAMS_FILES if (path / name).is_file()]
         if not found:
