@@ -95,8 +95,20 @@ def test_plot_of_a_convolutional_run_draws_its_filters(tmp_path, small_mnist_dir
     assert main(["train", "--net", "cnn", "--data-dir", str(small_mnist_dir), "--steps", "20",
                  "--out", str(out), "--no-progress"]) == 0
     (out / "weights.png").unlink()
+    (out / "filters.png").unlink()
     assert main(["plot", str(out)]) == 0
-    assert not_blank(out / "weights.png")
+    assert not_blank(out / "weights.png") and not_blank(out / "filters.png")
+    assert "filters.png" in capsys.readouterr().out
+    # the "before" filters are the run's own start: 20 Adam steps of 0.001 moved them little
+    from dvzero.networks import load_network
+    from dvzero.runs.pictures import starting_filters
+
+    seed = json.loads((out / "summary.json").read_text())["config"]["seed"]
+    trained = load_network(out / "params.npz")
+    start = starting_filters(trained, seed)
+    assert 0 < np.abs(trained.params["W1"] - start).max() < 0.05 < np.abs(start).max()
+    other = starting_filters(trained, seed + 1)
+    assert np.abs(trained.params["W1"] - other).max() > 0.2
 
 
 def test_plot_refuses_what_is_not_a_finished_run(tmp_path, capsys):

@@ -246,9 +246,9 @@ def _add_plot(commands) -> None:
         "plot", help="draw the pictures of a finished run again",
         description="Draw the pictures of a run into its directory again, from the files the "
         "run left: the accuracy and loss curves, the confusion matrix of the test set, the "
-        "test digits the network gets wrong, and the first layer's weights as images "
-        "(filters.png, a convolutional run's filters before and after training, is drawn "
-        "by 'dvzero train' only).", formatter_class=_HelpFormatter)
+        "test digits the network gets wrong, the first layer's weights as images, and for "
+        "a convolutional run its filters before and after training.",
+        formatter_class=_HelpFormatter)
     plot.add_argument("run_dir", type=path, metavar="RUN_DIR",
                       help="a run directory written by 'dvzero train'")
     plot.add_argument("--data-dir", type=path, help=f"directory with the four IDX files: "

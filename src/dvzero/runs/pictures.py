@@ -67,6 +67,15 @@ def first_layer_images(network: Any) -> tuple[NDArray, str] | None:
     return weights[:, :shown].T.reshape(shown, side, side), what
 
 
+def starting_filters(network: Any, seed: int) -> NDArray:
+    """The first convolution's filters as a run of ``network`` with ``seed`` drew them
+    before training: the same class and settings, built from the run's generator."""
+    from ..networks import build_network
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    return build_network(type(network).__name__, network.config(), rng=rng).params["W1"]
+
+
 def draw_test_pictures(run_dir: str | os.PathLike[str], network: Any, x_test: NDArray,
                        t_test: NDArray, title: str) -> list[str]:
     """Write :data:`TEST_PICTURES` into ``run_dir``; returns the names written (the
@@ -134,6 +143,11 @@ def plot_run(run_dir: str | os.PathLike[str],
                          f"inputs but the test images of {describe_data(data_dir)} "
                          f"have {x_test.shape[1]}")
     files = ["accuracy.png", "loss.png"]
+    if np.ndim(network.params["W1"]) == 4 and isinstance(config.get("seed"), int):
+        plotting.plot_filters(source.run_dir / "filters.png",
+                              starting_filters(network, config["seed"]),
+                              network.params["W1"], title=title)
+        files.append("filters.png")
     files += draw_test_pictures(source.run_dir, network, x_test.astype(network.dtype), t_test,
                                 title)
     return Pictures(source.run_dir, files, data_dir)

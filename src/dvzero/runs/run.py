@@ -37,7 +37,7 @@ from .config import (
     resolve,
 )
 from .directory import check_resumable, prepare_run_dir, remove_if_empty
-from .pictures import draw_test_pictures
+from .pictures import draw_test_pictures, starting_filters
 from .records import CHECKPOINT_NAME, describe_data
 
 #: A checkpoint is also saved this often (seconds) during slow runs.
@@ -304,10 +304,8 @@ class Run:
             shape = f"{'x'.join(map(str, trainer.x_train.shape[1:]))} images, affine {hidden[0]}"
         title = f"{NET_CLASSES[config['net']]} {shape}, {config['optimizer']} lr {config['lr']}"
         if config["net"] in CONV_NETS:  # what the first layer learnt to look for
-            seeds = np.random.SeedSequence(config["seed"]).spawn(1)
-            start_filters = build_network(config, trainer.x_train.shape[1:], 10,
-                                          np.random.default_rng(seeds[0])).params["W1"]
-            plotting.plot_filters(self.run_dir / "filters.png", start_filters,
+            plotting.plot_filters(self.run_dir / "filters.png",
+                                  starting_filters(network, config["seed"]),
                                   network.params["W1"], title=title)
             self.files.append("filters.png")
         plotting.plot_accuracy(self.run_dir / "accuracy.png", history.train_acc_list,
