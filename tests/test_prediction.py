@@ -171,3 +171,15 @@ def test_predict_refuses_a_network_that_does_not_read_digits(tmp_path, capsys):
     code = main(["predict", str(path), str(draw(tmp_path / "one.png", "1"))])
     assert code == 2
     assert capsys.readouterr().err.startswith("dvzero predict: error: ")
+
+
+def test_show_never_writes_over_an_input(seed_network, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    one = draw(tmp_path / "one.png", "1")
+    input_named_like_a_picture = draw(tmp_path / "one-input.png", "0")
+    before = input_named_like_a_picture.read_bytes()
+    assert main(["predict", str(seed_network), str(one), str(input_named_like_a_picture),
+                 "--show"]) == 0
+    assert input_named_like_a_picture.read_bytes() == before
+    assert (tmp_path / "one-input-2.png").is_file()
+    assert (tmp_path / "one-input-input.png").is_file()

@@ -207,7 +207,7 @@ def command_predict(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"dvzero predict: error: {error}", file=sys.stderr)
     if args.show:
-        taken: set = set()
+        taken = {image.resolve() for image in args.images}  # never write over an input
         written = []
         for prediction in predictions:
             try:
