@@ -25,24 +25,26 @@ def train(network, optimizer, steps: int, mnist) -> None:
         optimizer.update(network.params, network.gradient(x_train[batch], t_train[batch]))
 
 
+def trained_file(network, optimizer, steps: int, mnist, folder):
+    """``network`` after ``steps`` steps of ``optimizer``, saved as ``folder/params.npz``."""
+    train(network, optimizer, steps, mnist)
+    path = folder / "params.npz"
+    network.save_params(path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def seed_network(mnist, tmp_path_factory):
     """The original post's network and settings (SGD 0.1, 10,000 steps), saved."""
-    network = DeepVisionZeroNet(784, 50, 10, dtype=np.float32, rng=1)
-    train(network, SGD(0.1), 10000, mnist)
-    path = tmp_path_factory.mktemp("seed") / "params.npz"
-    network.save_params(path)
-    return path
+    return trained_file(DeepVisionZeroNet(784, 50, 10, dtype=np.float32, rng=1), SGD(0.1),
+                        10000, mnist, tmp_path_factory.mktemp("seed"))
 
 
 @pytest.fixture(scope="module")
 def cnn(mnist, tmp_path_factory):
     """SimpleConvNet after two epochs of Adam, saved."""
-    network = SimpleConvNet(dtype=np.float32, rng=1)
-    train(network, Adam(0.001), 1200, mnist)
-    path = tmp_path_factory.mktemp("cnn") / "params.npz"
-    network.save_params(path)
-    return path
+    return trained_file(SimpleConvNet(dtype=np.float32, rng=1), Adam(0.001), 1200, mnist,
+                        tmp_path_factory.mktemp("cnn"))
 
 
 @pytest.fixture(scope="module")

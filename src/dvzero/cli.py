@@ -192,7 +192,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
 def command_predict(args: argparse.Namespace) -> int:
     import json
 
-    from .prediction import bar_chart, load_predictor, predict_files, show_prediction
+    from .prediction import bar_chart, load_predictor, predict_files, show_predictions
 
     predictor = load_predictor(args.model)
     predictions, errors = predict_files(predictor, args.images)
@@ -207,16 +207,10 @@ def command_predict(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"dvzero predict: error: {error}", file=sys.stderr)
     if args.show:
-        taken = {image.resolve() for image in args.images}  # never write over an input
-        written = []
-        for prediction in predictions:
-            try:
-                written.append(show_prediction(predictor, prediction, os.getcwd(), taken))
-            except OSError as exc:
-                errors.append(exc)
-                print(f"dvzero predict: error: could not write the picture of "
-                      f"{prediction.file} in {os.getcwd()}: {exc.strerror or exc}",
-                      file=sys.stderr)
+        written, failed = show_predictions(predictor, predictions, os.getcwd(), args.images)
+        for error in failed:
+            print(f"dvzero predict: error: {error}", file=sys.stderr)
+        errors += failed
         if written:
             print(f"wrote {', '.join(map(str, written))}", file=sys.stderr if args.json
                   else sys.stdout)

@@ -110,3 +110,19 @@ def show_prediction(predictor: Predictor, prediction: Prediction,
     plot_prediction(target, prediction.image, prediction.probabilities,
                     title=f"{name}: {predictor.name}")
     return target
+
+
+def show_predictions(predictor: Predictor, predictions: Iterable[Prediction],
+                     directory: str | os.PathLike[str],
+                     inputs: Iterable[str | os.PathLike[str]] = ()) -> tuple[list[Path], list[str]]:
+    """:func:`show_prediction` for each prediction, never writing over one of ``inputs``:
+    the paths written, and one message per picture that could not be written."""
+    taken = {Path(path).resolve() for path in inputs}
+    written, errors = [], []
+    for prediction in predictions:
+        try:
+            written.append(show_prediction(predictor, prediction, directory, taken))
+        except OSError as exc:
+            errors.append(f"could not write the picture of {prediction.file} in "
+                          f"{directory}: {exc.strerror or exc}")
+    return written, errors

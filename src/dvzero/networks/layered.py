@@ -45,6 +45,15 @@ def init_scale(weight_init_std: str | float, fan_in: int) -> float:
     return float(weight_init_std)
 
 
+def eval_batch_size(network: Any, most: int = 10000) -> int:
+    """How many samples ``network`` can evaluate at once: ``most``, or fewer when its
+    ``bytes_per_sample`` would pass its ``eval_budget_bytes`` (convolutional networks)."""
+    per_sample = getattr(network, "bytes_per_sample", 0)
+    if not per_sample:
+        return most
+    return max(1, min(most, getattr(network, "eval_budget_bytes", 0) // per_sample))
+
+
 class LayerNet:
     """The shared machinery; see the module's description."""
 
@@ -142,8 +151,7 @@ class LayerNet:
             raise ValueError(f"x has {x.shape[0]} rows and t {labels.shape[0]}; need the same "
                              f"number, at least one")
         if batch_size is None:
-            batch_size = max(1, min(10000, self.eval_budget_bytes
-                                    // max(self.bytes_per_sample, 1)))
+            batch_size = eval_batch_size(self)
         correct = 0
         for start in range(0, x.shape[0], batch_size):
             scores = self._scores(x[start : start + batch_size], False)

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from .. import plotting
 from ..errors import UsageError
-from .records import describe_data, find_model
+from .records import check_fits, describe_data, find_model, recorded_data_dir
 
 #: The pictures of a network on its test set, in the order drawn.
 TEST_PICTURES = ("confusion.png", "mistakes.png", "weights.png")
@@ -31,9 +31,9 @@ MAX_MISTAKES = 60
 def predicted_labels(network: Any, x: NDArray, chunk: int = 1000) -> NDArray:
     """The network's digit for each row (or image) of ``x``, ``chunk`` at a time at most,
     fewer when the network's evaluation memory budget says so (convolutional networks)."""
-    per_sample = getattr(network, "bytes_per_sample", 0)
-    if per_sample:
-        chunk = max(1, min(chunk, getattr(network, "eval_budget_bytes", 0) // per_sample))
+    from ..networks.layered import eval_batch_size
+
+    chunk = eval_batch_size(network, most=chunk)
     return np.concatenate([np.argmax(network.predict(x[start:start + chunk]), axis=1)
                            for start in range(0, len(x), chunk)])
 
@@ -119,10 +119,7 @@ def plot_run(run_dir: str | os.PathLike[str],
     if source.run_dir is None or not Path(run_dir).is_dir():
         raise UsageError(f"{run_dir}: not a run directory (one that 'dvzero train' wrote, "
                          f"with its summary.json)")
-    data_dir = source.data_dir if data_dir is None else str(data_dir)
-    if data_dir is not None and not Path(data_dir).is_dir():
-        raise UsageError(f"{source.run_dir} was trained on {data_dir}, which is no longer "
-                         f"there; name its data with --data-dir")
+    data_dir = recorded_data_dir(source) if data_dir is None else str(data_dir)
     summary_path, metrics_path = source.run_dir / "summary.json", source.run_dir / "metrics.csv"
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
@@ -138,10 +135,7 @@ def plot_run(run_dir: str | os.PathLike[str],
                            val_acc_list=summary.get("val_acc_list") or None)
     plotting.plot_loss(source.run_dir / "loss.png", losses, title=title)
     _, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
-    if x_test.shape[1] != network.input_size:
-        raise UsageError(f"{source.params_file}: the network takes {network.input_size} "
-                         f"inputs but the test images of {describe_data(data_dir)} "
-                         f"have {x_test.shape[1]}")
+    check_fits(network, source.params_file, x_test, t_test, data_dir)
     files = ["accuracy.png", "loss.png"]
     if np.ndim(network.params["W1"]) == 4 and isinstance(config.get("seed"), int):
         plotting.plot_filters(source.run_dir / "filters.png",

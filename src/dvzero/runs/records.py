@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import UsageError
 
@@ -124,6 +125,32 @@ class Evaluation:
     warnings: list[str] = field(default_factory=list)
 
 
+def recorded_data_dir(source: ModelSource) -> str | None:
+    """The data a run was trained on (``None``: the shipped MNIST); refuses data that is
+    no longer there."""
+    if source.data_dir is not None and not Path(source.data_dir).is_dir():
+        raise UsageError(
+            f"{source.run_dir} was trained on {source.data_dir}, which is no longer there; "
+            f"name its data with --data-dir"
+        )
+    return source.data_dir
+
+
+def check_fits(network: Any, params_file: Path, x_test: Any, t_test: Any,
+               data_dir: str | None) -> None:
+    """Refuse test data whose pixels per image or labels do not fit ``network``."""
+    if x_test.shape[1] != network.input_size:
+        raise UsageError(
+            f"{params_file}: the network takes {network.input_size} inputs but the "
+            f"test images have {x_test.shape[1]} pixels ({describe_data(data_dir)})"
+        )
+    if t_test.size and int(t_test.max()) >= network.output_size:
+        raise UsageError(
+            f"{params_file}: the network has {network.output_size} outputs but the "
+            f"test labels go up to {int(t_test.max())} ({describe_data(data_dir)})"
+        )
+
+
 def evaluate(
     path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None
 ) -> Evaluation:
@@ -144,12 +171,7 @@ def evaluate(
     if data_dir is not None:
         origin, data_dir = "given", str(data_dir)
     elif source.run_dir is not None:
-        origin, data_dir, fingerprint = "run", source.data_dir, source.data_sha256
-        if data_dir is not None and not Path(data_dir).is_dir():
-            raise UsageError(
-                f"{source.run_dir} was trained on {data_dir}, which is no longer there; "
-                f"name its data with --data-dir"
-            )
+        origin, data_dir, fingerprint = "run", recorded_data_dir(source), source.data_sha256
     else:
         origin = "default"
 
@@ -158,16 +180,7 @@ def evaluate(
     if fingerprint is not None and dataset_fingerprint(data_dir) != fingerprint:
         warnings.append(f"the files of {describe_data(data_dir)} have changed since the run "
                         f"was trained on them")
-    if x_test.shape[1] != network.input_size:
-        raise UsageError(
-            f"{source.params_file}: the network takes {network.input_size} inputs but the "
-            f"test images have {x_test.shape[1]} pixels ({describe_data(data_dir)})"
-        )
-    if t_test.size and int(t_test.max()) >= network.output_size:
-        raise UsageError(
-            f"{source.params_file}: the network has {network.output_size} outputs but the "
-            f"test labels go up to {int(t_test.max())} ({describe_data(data_dir)})"
-        )
+    check_fits(network, source.params_file, x_test, t_test, data_dir)
     accuracy = network.accuracy(x_test.astype(network.dtype, copy=False), t_test)
     return Evaluation(accuracy, int(x_test.shape[0]), int(x_test.shape[1]),
                       source.params_file, data_dir, origin, warnings)
