@@ -1,5 +1,5 @@
-"""The ``dvzero`` command: ``train``, ``evaluate``, ``predict``, ``plot``, ``data`` and
-``experiment``.
+"""The ``dvzero`` command: ``train``, ``evaluate``, ``predict``, ``plot``, ``data``,
+``serve`` and ``experiment``.
 
 This is the only module that prints or exits. It parses the options
 (:mod:`dvzero.cli_parser`), calls the library and prints. Library errors (bad data, bad
@@ -245,6 +245,41 @@ def command_data(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- serve
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    from .web import Catalog, make_server, url_of
+
+    catalog = Catalog("runs", args.model)
+    if not catalog.entries():
+        print("dvzero serve: no finished run in runs/ yet; training the original post's "
+              "network first")
+        trained = command_train(build_parser().parse_args(
+            ["train"] + ["--no-progress"] * args.no_progress), time.perf_counter())
+        if trained != 0:
+            return trained
+    try:
+        server = make_server(catalog, args.host, args.port, log=lambda line: print(
+            f"dvzero serve: {line}", file=sys.stderr, flush=True))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host} port {args.port} ({exc.strerror or exc});"
+                         f" choose another with --port, or --port 0 for a free one") from None
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"dvzero serve: warning: listening on {args.host}: anyone who can reach this "
+              f"computer can use the page", file=sys.stderr)
+    names = [entry.id for entry in catalog.entries()]
+    print(f"models: {', '.join(names)}")
+    print(f"serving on {url_of(server)} (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\ndvzero serve: stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0
+
+
 # --------------------------------------------------------------------------- experiment
 
 
@@ -282,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "predict": lambda: command_predict(args),
                 "plot": lambda: command_plot(args),
                 "data": lambda: command_data(args),
+                "serve": lambda: command_serve(args),
                 "experiment": lambda: command_experiment(args)}
     previous_sigterm = _terminate_as_interrupt()
     try:

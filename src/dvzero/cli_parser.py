@@ -28,6 +28,7 @@ examples:
                                         the original post's slow method, with a time projection
   dvzero evaluate runs/a                test accuracy of a run, on the data it was trained on
   dvzero predict runs/a seven.png       the run's network on your own picture of a digit
+  dvzero serve                          draw digits in the browser and watch the network read them
   dvzero train --resume runs/a          continue an interrupted run
   dvzero train --net mlp --epochs 20    a deeper network, trained with Adam
   dvzero train --net cnn --epochs 20    a convolutional network (about 4 minutes on 2 cores)
@@ -72,6 +73,7 @@ def _number(convert, is_valid, requirement: str):
 
 
 positive_int = _number(int, lambda value: value >= 1, "at least 1")
+port_number = _number(int, lambda value: 0 <= value <= 65535, "from 0 to 65535")
 seed_int = _number(int, lambda value: value >= 0, ">= 0")
 positive_float = _number(float, lambda value: value > 0, "a finite number > 0")
 non_negative_float = _number(float, lambda value: value >= 0, "a finite number >= 0")
@@ -135,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(commands)
     _add_predict(commands)
     _add_plot(commands)
+    _add_serve(commands)
     _add_experiment(commands)
     return parser
 
@@ -261,6 +264,29 @@ def _add_plot(commands) -> None:
                       f"{DATA_FILES_HELP} (default: the shipped MNIST)")
     data.add_argument("--out", type=path, default=Path("digits.png"),
                       help="the PNG file to write (default: digits.png)")
+
+
+def _add_serve(commands) -> None:
+    serve = commands.add_parser(
+        "serve", help="a page in the browser: draw a digit, watch the network read it",
+        description="Serve a local web page where you draw a digit with the mouse or a finger "
+        "and see, as you draw, the ten probabilities, the 28x28 input the network sees and "
+        "its first hidden layer. A selector switches between MODEL and the finished runs in "
+        "runs/; with neither, the original post's network is trained first. The page speaks "
+        "English and Chinese. Ctrl-C stops the server.", formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  dvzero serve                      the runs in runs/ (trains one if there is none)\n"
+        "  dvzero serve runs/a --port 8080   runs/a first, on http://127.0.0.1:8080/\n")
+    serve.add_argument("model", type=path, nargs="?", metavar="RUN_DIR_OR_PARAMS",
+                       help="the model shown first: a run directory or a parameter file "
+                       "(default: the newest run in runs/)")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on "
+                       "(default: 127.0.0.1, this computer only; 0.0.0.0 opens the page to "
+                       "your whole network)")
+    serve.add_argument("--port", type=port_number, default=8000, help="the port to listen on; "
+                       "0 picks a free one (default: 8000)")
+    serve.add_argument("--no-progress", action="store_true", help="no progress bar when a "
+                       "network has to be trained first")
 
 
 def _add_experiment(commands) -> None:

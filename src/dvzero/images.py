@@ -35,6 +35,17 @@ class ImageError(ValueError):
     """A file that can't be made into a digit: not an image, too large, or blank."""
 
 
+class NoInkError(ImageError):
+    """A picture that is one colour throughout: nothing drawn yet."""
+
+
+def _name(path) -> str:
+    """How messages name a picture: its path, or a file object's ``name``."""
+    if isinstance(path, (str, bytes, os.PathLike)):
+        return os.fsdecode(path)
+    return str(getattr(path, "name", "the picture"))
+
+
 #: Pictures are shrunk to this many pixels a side at most before any arithmetic, so that
 #: a large photo costs megabytes, not gigabytes (the digit ends up 20x20 anyway).
 WORKING_SIDE = 1024
@@ -54,23 +65,23 @@ def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> NDA
         with image:
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageError(f"{path}: {width}x{height} pixels is more than the "
+                raise ImageError(f"{_name(path)}: {width}x{height} pixels is more than the "
                                  f"{max_pixels:,} read; scale the picture down first")
             image.load()
             image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways
             return _grey_levels(image)
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image (PNG, JPEG or another format Pillow "
+        raise ImageError(f"{_name(path)}: not an image (PNG, JPEG or another format Pillow "
                          f"reads)") from None
     except Image.DecompressionBombError:  # Pillow's own limit, checked as it opens
-        raise ImageError(f"{path}: more pixels than the {max_pixels:,} read; scale the "
+        raise ImageError(f"{_name(path)}: more pixels than the {max_pixels:,} read; scale the "
                          f"picture down first") from None
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         if isinstance(exc, ImageError):
             raise
-        raise ImageError(f"{path}: a damaged or unreadable image ({exc})") from None
+        raise ImageError(f"{_name(path)}: a damaged or unreadable image ({exc})") from None
 
 
 def _grey_levels(image) -> NDArray:
@@ -123,7 +134,7 @@ def mnist_like(grey: NDArray) -> NDArray:
     ink = ink - float(np.median(_border(ink)))
     strongest = float(ink.max())
     if strongest < MIN_CONTRAST:
-        raise ImageError("no ink: the picture is blank (one colour throughout)")
+        raise NoInkError("no ink: the picture is blank (one colour throughout)")
     ink = np.clip(ink / strongest, 0, 1)
 
     rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
@@ -157,4 +168,4 @@ def read_digit(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> ND
     try:
         return mnist_like(grey)
     except ImageError as exc:
-        raise ImageError(f"{path}: {exc}") from None
+        raise type(exc)(f"{_name(path)}: {exc}") from None

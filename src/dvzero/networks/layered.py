@@ -20,7 +20,7 @@ from .. import storage
 from .._rng import plain
 from ..functions import labels_from_targets, softmax
 from ..gradient import numerical_gradient
-from ..layers import SoftmaxWithLoss
+from ..layers import Relu, Sigmoid, SoftmaxWithLoss, Tanh
 from .base import fit_params
 
 #: Initial weight scales by name, as functions of the number of inputs of a unit.
@@ -122,6 +122,17 @@ class LayerNet:
     def predict(self, x: ArrayLike, train_flg: bool = False) -> NDArray:
         """Class probabilities for ``x`` -> ``(N, output_size)``."""
         return softmax(self._scores(self._check_x(x), train_flg))
+
+    def first_hidden(self, x: ArrayLike) -> NDArray:
+        """The first hidden layer's activations for ``x`` (predicting): ``(N, units)``
+        after a fully connected layer, ``(N, channels, height, width)`` after a
+        convolution (and the pooling before its activation, if any)."""
+        x = self._check_x(x)
+        for layer, takes_flag in self._layers:
+            x = layer.forward(x, False) if takes_flag else layer.forward(x)
+            if isinstance(layer, (Sigmoid, Relu, Tanh)):
+                return x
+        raise ValueError(f"{type(self).__name__} has no hidden layer")
 
     def weight_decay(self) -> float:
         """The L2 term of the loss: ``lambda / 2 * sum of W ** 2`` over all weights."""

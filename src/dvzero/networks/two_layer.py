@@ -128,6 +128,10 @@ class DeepVisionZeroNet:
         """Class probabilities for ``x`` ``(N, input_size)`` -> ``(N, output_size)``."""
         return softmax(self._scores(self._check_x(x)))
 
+    def first_hidden(self, x: ArrayLike) -> NDArray:
+        """The hidden layer's activations for ``x`` ``(N, input_size)`` -> ``(N, hidden_size)``."""
+        return self._hidden(self._check_x(x))
+
     def loss(self, x: ArrayLike, t: ArrayLike) -> float:
         """Cross-entropy error of the predictions for ``x`` against ``t`` (one-hot or labels)."""
         x = self._check_x(x)

@@ -1,0 +1,11 @@
+"""``dvzero serve``: draw a digit in the browser and watch a trained network read it.
+
+:mod:`.models` finds the trained models and turns a drawing into the network's answer;
+:mod:`.server` serves the page (``page/``: static HTML, CSS and JavaScript) and its API.
+"""
+
+from .models import Catalog, ModelEntry, find_runs, hidden_layer
+from .server import MAX_BODY, PAGE_FILES, make_server, url_of
+
+__all__ = ["MAX_BODY", "PAGE_FILES", "Catalog", "ModelEntry", "find_runs", "hidden_layer",
+           "make_server", "url_of"]

@@ -1,0 +1,226 @@
+"""``dvzero serve``: a page to draw digits on, and the small HTTP server behind it.
+
+The server knows three things: the page's own files (:data:`PAGE_FILES`, and nothing else
+is ever read from disk for a request), ``GET /api/models`` (the models on offer) and
+``POST /api/predict`` (a drawing in, the network's answer out). It is Python's own
+:mod:`http.server`, one thread per request; any request it cannot use gets a 4xx answer
+with a JSON ``error`` and the server goes on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import socket
+import traceback
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import DVZeroError
+from ..images import ImageError, NoInkError
+from .models import Catalog
+
+#: URL path -> (file in dvzero/web/page, content type): all the server ever reads.
+PAGE_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/style.css": ("style.css", "text/css; charset=utf-8"),
+}
+#: The largest request body read, in bytes: a 280x280 drawing as a PNG data URL is about
+#: 20 KB; a body above this is refused unread (413).
+MAX_BODY = 2 * 1024 * 1024
+#: The largest drawing decoded, in pixels (a canvas is far smaller).
+MAX_DRAWING_PIXELS = 4_000_000
+#: Seconds a connection may stay silent before the server drops it.
+TIMEOUT = 20
+#: Headers on every answer: the page's own files only, never sniffed, never framed.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                               "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class RequestError(Exception):
+    """A request the server refuses: the status and the reason sent back."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def page_file(name: str) -> bytes:
+    """One of the page's own files, from the installed package."""
+    return (resources.files("dvzero.web") / "page" / name).read_bytes()
+
+
+def decode_drawing(body: bytes) -> tuple[str | None, io.BytesIO]:
+    """``(model id or None, picture)`` from a ``/api/predict`` body: JSON with ``image``,
+    a PNG or JPEG as a data URL (``data:image/png;base64,...``) or bare base64, and an
+    optional ``model``. Raises :class:`RequestError` (400) for anything else."""
+    try:
+        request = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise RequestError(HTTPStatus.BAD_REQUEST, "the body is not valid JSON") from None
+    if not isinstance(request, dict) or not isinstance(request.get("image"), str):
+        raise RequestError(HTTPStatus.BAD_REQUEST,
+                           'expected a JSON object with "image": a PNG data URL')
+    model = request.get("model")
+    if model is not None and not isinstance(model, str):
+        raise RequestError(HTTPStatus.BAD_REQUEST, '"model" must be a string')
+    image = request["image"]
+    if image.startswith("data:"):
+        header, _, image = image.partition(",")
+        if not header.endswith(";base64"):
+            raise RequestError(HTTPStatus.BAD_REQUEST, "the data URL must be base64")
+    try:
+        data = base64.b64decode(image, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError(HTTPStatus.BAD_REQUEST, '"image" is not valid base64') from None
+    picture = io.BytesIO(data)
+    picture.name = "the drawing"
+    return model, picture
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Answers one connection; :func:`make_server` gives it the catalog and the log."""
+
+    server_version = "dvzero"
+    protocol_version = "HTTP/1.1"
+    timeout = TIMEOUT
+    catalog: Catalog
+    log: Callable[[str], None]
+
+    # ------------------------------------------------------------------ methods
+
+    def do_GET(self) -> None:
+        self._answer(self._get)
+
+    def do_HEAD(self) -> None:
+        self._answer(self._get, head=True)
+
+    def do_POST(self) -> None:
+        self._answer(self._post)
+
+    def _not_allowed(self) -> None:
+        self._answer(self._refuse_method)
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
+
+    # ------------------------------------------------------------------ routes
+
+    def _get(self) -> tuple[HTTPStatus, str, bytes]:
+        path = urlsplit(self.path).path
+        if path == "/api/models":
+            entries = self.catalog.entries()
+            return self._json({"models": [entry.as_json() for entry in entries]})
+        if path not in PAGE_FILES:
+            raise RequestError(HTTPStatus.NOT_FOUND, "not found")
+        name, content_type = PAGE_FILES[path]
+        return HTTPStatus.OK, content_type, page_file(name)
+
+    def _post(self) -> tuple[HTTPStatus, str, bytes]:
+        if urlsplit(self.path).path != "/api/predict":
+            raise RequestError(HTTPStatus.NOT_FOUND, "not found")
+        model, picture = decode_drawing(self._body())
+        try:
+            return self._json(self.catalog.predict(model, picture,
+                                                   max_pixels=MAX_DRAWING_PIXELS))
+        except NoInkError:
+            raise RequestError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                               "nothing drawn yet: the picture is blank") from None
+        except ImageError as exc:
+            raise RequestError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        except KeyError as exc:
+            raise RequestError(HTTPStatus.NOT_FOUND, exc.args[0]) from None
+
+    def _refuse_method(self) -> tuple[HTTPStatus, str, bytes]:
+        raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not served")
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length")
+        length = self.headers.get("Content-Length")
+        if length is None:
+            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length")
+        if not length.isdigit():
+            raise RequestError(HTTPStatus.BAD_REQUEST, "a malformed Content-Length")
+        if int(length) > MAX_BODY:
+            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                               f"the body is {int(length):,} bytes; at most {MAX_BODY:,}")
+        body = self.rfile.read(int(length))
+        if len(body) < int(length):
+            raise RequestError(HTTPStatus.BAD_REQUEST, "the body ended early")
+        return body
+
+    @staticmethod
+    def _json(value: Any) -> tuple[HTTPStatus, str, bytes]:
+        return HTTPStatus.OK, "application/json", json.dumps(value).encode()
+
+    def _answer(self, route: Callable[[], tuple[HTTPStatus, str, bytes]],
+                head: bool = False) -> None:
+        try:
+            status, content_type, body = route()
+        except RequestError as exc:
+            status, content_type = exc.status, "application/json"
+            body = json.dumps({"error": str(exc)}).encode()
+            if status in (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.LENGTH_REQUIRED,
+                          HTTPStatus.BAD_REQUEST) and self.command == "POST":
+                self.close_connection = True  # the unread body must not pass for a request
+        except (DVZeroError, OSError, ValueError) as exc:  # a model that will not load
+            status, content_type = HTTPStatus.INTERNAL_SERVER_ERROR, "application/json"
+            body = json.dumps({"error": str(exc)}).encode()
+            self.log(f"error: {exc}")
+        except Exception:  # noqa: BLE001 - one bad request must never stop the server
+            status, content_type = HTTPStatus.INTERNAL_SERVER_ERROR, "application/json"
+            body = json.dumps({"error": "internal error (see the server's output)"}).encode()
+            self.log(traceback.format_exc().rstrip())
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        if status == HTTPStatus.METHOD_NOT_ALLOWED:
+            self.send_header("Allow", "GET, HEAD, POST")
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        # No line per request (a drawing sends several a second), nor for idle browser
+        # connections timing out; the server's own failures go to ``log`` in _answer.
+        pass
+
+
+def make_server(catalog: Catalog, host: str = "127.0.0.1", port: int = 8000,
+                log: Callable[[str], None] | None = None) -> ThreadingHTTPServer:
+    """A server for the page and its API on ``host:port`` (port 0: a free one), not yet
+    serving: call ``serve_forever()``. ``log`` gets a line for each request that failed on
+    the server's side, such as a model that will not load (default: dropped)."""
+    handler = type("PageHandler", (Handler,), {
+        "catalog": catalog, "log": staticmethod(log or (lambda line: None))})
+    server_class = _Server6 if ":" in host else ThreadingHTTPServer
+    return server_class((host, port), handler)
+
+
+class _Server6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def url_of(server: ThreadingHTTPServer) -> str:
+    host, port = server.server_address[:2]
+    host = f"[{host}]" if ":" in str(host) else host
+    return f"http://{host}:{port}/"
