@@ -219,7 +219,11 @@ def test_a_browser_draws_a_one_and_a_zero(fresh, browser, tmp_path):
 
     stroke_with_finger(page, ONE)
     assert answer(page, expect) == "1"
-    assert float(page.inner_text("#bars li.top .value")) > 0.5
+    top = float(page.inner_text("#bars li.top .value"))
+    assert top > 0.5 and page.inner_text("#bars li.top .label") == "1"
+    bar = page.locator("#bars li.top .fill").bounding_box()["width"]
+    track = page.locator("#bars li.top .track").bounding_box()["width"]
+    assert bar == pytest.approx(top * track, abs=2)  # the bar shows the probability
     assert not_blank(page.locator("#input").screenshot())
     assert "50 units" in page.inner_text("#hidden-about")
     page.screenshot(path=ARTIFACTS / "serve-one.png", full_page=True)
