@@ -268,10 +268,9 @@ def command_serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"dvzero serve: warning: listening on {args.host}: anyone who can reach this "
               f"computer can use the page", file=sys.stderr)
-    names = [entry.id for entry in catalog.entries()]
-    print(f"models: {', '.join(names)}")
-    print(f"serving on {url_of(server)} (Ctrl-C to stop)", flush=True)
-    try:
+    try:  # from the moment the address is printed, Ctrl-C and SIGTERM are a clean stop
+        print(f"models: {', '.join(entry.id for entry in catalog.entries())}")
+        print(f"serving on {url_of(server)} (Ctrl-C to stop)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         print("\ndvzero serve: stopped", file=sys.stderr)
