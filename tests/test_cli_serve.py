@@ -253,3 +253,66 @@ def test_a_browser_draws_a_one_and_a_zero(fresh, browser, tmp_path):
     assert answer(page, expect) == "0"
     assert errors == []
     context.close()
+
+
+class Gate:
+    """Holds back the page's questions to the server while closed, to answer them late."""
+
+    def __init__(self, page) -> None:
+        self.held: list = []
+        self.closed = False
+        page.route("**/api/predict", self._route)
+
+    def _route(self, route) -> None:
+        if self.closed:
+            self.held.append(route)
+        else:
+            route.continue_()
+
+    def tap_held(self, page) -> None:
+        """A tap on the pad (a dot: one question, nothing queued behind it), held back."""
+        self.closed = True
+        box = page.locator("#pad").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(200)
+        assert len(self.held) == 1
+
+    def release(self) -> None:
+        self.closed = False
+        while self.held:
+            self.held.pop().continue_()
+
+
+def test_an_answer_that_comes_too_late_is_never_shown(fresh, browser):
+    served, url, cwd = fresh
+    chromium, expect = browser
+    (run,) = [path for path in (cwd / "runs").iterdir() if path.name != "zz-copy"]
+    # a second model of another kind: a convolutional network (untrained will do)
+    from dvzero.networks import SimpleConvNet
+
+    cnn = cwd / "runs" / "zz-cnn"
+    shutil.copytree(run, cnn)
+    (cnn / "params_two_layer.pkl").unlink()
+    SimpleConvNet(rng=0).save_params(cnn / "params.npz")
+    page = chromium.new_page(viewport={"width": 1100, "height": 720}, locale="en-US")
+    page.goto(url)
+    expect(page.locator("#model option[value='zz-cnn']")).to_have_count(1)
+    page.select_option("#model", run.name)
+
+    # the pad cleared while the answer is on its way: the answer is dropped
+    gate = Gate(page)
+    gate.tap_held(page)
+    page.click("#clear")
+    gate.release()
+    page.wait_for_timeout(500)
+    assert page.inner_text("#digit") == "?"
+    assert page.inner_text("#bars li:nth-child(2) .value") == ""
+
+    # the model switched while the answer is on its way: the new model's answer is shown
+    gate.tap_held(page)
+    page.select_option("#model", "zz-cnn")
+    gate.release()
+    assert answer(page, expect) in "0123456789"
+    expect(page.locator("#hidden-about")).to_contain_text("30 feature maps of 12×12")
+    page.screenshot(path=ARTIFACTS / "serve-cnn.png", full_page=True)
+    page.close()

@@ -11,7 +11,9 @@ import re
 import shutil
 import socket
 import threading
+import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,15 @@ from dvzero.functions import relu, sigmoid
 from dvzero.images import read_digit
 from dvzero.networks import DeepConvNet, MultiLayerNet, SimpleConvNet
 from dvzero.prediction import load_predictor, predict_files
-from dvzero.web import MAX_BODY, Catalog, find_runs, hidden_layer, make_server, url_of
+from dvzero.web import (
+    MAX_BODY,
+    Catalog,
+    find_runs,
+    hidden_layer,
+    is_loopback,
+    make_server,
+    url_of,
+)
 from dvzero.web.models import MAX_HIDDEN_VALUES
 from dvzero.web.server import MAX_DRAWING_PIXELS, decode_drawing
 
@@ -292,44 +302,61 @@ def tiny_png(width: int, height: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))) + chunk(b"IEND", b""))
 
 
-def bad_requests(drawing: bytes) -> list[tuple[str, object, bytes | None, int, str]]:
+def tiff_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="TIFF")
+    return buffer.getvalue()
+
+
+def bad_requests(drawing: bytes) -> dict[str, tuple[object, bytes | None, int, str]]:
+    """Each malformed request: (JSON payload, or raw body), the status and words expected."""
     white = png_bytes(np.full((280, 280), 255, np.uint8))
     side = int(MAX_DRAWING_PIXELS ** 0.5) + 10
-    return [
-        ("not JSON", None, b"{image: nope", 400, "not valid JSON"),
-        ("not UTF-8", None, b"\xff\xfe\x00", 400, "not valid JSON"),
-        ("a list", [data_url(drawing)], None, 400, '"image"'),
-        ("no image", {"model": OLDER}, None, 400, '"image"'),
-        ("image not a string", {"image": 7}, None, 400, '"image"'),
-        ("model not a string", {"image": data_url(drawing), "model": 3}, None, 400, "model"),
-        ("not base64", {"image": "data:image/png;base64,@@@"}, None, 400, "base64"),
-        ("data URL not base64", {"image": "data:image/png,abc"}, None, 400, "base64"),
-        ("not an image", {"image": data_url(b"hello world")}, None, 400, "not an image"),
-        ("truncated", {"image": data_url(drawing[: len(drawing) // 2])}, None, 400,
-         "the drawing"),
-        ("too many pixels", {"image": data_url(tiny_png(side, side))}, None, 400,
-         "pixels"),
-        ("blank", {"image": data_url(white)}, None, 422, "nothing drawn"),
-        ("unknown model", {"image": data_url(drawing), "model": "../../etc"}, None, 404,
-         "no model"),
-    ]
+    digit = np.asarray(Image.open(io.BytesIO(drawing)))
+    return {
+        "not JSON": (None, b"{image: nope", 400, "not valid JSON"),
+        "not UTF-8": (None, b"\xff\xfe\x00", 400, "not valid JSON"),
+        "nested too deep": (None, b"[" * 100000, 400, "not valid JSON"),
+        "a list": ([data_url(drawing)], None, 400, '"image"'),
+        "no image": ({"model": OLDER}, None, 400, '"image"'),
+        "image not a string": ({"image": 7}, None, 400, '"image"'),
+        "model not a string": ({"image": data_url(drawing), "model": 3}, None, 400, "model"),
+        "not base64": ({"image": "data:image/png;base64,@@@"}, None, 400, "base64"),
+        "data URL not base64": ({"image": "data:image/png,abc"}, None, 400, "base64"),
+        "not an image": ({"image": data_url(b"hello world")}, None, 400, "not an image"),
+        "a TIFF": ({"image": data_url(tiff_bytes(digit))}, None, 400, "not an image"),
+        "PostScript": ({"image": data_url(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 9 9"
+                                          b"\nshowpage\n")}, None, 400, "not an image"),
+        "truncated": ({"image": data_url(drawing[: len(drawing) // 2])}, None, 400,
+                      "the drawing"),
+        "too many pixels": ({"image": data_url(tiny_png(side, side))}, None, 400, "pixels"),
+        "blank": ({"image": data_url(white)}, None, 422, "nothing drawn"),
+        "unknown model": ({"image": data_url(drawing), "model": "../../etc"}, None, 404,
+                          "no model"),
+    }
 
 
-@pytest.mark.parametrize("case", range(13))
-def test_malformed_drawings_get_4xx_and_the_server_goes_on(served, drawing, case):
-    name, payload, raw, expected, words = bad_requests(drawing)[case]
+BAD_REQUESTS = ["not JSON", "not UTF-8", "nested too deep", "a list", "no image",
+                "image not a string", "model not a string", "not base64",
+                "data URL not base64", "not an image", "a TIFF", "PostScript", "truncated",
+                "too many pixels", "blank", "unknown model"]
+
+
+@pytest.mark.parametrize("name", BAD_REQUESTS)
+def test_malformed_drawings_get_4xx_and_the_server_goes_on(served, drawing, name):
+    payload, raw, expected, words = bad_requests(drawing)[name]
     status, answer = served.predict(payload, raw)
-    assert status == expected, name
-    assert words in answer["error"], name
+    assert status == expected
+    assert words in answer["error"]
     served.still_serving(drawing)
 
 
 def test_every_malformed_case_is_tested(drawing):
-    assert len(bad_requests(drawing)) == 13
+    assert list(bad_requests(drawing)) == BAD_REQUESTS
 
 
 def test_an_oversize_body_is_refused_unread(served, drawing):
-    head = (f"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = (f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Content-Length: {MAX_BODY + 1}\r\n\r\n").encode()
     answer = served.raw(head + b"x" * 1000)  # far less than announced: not waited for
     assert answer.startswith(b"HTTP/1.1 413")
@@ -341,10 +368,13 @@ def test_an_oversize_body_is_refused_unread(served, drawing):
     ("", b"HTTP/1.1 411"),
     ("Transfer-Encoding: chunked\r\n", b"HTTP/1.1 411"),
     ("Content-Length: -5\r\n", b"HTTP/1.1 400"),
+    ("Content-Length: \u00b2\r\n", b"HTTP/1.1 400"),  # a digit to str.isdigit, not to int
+    (f"Content-Length: {'9' * 5000}\r\n", b"HTTP/1.1 400"),  # beyond int()'s digit limit
     ("Content-Length: 100\r\n", b"HTTP/1.1 400"),  # the body ends early
 ])
 def test_bodies_without_a_usable_length_are_refused(served, drawing, headers, expected):
-    answer = served.raw(f"POST /api/predict HTTP/1.1\r\nHost: x\r\n{headers}\r\n{{}}".encode())
+    answer = served.raw(f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n{{}}"
+                        .encode("latin-1"))
     assert answer.startswith(expected)
     served.still_serving(drawing)
 
@@ -366,6 +396,126 @@ def test_garbage_on_the_socket_never_stops_the_server(served, drawing, garbage):
     if answer.startswith(b"<"):
         assert re.search(rb"Error code: [45]\d\d", answer)
     served.still_serving(drawing)
+
+
+def test_a_body_left_unread_is_never_taken_for_a_request(served, drawing):
+    smuggled = b"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    for method, path in [("POST", "/nope"), ("PUT", "/api/predict"), ("GET", "/"),
+                         ("POST", "/api/predict/")]:
+        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Length: {len(smuggled)}\r\n\r\n").encode()
+        answer = served.raw(head + smuggled + b"GET /api/models HTTP/1.1\r\nHost: "
+                            b"127.0.0.1\r\n\r\n")
+        assert answer.count(b"HTTP/1.1 ") == 1, (method, path)  # the connection closed
+        assert b"Connection: close" in answer and b"text/javascript" not in answer
+    # a body that was read leaves the connection open for the next request
+    body = json.dumps({"image": data_url(drawing)}).encode()
+    head = (f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+            f"{len(body)}\r\n\r\n").encode()
+    answer = served.raw(head + body + b"GET /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        b"Connection: close\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 200") == 2
+
+
+@pytest.mark.parametrize("host, expected", [
+    ("127.0.0.1:8000", 200), ("localhost", 200), ("LOCALHOST:1", 200), ("[::1]:8000", 200),
+    ("attacker.example", 403), ("attacker.example:8000", 403), ("127.0.0.1.nip.io", 403),
+    ("", 403),
+])
+def test_a_page_for_this_computer_answers_only_to_its_names(served, host, expected):
+    status, _, body = served.request("GET", "/api/models", headers={"Host": host})
+    assert status == expected
+    if expected == 403:
+        assert "answers only to localhost" in json.loads(body)["error"]
+
+
+def test_any_host_is_answered_when_serving_beyond_this_computer(runs_dir):
+    server = make_server(Catalog(runs_dir), "0.0.0.0", 0)
+    try:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1],
+                                                timeout=10)
+        connection.request("GET", "/api/models", headers={"Host": "my-laptop.local:8000"})
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.0.0.2", True),
+                                            ("localhost", True), ("::1", True),
+                                            ("0.0.0.0", False), ("", False), ("::", False),
+                                            ("192.168.1.5", False), ("my-laptop", False)])
+def test_is_loopback(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def test_concurrent_drawings_get_the_answers_they_would_get_alone(tmp_path, mnist_raw):
+    # a convolutional network keeps its inputs in shared buffers: without the catalog's
+    # lock, answers computed at once get mixed up
+    model = tmp_path / "cnn.npz"
+    SimpleConvNet(rng=0).save_params(model)
+    catalog = Catalog(tmp_path / "runs", model)
+    _, _, x_test, _ = mnist_raw
+    pictures = [png_bytes(255 - x_test[i].reshape(28, 28)) for i in range(16)]
+    alone = [catalog.predict(None, io.BytesIO(picture)) for picture in pictures]
+    served = Served(catalog)
+    try:
+        def ask(i: int) -> dict:
+            status, answer = served.predict({"image": data_url(pictures[i % 16])})
+            assert status == 200
+            return answer
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(ask, range(96)))
+    finally:
+        served.server.shutdown()
+        served.server.server_close()
+    for i, answer in enumerate(answers):
+        assert answer == alone[i % 16]
+
+
+def test_connections_beyond_the_limit_are_closed_and_the_server_goes_on(
+        runs_dir, drawing, monkeypatch):
+    from dvzero.web import server as server_module
+
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 3)
+    served = Served(Catalog(runs_dir))
+    try:
+        idle = [socket.create_connection(("127.0.0.1", served.port), timeout=10)
+                for _ in range(3)]
+        time.sleep(0.2)  # the three are being served (waiting for their requests)
+        assert served.raw(b"GET /api/models HTTP/1.1\r\nHost: localhost\r\n\r\n") == b""
+        for connection in idle:
+            connection.close()
+        deadline = time.monotonic() + 10
+        while served.raw(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n") == b"":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        served.still_serving(drawing)
+    finally:
+        served.server.shutdown()
+        served.server.server_close()
+
+
+def test_a_model_retrained_in_place_is_loaded_again(runs_dir, drawing, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(runs_dir / OLDER, runs / "a")
+    catalog = Catalog(runs)
+    before = catalog.predict("a", io.BytesIO(drawing))["probabilities"]
+    assert catalog.predict("a", io.BytesIO(drawing))["probabilities"] == before
+    DeepVisionZeroNet(784, 50, 10, rng=5).save_params(runs / "a" / "params.npz")
+    after = catalog.predict("a", io.BytesIO(drawing))["probabilities"]
+    (expected,), _ = predict_files(load_predictor(runs / "a"), [write(tmp_path, drawing)])
+    assert after != before
+    np.testing.assert_allclose(after, expected.probabilities, atol=1e-5)
+
+
+def write(folder: Path, data: bytes) -> Path:
+    path = folder / "drawing.png"
+    path.write_bytes(data)
+    return path
 
 
 def test_an_idle_connection_does_not_hold_up_others(served, drawing):

@@ -249,7 +249,7 @@ def command_data(args: argparse.Namespace) -> int:
 
 
 def command_serve(args: argparse.Namespace) -> int:
-    from .web import Catalog, make_server, url_of
+    from .web import Catalog, is_loopback, make_server, url_of
 
     catalog = Catalog("runs", args.model)
     if not catalog.entries():
@@ -265,9 +265,9 @@ def command_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host} port {args.port} ({exc.strerror or exc});"
                          f" choose another with --port, or --port 0 for a free one") from None
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"dvzero serve: warning: listening on {args.host}: anyone who can reach this "
-              f"computer can use the page", file=sys.stderr)
+    if not is_loopback(args.host):
+        print(f"dvzero serve: warning: listening on {args.host or 'every address'}: anyone "
+              f"who can reach this computer can use the page", file=sys.stderr)
     try:  # from the moment the address is printed, Ctrl-C and SIGTERM are a clean stop
         print(f"models: {', '.join(entry.id for entry in catalog.entries())}")
         print(f"serving on {url_of(server)} (Ctrl-C to stop)", flush=True)

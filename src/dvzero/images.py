@@ -51,17 +51,19 @@ def _name(path) -> str:
 WORKING_SIDE = 1024
 
 
-def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> NDArray:
+def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS,
+              formats: tuple[str, ...] | None = None) -> NDArray:
     """The picture in ``path`` (PNG, JPEG, or anything Pillow reads) as grey levels in
     [0, 1], shape ``(height, width)``, upright (EXIF orientation applied) and at most
     :data:`WORKING_SIDE` a side. Transparent pixels count as background: the colour of the
-    picture's opaque border, or else the grey farthest from its ink."""
+    picture's opaque border, or else the grey farthest from its ink. ``formats`` limits
+    the formats tried (Pillow's names, e.g. ``("PNG", "JPEG")``); ``None``: any."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():  # dvzero's own, lower limit is checked below
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(path, formats=formats)
         with image:
             width, height = image.size
             if width * height > max_pixels:
@@ -161,10 +163,11 @@ def mnist_like(grey: NDArray) -> NDArray:
     return field.astype(np.float32)
 
 
-def read_digit(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> NDArray:
+def read_digit(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS,
+               formats: tuple[str, ...] | None = None) -> NDArray:
     """The picture in ``path`` as an MNIST-like float32 ``(28, 28)`` input
     (:func:`read_grey`, then :func:`mnist_like`); errors name the file."""
-    grey = read_grey(path, max_pixels)
+    grey = read_grey(path, max_pixels, formats)
     try:
         return mnist_like(grey)
     except ImageError as exc:

@@ -5,7 +5,7 @@
 """
 
 from .models import Catalog, ModelEntry, find_runs, hidden_layer
-from .server import MAX_BODY, PAGE_FILES, make_server, url_of
+from .server import MAX_BODY, PAGE_FILES, is_loopback, make_server, url_of
 
 __all__ = ["MAX_BODY", "PAGE_FILES", "Catalog", "ModelEntry", "find_runs", "hidden_layer",
-           "make_server", "url_of"]
+           "is_loopback", "make_server", "url_of"]

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..images import MAX_PIXELS, read_digit
 from ..prediction import Predictor, load_predictor
-from ..runs.records import PARAMS_FILES
+from ..runs.records import PARAMS_FILES, find_model
 
 #: The most numbers of the hidden layer sent back; larger layers are not drawn.
 MAX_HIDDEN_VALUES = 20000
@@ -88,12 +88,14 @@ class Catalog:
     def __init__(self, runs_dir: str | os.PathLike[str],
                  given: str | os.PathLike[str] | None = None) -> None:
         self.runs_dir = Path(runs_dir)
-        self._loaded: dict[Path, Predictor] = {}
-        self._lock = threading.Lock()  # layers keep their inputs: one forward pass at a time
+        #: Loaded networks by parameter file, with the file's (mtime, size) when loaded and
+        #: a lock: layers keep their inputs, so one forward pass at a time per network.
+        self._loaded: dict[Path, tuple[tuple[int, int], Predictor, threading.Lock]] = {}
+        self._loading = threading.Lock()
         self.given: ModelEntry | None = None
         if given is not None:
             self.given, predictor = given_model(given)
-            self._loaded[self.given.path.resolve()] = predictor
+            self._keep(predictor)
 
     def entries(self) -> list[ModelEntry]:
         runs = find_runs(self.runs_dir)
@@ -103,15 +105,24 @@ class Catalog:
         return [given] + [entry for entry in runs if entry.id != given.id
                           and entry.path.resolve() != given.path.resolve().parent]
 
-    def _predictor(self, entry: ModelEntry) -> Predictor:
-        key = entry.path.resolve()
-        if key not in self._loaded:
-            self._loaded[key] = load_predictor(entry.path)
-        return self._loaded[key]
+    def _keep(self, predictor: Predictor) -> tuple[Predictor, threading.Lock]:
+        stat = predictor.params_file.stat()
+        kept = ((stat.st_mtime_ns, stat.st_size), predictor, threading.Lock())
+        self._loaded[predictor.params_file.resolve()] = kept
+        return kept[1], kept[2]
 
-    def load(self, model_id: str | None) -> tuple[ModelEntry, Predictor]:
-        """The model of ``model_id`` (the first one if ``None``), loaded once; ``KeyError``
-        for an id that is not on offer."""
+    def _predictor(self, entry: ModelEntry) -> tuple[Predictor, threading.Lock]:
+        """The network of ``entry``, loaded once, and again if its file has changed."""
+        source = find_model(entry.path)
+        key, stat = source.params_file.resolve(), source.params_file.stat()
+        kept = self._loaded.get(key)
+        if kept is not None and kept[0] == (stat.st_mtime_ns, stat.st_size):
+            return kept[1], kept[2]
+        return self._keep(load_predictor(entry.path))
+
+    def load(self, model_id: str | None) -> tuple[ModelEntry, Predictor, threading.Lock]:
+        """The model of ``model_id`` (the first one if ``None``) and the lock to hold while
+        it computes; ``KeyError`` for an id that is not on offer."""
         entries = self.entries()
         if not entries:
             raise KeyError("no trained model")
@@ -119,20 +130,20 @@ class Catalog:
             (entry for entry in entries if entry.id == model_id), None)
         if entry is None:
             raise KeyError(f"no model {model_id!r}")
-        with self._lock:
-            return entry, self._predictor(entry)
+        with self._loading:
+            return (entry, *self._predictor(entry))
 
-    def predict(self, model_id: str | None, image: Any,
-                max_pixels: int = MAX_PIXELS) -> dict[str, Any]:
+    def predict(self, model_id: str | None, image: Any, max_pixels: int = MAX_PIXELS,
+                formats: tuple[str, ...] | None = None) -> dict[str, Any]:
         """The page's answer for a picture (a path or a file object holding PNG, JPEG, ...)
         made MNIST-like by :func:`dvzero.images.read_digit`, as for ``dvzero predict``.
 
         Raises ``KeyError`` for an unknown model and :class:`dvzero.images.ImageError` for a
         picture that cannot be read or holds no ink.
         """
-        digit_image = read_digit(image, max_pixels)
-        entry, predictor = self.load(model_id)
-        with self._lock:
+        digit_image = read_digit(image, max_pixels, formats)
+        entry, predictor, lock = self.load(model_id)
+        with lock:
             probabilities = predictor.probabilities(digit_image[np.newaxis])[0]
             hidden = np.asarray(predictor.network.first_hidden(
                 digit_image.reshape(1, -1).astype(predictor.network.dtype)))[0]

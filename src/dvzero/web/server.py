@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import ipaddress
 import json
+import re
 import socket
+import threading
 import traceback
 from collections.abc import Callable
 from http import HTTPStatus
@@ -38,8 +41,16 @@ PAGE_FILES = {
 MAX_BODY = 2 * 1024 * 1024
 #: The largest drawing decoded, in pixels (a canvas is far smaller).
 MAX_DRAWING_PIXELS = 4_000_000
+#: The picture formats a drawing may come in (the page sends PNG); Pillow's other formats,
+#: some of which hand the data to outside programs (EPS to Ghostscript), are refused.
+DRAWING_FORMATS = ("PNG", "JPEG")
 #: Seconds a connection may stay silent before the server drops it.
 TIMEOUT = 20
+#: Connections served at once (a thread each); more are closed at once.
+MAX_CONNECTIONS = 64
+#: The names a page served on this computer only is reached by; any other ``Host`` header
+#: is refused, so that a web site cannot reach the server through a DNS name of its own.
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 #: Headers on every answer: the page's own files only, never sniffed, never framed.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -68,7 +79,7 @@ def decode_drawing(body: bytes) -> tuple[str | None, io.BytesIO]:
     optional ``model``. Raises :class:`RequestError` (400) for anything else."""
     try:
         request = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[...
         raise RequestError(HTTPStatus.BAD_REQUEST, "the body is not valid JSON") from None
     if not isinstance(request, dict) or not isinstance(request.get("image"), str):
         raise RequestError(HTTPStatus.BAD_REQUEST,
@@ -98,6 +109,9 @@ class Handler(BaseHTTPRequestHandler):
     timeout = TIMEOUT
     catalog: Catalog
     log: Callable[[str], None]
+    #: The ``Host`` names accepted (``None``: any, when serving beyond this computer).
+    hosts: tuple[str, ...] | None = None
+    _body_read = False
 
     # ------------------------------------------------------------------ methods
 
@@ -132,8 +146,8 @@ class Handler(BaseHTTPRequestHandler):
             raise RequestError(HTTPStatus.NOT_FOUND, "not found")
         model, picture = decode_drawing(self._body())
         try:
-            return self._json(self.catalog.predict(model, picture,
-                                                   max_pixels=MAX_DRAWING_PIXELS))
+            return self._json(self.catalog.predict(model, picture, MAX_DRAWING_PIXELS,
+                                                   DRAWING_FORMATS))
         except NoInkError:
             raise RequestError(HTTPStatus.UNPROCESSABLE_ENTITY,
                                "nothing drawn yet: the picture is blank") from None
@@ -153,15 +167,34 @@ class Handler(BaseHTTPRequestHandler):
         length = self.headers.get("Content-Length")
         if length is None:
             raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length")
-        if not length.isdigit():
+        if not re.fullmatch(r"[0-9]{1,15}", length.strip()):
             raise RequestError(HTTPStatus.BAD_REQUEST, "a malformed Content-Length")
-        if int(length) > MAX_BODY:
+        size = int(length)
+        if size > MAX_BODY:
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                               f"the body is {int(length):,} bytes; at most {MAX_BODY:,}")
-        body = self.rfile.read(int(length))
-        if len(body) < int(length):
+                               f"the body is {size:,} bytes; at most {MAX_BODY:,}")
+        body = self.rfile.read(size)
+        if len(body) < size:
             raise RequestError(HTTPStatus.BAD_REQUEST, "the body ended early")
+        self._body_read = True
         return body
+
+    def _has_unread_body(self) -> bool:
+        """Whether the request announced a body this handler did not read: left on the
+        connection, it would be taken for the next request."""
+        if self._body_read:
+            return False
+        length = self.headers.get("Content-Length", "0").strip()
+        return length != "0" or "Transfer-Encoding" in self.headers
+
+    def _check_host(self) -> None:
+        if self.hosts is None:
+            return
+        host = self.headers.get("Host", "")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name.lower() not in self.hosts:
+            raise RequestError(HTTPStatus.FORBIDDEN,
+                               f"this server answers only to {', '.join(self.hosts)}")
 
     @staticmethod
     def _json(value: Any) -> tuple[HTTPStatus, str, bytes]:
@@ -169,14 +202,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, route: Callable[[], tuple[HTTPStatus, str, bytes]],
                 head: bool = False) -> None:
+        self._body_read = False
         try:
+            self._check_host()
             status, content_type, body = route()
         except RequestError as exc:
             status, content_type = exc.status, "application/json"
             body = json.dumps({"error": str(exc)}).encode()
-            if status in (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.LENGTH_REQUIRED,
-                          HTTPStatus.BAD_REQUEST) and self.command == "POST":
-                self.close_connection = True  # the unread body must not pass for a request
         except (DVZeroError, OSError, ValueError) as exc:  # a model that will not load
             status, content_type = HTTPStatus.INTERNAL_SERVER_ERROR, "application/json"
             body = json.dumps({"error": str(exc)}).encode()
@@ -185,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
             status, content_type = HTTPStatus.INTERNAL_SERVER_ERROR, "application/json"
             body = json.dumps({"error": "internal error (see the server's output)"}).encode()
             self.log(traceback.format_exc().rstrip())
+        if self._has_unread_body():
+            self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -211,12 +245,45 @@ def make_server(catalog: Catalog, host: str = "127.0.0.1", port: int = 8000,
     serving: call ``serve_forever()``. ``log`` gets a line for each request that failed on
     the server's side, such as a model that will not load (default: dropped)."""
     handler = type("PageHandler", (Handler,), {
-        "catalog": catalog, "log": staticmethod(log or (lambda line: None))})
-    server_class = _Server6 if ":" in host else ThreadingHTTPServer
+        "catalog": catalog, "log": staticmethod(log or (lambda line: None)),
+        "hosts": LOOPBACK_NAMES if is_loopback(host) else None})
+    server_class = _Server6 if ":" in host else _Server
     return server_class((host, port), handler)
 
 
-class _Server6(ThreadingHTTPServer):
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this computer only (``localhost``, 127.x.x.x or ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Server(ThreadingHTTPServer):
+    """One thread per connection, at most :data:`MAX_CONNECTIONS` at once."""
+
+    request_queue_size = 128  # the listen backlog: bursts of requests wait, not fail
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # too many connections: drop this one
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+class _Server6(_Server):
     address_family = socket.AF_INET6
 
 

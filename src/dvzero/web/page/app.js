@@ -65,6 +65,7 @@ let statusDetail = "";
 // version the answer on show is for, so that a test knows when the answer is final.
 let version = 0;
 let drawing = false;
+let hasInk = false;
 let last = null;
 let inFlight = false;
 let pending = false;
@@ -136,6 +137,8 @@ async function loadModels() {
 function clearPad() {
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, pad.width, pad.height);
+  hasInk = false;
+  pending = false;  // an answer still on its way is for a drawing that is gone
   version += 1;
   document.body.dataset.drawn = String(version);
   digit.textContent = "?";
@@ -164,6 +167,7 @@ function strokeTo(point) {
   ctx.lineTo(point[0], point[1]);
   ctx.stroke();
   last = point;
+  hasInk = true;
   version += 1;
   document.body.dataset.drawn = String(version);
   ask();
@@ -199,12 +203,20 @@ function ask() {
   fetch("api/predict", { method: "POST", headers: { "Content-Type": "application/json" }, body })
     .then(async (response) => {
       const answer = await response.json();
-      if (sent !== version && pending) return;  // already out of date
-      if (response.ok) show(answer, sent);
-      else if (response.status === 422) showStatus("blank");
+      // An answer for a drawing (or model) changed since is never shown: a newer question
+      // is on its way, or the pad was cleared.
+      if (sent !== version) return;
+      if (response.ok) {
+        show(answer, sent);
+        return;
+      }
+      if (response.status === 422) showStatus("blank");
       else showStatus("failed", answer.error);
+      digit.dataset.version = String(sent);
     })
-    .catch(() => showStatus("unreachable"))
+    .catch(() => {
+      if (sent === version) showStatus("unreachable");
+    })
     .finally(() => {
       inFlight = false;
       if (pending) {
@@ -304,7 +316,7 @@ document.getElementById("language").addEventListener("click", () => {
   setLanguage(language === "en" ? "zh" : "en");
 });
 select.addEventListener("change", () => {
-  if (digit.dataset.digit !== undefined) {
+  if (hasInk) {  // the drawing again, to the model now chosen
     version += 1;
     document.body.dataset.drawn = String(version);
     ask();

@@ -1,0 +1,163 @@
+"""The original post's numerical gradient of the two-layer network, computed in seconds.
+
+:meth:`DeepVisionZeroNet.numerical_gradient` with ``method="naive"`` is the post's loop:
+for each of the 39,760 parameters, nudge it by ``+h`` and ``-h`` (``h = 1e-4``), run the
+whole network forward on the batch each time, and take ``(L+ - L-) / 2h``. That is
+79,520 forward passes a step.
+
+:func:`structured_numerical_gradient` computes the *same* central differences (the same
+``h``, the same loss formula, in float64, every perturbed loss evaluated) but does not
+recompute what a nudge cannot change. With ``pre = x @ W1 + b1``, ``a = act(pre)`` and
+``z = a @ W2 + b2`` kept from one forward pass:
+
+- nudging ``W1[i, j]`` by ``d`` moves only ``pre[:, j]``, by ``d * x[:, i]``: the new
+  logits are ``z + (act(pre[:, j] + d x[:, i]) - a[:, j]) * W2[j]``;
+- nudging ``b1[j]`` moves ``pre[:, j]`` by ``d`` for every sample;
+- nudging ``W2[j, k]`` moves only ``z[:, k]``, by ``d * a[:, j]``; ``b2[k]`` by ``d``.
+
+So each perturbed loss costs ``O(batch x outputs)`` instead of a forward pass, and a sample
+whose pixel ``x[n, i]`` is zero keeps its loss bit for bit when ``W1[i, j]`` moves: its term
+cancels exactly in ``L+ - L-`` and is skipped (most MNIST pixels are zero). The
+perturbations are evaluated in chunks of at most ``max_elements`` numbers, so memory stays
+bounded. The result agrees with the naive loop to rounding (the tests require 1e-8 of
+each parameter's largest gradient); it is in fact closer to the exact differences, since
+the untouched samples' terms no longer round.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..functions import CROSS_ENTROPY_FLOOR, labels_from_targets, relu, sigmoid
+from ..gradient import H
+
+#: The activations the structured method knows, by the network's name for them.
+ACTIVATIONS = {"sigmoid": sigmoid, "relu": relu}
+#: The most float64 numbers one chunk of perturbed logits may hold (32 MB).
+MAX_ELEMENTS = 4_000_000
+
+
+def _losses(centred: NDArray, label_logit: NDArray, moved: NDArray, W2: NDArray,
+            label_weight: NDArray) -> NDArray:
+    """Each perturbed sample's cross-entropy, ``-log(max(softmax(logits)[label], floor))``.
+
+    A sample's logits are ``z + moved * W2[j]``, hidden unit ``j``'s activation having
+    moved by ``moved``. ``centred`` ``(outputs, M, 1)`` is the unperturbed ``z`` minus its
+    row's largest logit (subtracting that instead of the perturbed row's own maximum
+    changes nothing but rounding, and keeps ``exp`` finite); ``moved`` is ``(M, units)``,
+    ``W2`` the units' rows transposed ``(outputs, 1, units)``, and ``label_logit``,
+    ``label_weight`` the label's entries of ``centred`` and ``W2`` per sample and unit.
+    The outputs come first so that the softmax's sum adds whole slabs.
+    """
+    e = moved[None] * W2
+    e += centred
+    np.exp(e, out=e)
+    picked = np.exp(label_logit + moved * label_weight) / e.sum(axis=0)
+    return -np.log(np.maximum(picked, CROSS_ENTROPY_FLOOR))
+
+
+def structured_numerical_gradient(network: Any, x: ArrayLike, t: ArrayLike,
+                                  max_elements: int = MAX_ELEMENTS) -> dict[str, NDArray]:
+    """Central differences of the loss of ``network`` (a :class:`DeepVisionZeroNet`) for
+    every parameter, as the naive loop computes them, from cached activations.
+
+    ``x`` is ``(N, input_size)``; ``t`` one-hot ``(N, output_size)`` or labels ``(N,)``.
+    Returns ``W1, b1, W2, b2`` in the parameters' shapes and dtype.
+    """
+    if network.activation not in ACTIVATIONS:
+        raise ValueError(f"the structured numerical gradient knows the activations "
+                         f"{sorted(ACTIVATIONS)}, not {network.activation!r}")
+    x, t = network._check_batch(x, t)
+    x = np.asarray(x, dtype=np.float64)
+    labels = labels_from_targets(t, network.output_size)
+    act = ACTIVATIONS[network.activation]
+    W1, b1, W2, b2 = (np.asarray(network.params[key], dtype=np.float64)
+                      for key in ("W1", "b1", "W2", "b2"))
+    pre = x @ W1 + b1
+    a = act(pre)
+    z = a @ W2 + b2
+    shift = z.max(axis=1, keepdims=True)
+    centred = z - shift
+    scale = 1.0 / (len(x) * 2 * H)  # (sum of L+ terms - sum of L- terms) / N / 2h
+
+    grads = {
+        "W1": _w1(x, labels, pre, a, centred, W2, act, max_elements) * scale,
+        "b1": _b1(labels, pre, a, centred, W2, act, max_elements) * scale,
+        "W2": _second_layer(labels, z, shift, a) * scale,
+        "b2": _second_layer(labels, z, shift, np.ones((len(x), 1)))[0] * scale,
+    }
+    return {key: grads[key].astype(network.params[key].dtype, copy=False).reshape(
+        network.params[key].shape) for key in grads}
+
+
+def _w1(x, labels, pre, a, centred, W2, act, max_elements) -> NDArray:
+    """``sum over samples with x[n, i] != 0 of (loss+ - loss-)`` for every ``W1[i, j]``."""
+    inputs, hidden = x.shape[1], pre.shape[1]
+    pixel, sample = np.nonzero(x.T)  # nonzero pixels, grouped by pixel
+    grad = np.zeros((inputs, hidden))
+    if pixel.size == 0:
+        return grad
+    value = x[sample, pixel][:, None]
+    pixels, starts = np.unique(pixel, return_index=True)
+    rows = _Rows(centred[sample], labels[sample], W2)
+    step = max(1, max_elements // (pixel.size * W2.shape[1]))
+    for first in range(0, hidden, step):
+        units = slice(first, first + step)
+        p, old = pre[sample, units], a[sample, units]
+        plus = rows.losses(act(p + H * value) - old, units)
+        minus = rows.losses(act(p - H * value) - old, units)
+        grad[pixels, units] = np.add.reduceat(plus - minus, starts, axis=0)
+    return grad
+
+
+def _b1(labels, pre, a, centred, W2, act, max_elements) -> NDArray:
+    """``sum over samples of (loss+ - loss-)`` for every ``b1[j]``."""
+    samples, hidden = pre.shape
+    grad = np.zeros(hidden)
+    rows = _Rows(centred, labels, W2)
+    step = max(1, max_elements // (samples * W2.shape[1]))
+    for first in range(0, hidden, step):
+        units = slice(first, first + step)
+        plus = rows.losses(act(pre[:, units] + H) - a[:, units], units)
+        minus = rows.losses(act(pre[:, units] - H) - a[:, units], units)
+        grad[units] = (plus - minus).sum(axis=0)
+    return grad
+
+
+class _Rows:
+    """The unperturbed logits of some samples, laid out for :func:`_losses`."""
+
+    def __init__(self, centred: NDArray, labels: NDArray, W2: NDArray) -> None:
+        self.centred = np.ascontiguousarray(centred.T)[:, :, None]  # (outputs, M, 1)
+        self.label_logit = centred[np.arange(len(labels)), labels][:, None]  # (M, 1)
+        self.labels, self.W2 = labels, W2
+
+    def losses(self, moved: NDArray, units: slice) -> NDArray:
+        W2 = self.W2[units]
+        return _losses(self.centred, self.label_logit, moved, W2.T[:, None, :],
+                       W2[:, self.labels].T)
+
+
+def _second_layer(labels, z, shift, a) -> NDArray:
+    """``sum over samples of (loss+ - loss-)`` when logit ``k`` moves by ``+-h * a[:, j]``,
+    for every ``(j, k)``: the gradient of ``W2`` (``a`` the hidden activations) or of
+    ``b2`` (``a`` a column of ones)."""
+    samples, outputs = z.shape
+    eye = np.eye(outputs)
+    diff = 0.0
+    for sign in (1.0, -1.0):
+        # logits (N, units, k, outputs): row k of the identity moves logit k only
+        logits = z[:, None, None, :] + (sign * H * a)[:, :, None, None] * eye
+        e = np.exp(logits - shift[:, None, None, :])
+        picked = np.take_along_axis(e, labels[:, None, None, None], axis=-1)[..., 0]
+        losses = -np.log(np.maximum(picked / e.sum(axis=-1), CROSS_ENTROPY_FLOOR))
+        diff = losses if sign > 0 else diff - losses
+    return diff.sum(axis=0)
+
+
+def naive_evaluations(network: Any) -> int:
+    """Forward passes of the naive loop for one step: two per parameter."""
+    return 2 * sum(int(np.size(value)) for value in network.params.values())
