@@ -153,8 +153,22 @@ class DeepVisionZeroNet:
             correct += int(np.sum(np.argmax(scores, axis=1) == labels[start : start + batch_size]))
         return correct / float(x.shape[0])
 
-    def numerical_gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, NDArray]:
-        """Gradients of the loss for every parameter by numerical differentiation (slow)."""
+    def numerical_gradient(self, x: ArrayLike, t: ArrayLike, method: str = "naive"
+                           ) -> dict[str, NDArray]:
+        """Gradients of the loss for every parameter by numerical differentiation.
+
+        ``method="naive"`` is the original post's loop: each parameter nudged by ``+-h``
+        and the whole network run forward each time (slow: 79,520 forward passes a step
+        for 784-50-10). ``"structured"`` computes the same central differences from
+        cached activations, recomputing only what a nudge changes (see
+        :mod:`dvzero.networks.structured_gradient`), about a hundred times faster.
+        """
+        if method == "structured":
+            from .structured_gradient import structured_numerical_gradient
+
+            return structured_numerical_gradient(self, x, t)
+        if method != "naive":
+            raise ValueError(f"method must be 'naive' or 'structured', got {method!r}")
         x = self._check_x(x)
         t = self._check_t(x, t)
 
