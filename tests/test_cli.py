@@ -343,12 +343,49 @@ def test_numerical_gradient_prints_the_projection(tmp_path, small_mnist_dir, cap
     assert code == 0, err
     projection = [line for line in out.splitlines() if "first step took" in line]
     assert len(projection) == 1
-    assert re.search(r"the first step took [\d.]+ \S+; 2 steps will take about", projection[0])
+    assert re.search(r"^numerical gradient \(structured\): the first step took [\d.]+ \S+; "
+                     r"2 steps will take about .* \(faster: --gradient backprop\)$",
+                     projection[0])
     config = read_summary(run_dir)["config"]
     assert config["gradient"] == "numerical"
+    assert config["numerical"] == "structured"  # the default for the two-layer network
     assert config["dtype"] == "float64"  # the default for numerical gradients
     assert config["hidden_size"] == 2
     assert read_npz(run_dir / "params.npz")["W1"].shape == (784, 2)
+
+
+def test_the_naive_and_the_structured_numerical_runs_agree(tmp_path, small_mnist_dir,
+                                                             capsys):
+    params = {}
+    for method in ("naive", "structured"):
+        run_dir = tmp_path / method
+        argv = train_args(small_mnist_dir, run_dir, "--gradient", "numerical", "--numerical",
+                          method, "--hidden", "3", steps=3, batch_size=8)
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        projection = next(line for line in out.splitlines() if "first step took" in line)
+        assert projection.startswith(f"numerical gradient ({method}):")
+        if method == "naive":
+            assert "--numerical structured computes the same differences" in projection
+        assert read_summary(run_dir)["config"]["numerical"] == method
+        params[method] = read_npz(run_dir / "params.npz")
+    for key in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_allclose(params["structured"][key], params["naive"][key],
+                                   rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--numerical", "naive"], "--numerical naive: says how numerical gradients are computed; "
+                               "add --gradient numerical"),
+    (["--gradient", "numerical", "--net", "mlp", "--numerical", "structured"],
+     "--numerical structured: only the two-layer network has one; --net mlp takes "
+     "--numerical naive"),
+])
+def test_numerical_methods_that_cannot_work_are_refused(tmp_path, small_mnist_dir, capsys,
+                                                        argv, words):
+    assert main(train_args(small_mnist_dir, tmp_path / "run", *argv, steps=2)) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_backprop_run_prints_no_projection(trained_run):

@@ -486,3 +486,32 @@ def test_a_validation_split_needs_two_training_images(tmp_path, mnist_raw):
                        tmp_path / "run", "--no-progress"])
     assert result.code == 2 and "it needs 2" in result.err
     assert not (tmp_path / "run").exists()
+
+
+# --------------------------------------------------------------------------- numerical methods
+
+
+@pytest.mark.parametrize("given, expected", [
+    ({"gradient": "numerical"}, "structured"),
+    ({"gradient": "numerical", "numerical": "naive"}, "naive"),
+    ({"gradient": "numerical", "net": "mlp"}, "naive"),
+    ({"gradient": "numerical", "net": "cnn"}, "naive"),
+    ({}, None),
+])
+def test_the_numerical_method_by_network(given, expected):
+    from dvzero.runs.config import resolve
+
+    assert resolve(given)["numerical"] == expected
+
+
+def test_a_numerical_run_of_an_older_version_resumes_with_the_naive_loop():
+    from dvzero.runs.config import checked_saved, resolve
+
+    older = resolve({"gradient": "numerical", "seed": 1})
+    del older["numerical"]  # not recorded before the structured method existed
+    assert checked_saved(older, "checkpoint.npz")["numerical"] == "naive"
+    backprop = resolve({"seed": 1})
+    del backprop["numerical"]
+    assert checked_saved(backprop, "checkpoint.npz")["numerical"] is None
+    with pytest.raises(ValueError, match="numerical='fast' is not valid"):
+        checked_saved({**resolve({"seed": 1}), "numerical": "fast"}, "checkpoint.npz")

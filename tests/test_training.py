@@ -149,6 +149,7 @@ def test_divergence_stops_training_with_the_step(rng):
         ({"step_num": -1}, "step_num"),
         ({"batch_size": 0}, "batch_size"),
         ({"gradient": "magic"}, "gradient"),
+        ({"numerical": "fast"}, "numerical must be one of"),
         ({"iter_per_epoch": 0}, "iter_per_epoch"),
     ],
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .optimizers import OPTIMIZERS, SCHEDULES
-from .runs.config import ACTIVATIONS, DTYPES, GRADIENTS, INITS, NETS
+from .runs.config import ACTIVATIONS, DTYPES, GRADIENTS, INITS, NETS, NUMERICALS
 
 EXIT_USAGE = 2
 
@@ -52,8 +52,8 @@ TRAIN_EXAMPLES = (
 #: The options that define a run; ``--resume`` takes them from the checkpoint.
 RUN_OPTIONS = ("net", "hidden", "activation", "init", "weight_init_std", "optimizer",
                "lr_schedule", "weight_decay", "dropout", "batchnorm", "steps", "epochs",
-               "batch_size", "shuffle", "val_split", "train_eval_sample", "gradient", "dtype",
-               "seed", "data_dir", "out")
+               "batch_size", "shuffle", "val_split", "train_eval_sample", "gradient",
+               "numerical", "dtype", "seed", "data_dir", "out")
 
 
 def _number(convert, is_valid, requirement: str):
@@ -193,6 +193,11 @@ def _add_train(commands) -> None:
     add("--gradient", choices=GRADIENTS, help="how gradients are computed: backpropagation, or "
         "the original post's numerical differentiation (very slow: the projected time is "
         "printed after the first step) (default: backprop)")
+    add("--numerical", choices=NUMERICALS, help="with --gradient numerical: structured "
+        "computes the original post's central differences from cached activations, "
+        "recomputing only what each nudge changes (about 0.1 s a step); naive is the "
+        "original post's loop of full forward passes (10-20 s a step) (default: structured "
+        "for two-layer, naive for the others, which have no structured method)")
     add("--dtype", choices=DTYPES, help="float type of the computation (default: float32 for "
         "backprop, float64 for numerical gradients, which need the precision)")
     add("--seed", type=seed_int, help="random seed; the same seed gives the same run bit for "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,6 +22,8 @@ from .sampling import SAMPLINGS, make_sampler
 from .sampling import default_iter_per_epoch as default_iter_per_epoch  # re-exported
 
 GRADIENT_METHODS = ("backprop", "numerical")
+#: The ways of computing numerical gradients (see DeepVisionZeroNet.numerical_gradient).
+NUMERICAL_METHODS = ("naive", "structured")
 #: When the loss of a step is measured: after the update, on the same batch (the original
 #: post's, one more forward pass), or in the forward pass that gave the gradient (free).
 LOSS_RECORDINGS = ("after_update", "forward")
@@ -90,7 +93,9 @@ class Trainer:
 
     Each step draws ``batch_size`` training samples at random **with replacement** (the
     original post's ``np.random.choice(train_size, batch_size)``), computes the gradient by
-    backpropagation (``gradient="backprop"``) or numerically (``"numerical"``), lets the
+    backpropagation (``gradient="backprop"``) or numerically (``"numerical"``: the
+    original post's loop, or with ``numerical="structured"`` the same differences from
+    cached activations, for the two-layer network), lets the
     optimizer update the parameters, and records the mini-batch loss after the update.
     Every ``iter_per_epoch`` steps, starting with step 0, it measures the accuracy on the
     full training and test sets.
@@ -145,6 +150,7 @@ class Trainer:
         t_val: NDArray | None = None,
         eval_sample: int | dict[str, int] | None = None,
         record_loss: str = "after_update",
+        numerical: str = "naive",
     ) -> None:
         if len(x_train) != len(t_train):
             raise ValueError(f"x_train has {len(x_train)} rows but t_train has {len(t_train)}")
@@ -158,7 +164,8 @@ class Trainer:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if gradient not in GRADIENT_METHODS:
             raise ValueError(f"gradient must be one of {GRADIENT_METHODS}, got {gradient!r}")
-        for name, value, choices in (("lr_schedule", lr_schedule, SCHEDULES),
+        for name, value, choices in (("numerical", numerical, NUMERICAL_METHODS),
+                                     ("lr_schedule", lr_schedule, SCHEDULES),
                                      ("sampling", sampling, SAMPLINGS),
                                      ("record_loss", record_loss, LOSS_RECORDINGS)):
             if value not in choices:
@@ -177,6 +184,7 @@ class Trainer:
         self.batch_size = int(batch_size)
         self.optimizer = optimizer if optimizer is not None else SGD(lr=0.1)
         self.gradient = gradient
+        self.numerical = numerical
         self.train_size = x_train.shape[0]
         self.rng = None if rng is None else np.random.default_rng(rng)
         self.sampler = make_sampler(sampling, self.train_size, self.batch_size, self.rng)
@@ -225,9 +233,9 @@ class Trainer:
         Returns early, with :attr:`stopped` set, if :meth:`request_stop` was called.
         """
         network, history = self.network, self.history
-        compute_gradient = (
-            network.gradient if self.gradient == "backprop" else network.numerical_gradient
-        )
+        compute_gradient = network.gradient if self.gradient == "backprop" else (
+            network.numerical_gradient if self.numerical == "naive"
+            else partial(network.numerical_gradient, method=self.numerical))
         self.stopped = False
         self._notify("on_train_begin", self)
         for i in range(self.next_step, self.step_num):

@@ -36,8 +36,11 @@ from ..gradient import H
 
 #: The activations the structured method knows, by the network's name for them.
 ACTIVATIONS = {"sigmoid": sigmoid, "relu": relu}
-#: The most float64 numbers one chunk of perturbed logits may hold (32 MB).
-MAX_ELEMENTS = 4_000_000
+#: The most float64 numbers one chunk of perturbed logits may hold (2 MB): small enough to
+#: stay in the processor's cache, which matters more here than fewer, larger chunks (for
+#: the original post's batch, a chunk is one hidden unit: 42 ms a step against 127 ms with
+#: 4,000,000).
+MAX_ELEMENTS = 250_000
 
 
 def _losses(centred: NDArray, label_logit: NDArray, moved: NDArray, W2: NDArray,

@@ -23,6 +23,9 @@ NETS = ("two-layer", "mlp", "cnn", "deep-cnn")
 #: The convolutional networks: images in, one hidden affine layer, ReLU throughout.
 CONV_NETS = ("cnn", "deep-cnn")
 GRADIENTS = ("backprop", "numerical")
+#: How numerical gradients are computed: from cached activations (the two-layer network's
+#: structure), or the original post's loop of full forward passes.
+NUMERICALS = ("structured", "naive")
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
 DTYPES = ("float32", "float64")
 INITS = ("he", "xavier")
@@ -32,7 +35,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "gradient": "backprop", "steps": 10000, "epochs": None, "batch_size": 100,
     "lr_schedule": "constant", "sampling": "replacement", "val_split": 0.0,
     "weight_decay": 0.0, "dropout": 0.0, "batchnorm": False, "data_dir": None,
-    "lr_changes": [], "train_eval_sample": None,
+    "lr_changes": [], "train_eval_sample": None, "numerical": None,
 }
 #: What each network uses unless told otherwise: the original post's settings for its
 #: two-layer network; deeper ReLU networks trained with Adam for the others.
@@ -79,6 +82,7 @@ def resolve(given: Mapping[str, Any]) -> dict[str, Any]:
         config["lr"] = DEFAULT_LR[config["optimizer"]]
     if config.get("dtype") is None:
         config["dtype"] = "float64" if config["gradient"] == "numerical" else "float32"
+    _resolve_numerical(config)
     if config.get("seed") is None:
         config["seed"] = int(np.random.SeedSequence().entropy % 2**32)
     _check_net_settings(config, given)
@@ -86,6 +90,22 @@ def resolve(given: Mapping[str, Any]) -> dict[str, Any]:
         raise UsageError(f"{option(key)} {config[key]!r}: not a valid value (see "
                          f"'dvzero train --help')")
     return config
+
+
+def _resolve_numerical(config: dict[str, Any]) -> None:
+    """``numerical``: structured for the two-layer network's numerical gradients, naive for
+    the others' (the only way they have); nothing for backpropagation."""
+    numerical = config.get("numerical")
+    if config["gradient"] != "numerical":
+        if numerical is not None:
+            raise UsageError(f"--numerical {numerical}: says how numerical gradients are "
+                             f"computed; add --gradient numerical")
+        return
+    if numerical is None:
+        config["numerical"] = "structured" if config["net"] == "two-layer" else "naive"
+    elif numerical == "structured" and config["net"] != "two-layer":
+        raise UsageError(f"--numerical structured: only the two-layer network has one; "
+                         f"--net {config['net']} takes --numerical naive")
 
 
 def _check_net_settings(config: dict[str, Any], given: Mapping[str, Any]) -> None:
@@ -164,6 +184,7 @@ CONFIG_CHECKS: dict[str, Callable[[Any], bool]] = {
     "batchnorm": lambda v: isinstance(v, bool),
     "epochs": lambda v: v is None or _is_int(v),
     "train_eval_sample": lambda v: v is None or _is_int(v),
+    "numerical": lambda v: v is None or v in NUMERICALS,
     "lr_changes": lambda v: isinstance(v, list) and all(
         isinstance(change, dict) and _is_int(change.get("step"), low=0)
         and _is_number(change.get("lr")) and change["lr"] > 0 for change in v),
@@ -191,7 +212,7 @@ def invalid_settings(config: Mapping[str, Any]) -> list[str]:
 OLDER_RUNS = {"net": "two-layer", "optimizer": "sgd", "lr_schedule": "constant",
               "sampling": "replacement", "val_split": 0.0, "weight_decay": 0.0,
               "dropout": 0.0, "batchnorm": False, "epochs": None, "lr_changes": [],
-              "train_eval_sample": None}
+              "train_eval_sample": None, "numerical": None}
 
 
 def checked_saved(config: Any, source: str) -> dict[str, Any]:
@@ -202,6 +223,8 @@ def checked_saved(config: Any, source: str) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ValueError(f"{source}: the run's settings are missing or incomplete")
     config = {**OLDER_RUNS, **config}
+    if config.get("gradient") == "numerical" and config.get("numerical") is None:
+        config["numerical"] = "naive"  # the only numerical gradient older runs had
     if any(key not in config for key in CONFIG_CHECKS):
         raise ValueError(f"{source}: the run's settings are missing or incomplete")
     for key in invalid_settings(config):

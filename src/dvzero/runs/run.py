@@ -200,6 +200,7 @@ class Run:
             batch_size=self.config["batch_size"],
             optimizer=build_optimizer(self.config),
             gradient=self.config["gradient"],
+            numerical=self.config["numerical"] or "naive",
             rng=np.random.default_rng(seeds[1]),
             lr_schedule=self.config["lr_schedule"],
             sampling=self.config["sampling"],
@@ -329,7 +330,8 @@ class Run:
             "config": {
                 "network": NET_CLASSES[config["net"]], **network.config(),
                 **{key: config[key] for key in (
-                    "net", "gradient", "steps", "epochs", "batch_size", "lr", "lr_changes",
+                    "net", "gradient", "numerical", "steps", "epochs", "batch_size", "lr",
+                    "lr_changes",
                     "lr_schedule", "sampling", "val_split", "train_eval_sample", "seed",
                     "data_dir")},
                 "optimizer": type(trainer.optimizer).__name__,
