@@ -195,8 +195,8 @@ def _add_train(commands) -> None:
         "printed after the first step) (default: backprop)")
     add("--numerical", choices=NUMERICALS, help="with --gradient numerical: structured "
         "computes the original post's central differences from cached activations, "
-        "recomputing only what each nudge changes (about 0.1 s a step); naive is the "
-        "original post's loop of full forward passes (10-20 s a step) (default: structured "
+        "recomputing only what each nudge changes (a fraction of a second a step); naive is "
+        "the original post's loop of full forward passes (10-20 s a step) (default: structured "
         "for two-layer, naive for the others, which have no structured method)")
     add("--dtype", choices=DTYPES, help="float type of the computation (default: float32 for "
         "backprop, float64 for numerical gradients, which need the precision)")
