@@ -37,7 +37,7 @@ from dvzero import load_mnist
 from dvzero.networks import DeepConvNet, SimpleConvNet
 from dvzero.optimizers import Adam
 
-from common import cpu_model, int_at_least
+from common import PEAK_LAUNCHER, cpu_model, int_at_least
 
 HERE = Path(__file__).resolve().parent
 NETS = {"simple": (SimpleConvNet, "cnn", 20), "deep": (DeepConvNet, "deep-cnn", 12)}
@@ -88,16 +88,6 @@ def torch_run(python: str, data: Path, name: str, *options: str) -> dict:
     return json.loads(result.stdout.splitlines()[-1])
 
 
-#: Runs the command in its argv and prints its peak resident memory in KiB. A child's peak
-#: counts the memory of the process that forked it (Linux keeps the higher of the two
-#: across exec), so a small launcher, not this big process, starts the run.
-PEAK_LAUNCHER = ("import os, subprocess, sys\n"
-                 "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
-                 "_, status, usage = os.wait4(child.pid, 0)\n"
-                 "print(usage.ru_maxrss)\n"
-                 "sys.exit(os.waitstatus_to_exitcode(status))\n")
-
-
 def dvzero_train(name: str, epochs: int, out: Path) -> dict:
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, sys.executable, "-m",
@@ -111,7 +101,7 @@ def dvzero_train(name: str, epochs: int, out: Path) -> dict:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     return {"test_acc_list": summary["test_acc_list"][1:] + [summary["test_acc"]],
             "epoch_seconds": summary["train_seconds"] / epochs, "wall": wall,
-            "peak_mib": int(result.stdout.split()[-1]) / 1024}
+            "peak_mib": int(result.stdout.split()[-1]) / 1024}  # the launcher's last word
 
 
 def print_speed(name: str, rounds: list[tuple[dict, dict | None]]) -> None:

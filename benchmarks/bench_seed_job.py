@@ -4,8 +4,9 @@
 
 Each repeat runs ``dvzero train --seed K`` in a fresh process, K = first seed, first seed
 + 1, ... (10,000 steps, 17 full-set evaluations, run directory and plots), and measures
-the wall time of the whole command from outside. Prints each run, then the median and the
-range of the wall time and of the final accuracies. Fixed seeds make the accuracies
+the wall time of the whole command and its peak resident memory from outside (as
+``/usr/bin/time -v`` does). Prints each run, then the median and the range of the wall
+time, the peak memory and the final accuracies. Fixed seeds make the accuracies
 repeatable; the dataset cache is warmed first, as it is after the first run on any
 machine. About 5 s a run on a 2-core machine: under a minute with the default 10.
 
@@ -23,10 +24,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import cpu_model, int_at_least
+from common import PEAK_LAUNCHER, cpu_model, int_at_least
 
 
 def spread(values: list[float], digits: int) -> str:
@@ -57,24 +57,25 @@ def main() -> None:
     print(f"CPU: {cpu_model()}; Python {platform.python_version()}; "
           f"command: dvzero train {' '.join(extra) or '(defaults)'}")
 
-    walls, tests, trains = [], [], []
+    walls, peaks, tests, trains = [], [], [], []
     workdir = Path(tempfile.mkdtemp(prefix="dvzero-bench-"))
     try:
         for repeat in range(args.repeats):
             seed = args.first_seed + repeat
             out = workdir / f"run{repeat}"
-            start = time.perf_counter()
-            result = subprocess.run([*command, "--seed", str(seed), "--out", str(out)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    text=True)
-            wall = time.perf_counter() - start
+            result = subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, *command, "--seed",
+                                     str(seed), "--out", str(out)],
+                                    capture_output=True, text=True)
             if result.returncode != 0:
                 sys.exit(f"dvzero train failed (exit {result.returncode}):\n{result.stderr}")
+            wall, peak_kib = result.stdout.split()[-2:]
+            wall, peak = float(wall), int(peak_kib) / 1024
             summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
             walls.append(wall)
+            peaks.append(peak)
             tests.append(summary["test_acc"])
             trains.append(summary["train_acc"])
-            print(f"seed {seed}: {wall:5.2f} s wall (command), test acc "
+            print(f"seed {seed}: {wall:5.2f} s wall (command), peak {peak:.0f} MiB, test acc "
                   f"{summary['test_acc']:.4f}, train acc {summary['train_acc']:.4f}, "
                   f"{summary['epochs_evaluated']} evaluation"
                   f"{'' if summary['epochs_evaluated'] == 1 else 's'}, "
@@ -82,7 +83,8 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"median (range) of {args.repeats} runs: wall {spread(walls, 2)} s for the whole "
-          f"command, test acc {spread(tests, 4)}, train acc {spread(trains, 4)}")
+          f"command, peak memory {spread(peaks, 0)} MiB, test acc {spread(tests, 4)}, "
+          f"train acc {spread(trains, 4)}")
     print("the original post's figures, for scale: 45 s per numerical step, about 125 hours "
           "for the job")
 

@@ -31,3 +31,15 @@ def int_at_least(low: int):
         return value
 
     return parse
+
+
+#: Runs the command in its argv, then prints its wall time in seconds and its peak resident
+#: memory in KiB. A child's peak counts the memory of the process that forked it (Linux
+#: keeps the higher of the two across exec), so a small launcher, not the big benchmark
+#: process, starts the run.
+PEAK_LAUNCHER = ("import os, subprocess, sys, time\n"
+                 "start = time.perf_counter()\n"
+                 "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+                 "_, status, usage = os.wait4(child.pid, 0)\n"
+                 "print(time.perf_counter() - start, usage.ru_maxrss)\n"
+                 "sys.exit(os.waitstatus_to_exitcode(status))\n")

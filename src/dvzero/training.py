@@ -223,6 +223,14 @@ class Trainer:
         for callback in self.callbacks:
             getattr(callback, event)(*args)
 
+    def release_training_data(self) -> None:
+        """Let go of the training and validation images (their last accuracies measured):
+        a finished run draws its pictures from the test set alone, and the memory the
+        training set held (47 MB for MNIST's bytes) is better left free for them.
+        :meth:`run` is refused afterwards."""
+        self.x_train = self.t_train = self.x_val = self.t_val = None
+        self.eval_sets = [entry for entry in self.eval_sets if entry[0] == "test"]
+
     def request_stop(self) -> None:
         """Ask :meth:`run` to return after the step in progress (safe from a signal handler)."""
         self._stop_requested = True
@@ -233,6 +241,8 @@ class Trainer:
         Returns early, with :attr:`stopped` set, if :meth:`request_stop` was called.
         """
         network, history = self.network, self.history
+        if self.x_train is None:
+            raise RuntimeError("the training data was released: this training is over")
         compute_gradient = network.gradient if self.gradient == "backprop" else (
             network.numerical_gradient if self.numerical == "naive"
             else partial(network.numerical_gradient, method=self.numerical))

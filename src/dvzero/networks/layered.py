@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import storage
 from .._rng import plain
+from ..data.scaled import ScaledImages
 from ..functions import labels_from_targets, softmax
 from ..gradient import numerical_gradient
 from ..layers import Relu, Sigmoid, SoftmaxWithLoss, Tanh
@@ -156,18 +157,18 @@ class LayerNet:
         Evaluated ``batch_size`` samples at a time (by default as many as fit
         :attr:`eval_budget_bytes`), so that 60,000 images need no gigabytes.
         """
-        x = self._check_x(x)
+        rows = x if isinstance(x, ScaledImages) else self._check_x(x)  # bytes: by chunks
         labels = labels_from_targets(np.asarray(t), self.output_size)
-        if x.shape[0] == 0 or labels.shape[0] != x.shape[0]:
-            raise ValueError(f"x has {x.shape[0]} rows and t {labels.shape[0]}; need the same "
+        if len(rows) == 0 or labels.shape[0] != len(rows):
+            raise ValueError(f"x has {len(rows)} rows and t {labels.shape[0]}; need the same "
                              f"number, at least one")
         if batch_size is None:
             batch_size = eval_batch_size(self)
         correct = 0
-        for start in range(0, x.shape[0], batch_size):
-            scores = self._scores(x[start : start + batch_size], False)
+        for start in range(0, len(rows), batch_size):
+            scores = self._scores(self._check_x(rows[start : start + batch_size]), False)
             correct += int(np.sum(np.argmax(scores, axis=1) == labels[start : start + batch_size]))
-        return correct / x.shape[0]
+        return correct / len(rows)
 
     def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, NDArray]:
         """Gradients of the loss for every parameter by backpropagation, in training mode.

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .. import storage
+from ..data.scaled import ScaledImages
 from ..functions import cross_entropy_error, labels_from_targets, relu, sigmoid, softmax
 from ..gradient import numerical_gradient
 from ..layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
@@ -137,21 +138,25 @@ class DeepVisionZeroNet:
         x = self._check_x(x)
         return cross_entropy_error(self.predict(x), self._check_t(x, t))
 
-    def accuracy(self, x: ArrayLike, t: ArrayLike, batch_size: int = 10000) -> float:
+    def accuracy(self, x: ArrayLike, t: ArrayLike, batch_size: int = 2000) -> float:
         """Share of rows of ``x`` whose most probable class is the one in ``t``.
 
         Evaluated ``batch_size`` rows at a time to bound memory; softmax is skipped since
         it does not change which class is largest.
         """
-        x, t = self._check_batch(x, t)
+        if isinstance(x, ScaledImages):  # bytes, made floats a chunk at a time
+            t = self._check_t(x, t)
+            rows = x
+        else:
+            rows, t = self._check_batch(x, t)
         labels = labels_from_targets(t, self.output_size)
-        if x.shape[0] == 0:
+        if len(rows) == 0:
             raise ValueError("accuracy of an empty set is undefined: x has 0 rows")
         correct = 0
-        for start in range(0, x.shape[0], batch_size):
-            scores = self._scores(x[start : start + batch_size])
+        for start in range(0, len(rows), batch_size):
+            scores = self._scores(self._check_x(rows[start : start + batch_size]))
             correct += int(np.sum(np.argmax(scores, axis=1) == labels[start : start + batch_size]))
-        return correct / float(x.shape[0])
+        return correct / float(len(rows))
 
     def numerical_gradient(self, x: ArrayLike, t: ArrayLike, method: str = "naive"
                            ) -> dict[str, NDArray]:

@@ -23,6 +23,7 @@ from .. import plotting, storage
 from .._version import __version__
 from ..data import load_mnist
 from ..data.mnist import dataset_fingerprint
+from ..data.scaled import ScaledImages
 from ..errors import CheckpointError, DataError, TrainingDiverged, UsageError
 from ..networks import fit_params
 from ..training import Callback, Trainer
@@ -51,7 +52,7 @@ def load_run_data(config: Mapping[str, Any]):
     """
     data_dir = None if config["data_dir"] is None else Path(config["data_dir"])
     (x_train, t_train), (x_test, t_test) = load_mnist(
-        normalize=True, one_hot_label=False, data_dir=data_dir,
+        normalize=False, one_hot_label=False, data_dir=data_dir,
         flatten=config["net"] not in CONV_NETS,
     )
     where = "the shipped MNIST" if data_dir is None else str(data_dir)
@@ -60,9 +61,20 @@ def load_run_data(config: Mapping[str, Any]):
                         f"images; training needs at least one of each")
     if x_train[0].size == 0:
         raise DataError(f"{where}: the images have no pixels")
-    dtype = config["dtype"]
-    return ((x_train.astype(dtype, copy=False), t_train),
-            (x_test.astype(dtype, copy=False), t_test), dataset_fingerprint(data_dir))
+    return ((_as_floats(x_train, config["dtype"]), t_train),
+            (_as_floats(x_test, config["dtype"]), t_test), dataset_fingerprint(data_dir))
+
+
+def _as_floats(pixels: np.ndarray, dtype: str) -> ScaledImages | np.ndarray:
+    """Bytes stay bytes, read as ``dtype`` in [0, 1] a batch at a time (a quarter of the
+    memory of float32); other pixel types are normalised now, as ``load_mnist`` does."""
+    if pixels.dtype == np.uint8:
+        return ScaledImages(pixels, dtype)
+    return np.divide(pixels, np.float32(255.0), dtype=np.float32).astype(dtype, copy=False)
+
+
+def _rows(x: ScaledImages | np.ndarray, rows: np.ndarray) -> ScaledImages | np.ndarray:
+    return x.take(rows) if isinstance(x, ScaledImages) else x[rows]
 
 
 def checkpoint_callback(save: Callable[[], None], every_seconds: float = CHECKPOINT_EVERY_SECONDS):
@@ -189,8 +201,8 @@ class Run:
             order = np.random.default_rng(seeds[2]).permutation(x_train.shape[0])
             n_val = min(max(round(self.config["val_split"] * len(order)), 1), len(order) - 1)
             val, kept = np.sort(order[:n_val]), np.sort(order[n_val:])
-            x_val, t_val, x_train, t_train = x_train[val], t_train[val], x_train[kept], \
-                t_train[kept]
+            x_val, t_val, x_train, t_train = _rows(x_train, val), t_train[val], \
+                _rows(x_train, kept), t_train[kept]
         self.train_size = x_train.shape[0]
         network = build_network(self.config, x_train.shape[1:], 10,
                                 np.random.default_rng(seeds[0]))
@@ -288,11 +300,14 @@ class Run:
         """Write the parameter files, metrics, plots and summary; returns the summary.
 
         ``start`` (a :func:`time.perf_counter` value) is when the command began, for the
-        summary's ``wall_seconds``.
+        summary's ``wall_seconds``. Once the summary has the final accuracies, the trainer
+        lets go of the training images (see :meth:`Trainer.release_training_data`).
         """
         trainer, config = self.trainer, self.config
         network, history = trainer.network, trainer.history
         summary = self._summary(start)  # first: a summary that fails must fail before any file
+        image_shape = trainer.x_train.shape[1:]
+        trainer.release_training_data()
         network.save_params(self.run_dir / "params.npz")
         self.files = ["params.npz"]
         if config["net"] == "two-layer":
@@ -302,7 +317,7 @@ class Run:
         hidden = config["hidden"] if isinstance(config["hidden"], list) else [config["hidden"]]
         shape = f"{'-'.join(map(str, [self.input_size, *hidden, 10]))} {config['activation']}"
         if config["net"] in CONV_NETS:  # its convolutions are its class's; the rest is set
-            shape = f"{'x'.join(map(str, trainer.x_train.shape[1:]))} images, affine {hidden[0]}"
+            shape = f"{'x'.join(map(str, image_shape))} images, affine {hidden[0]}"
         title = f"{NET_CLASSES[config['net']]} {shape}, {config['optimizer']} lr {config['lr']}"
         if config["net"] in CONV_NETS:  # what the first layer learnt to look for
             plotting.plot_filters(self.run_dir / "filters.png",

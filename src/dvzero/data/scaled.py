@@ -1,0 +1,67 @@
+"""Images kept as their bytes, read as floats a batch at a time.
+
+MNIST's 60,000 training images are 47 MB as the ``uint8`` pixels of the files and 188 MB as
+float32. :class:`ScaledImages` keeps the bytes; indexing it gives the pixels of the rows
+asked for as floats in [0, 1], computed exactly as ``load_mnist(normalize=True)`` computes
+them (divided by 255 in float32, then cast), so training on it is bit for bit training on
+the normalised arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+
+class ScaledImages:
+    """``uint8`` pixels ``(N, ...)`` read as ``dtype`` in [0, 1]: ``images[rows]`` is an
+    array; ``len``, ``shape``, ``ndim``, ``size`` and ``dtype`` are those of the floats it
+    stands for. ``np.asarray(images)`` converts them all (what this class exists to avoid:
+    slice first)."""
+
+    def __init__(self, pixels: NDArray[np.uint8], dtype: DTypeLike = np.float32) -> None:
+        pixels = np.asarray(pixels)
+        if pixels.dtype != np.uint8:
+            raise ValueError(f"ScaledImages keeps uint8 pixels, got dtype {pixels.dtype}")
+        self.pixels = pixels
+        self.dtype = np.dtype(dtype)
+        if not np.issubdtype(self.dtype, np.floating):
+            raise ValueError(f"dtype must be a float dtype, got {self.dtype}")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.pixels.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.pixels.ndim
+
+    @property
+    def size(self) -> int:
+        return self.pixels.size
+
+    @property
+    def nbytes(self) -> int:
+        """The memory held: the bytes of the pixels."""
+        return self.pixels.nbytes
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, index: Any) -> NDArray:
+        return np.divide(self.pixels[index], np.float32(255.0), dtype=np.float32).astype(
+            self.dtype, copy=False)
+
+    def take(self, rows: Any) -> ScaledImages:
+        """Some rows, still as bytes."""
+        return ScaledImages(self.pixels[rows], self.dtype)
+
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> NDArray:
+        floats = self[:]
+        return floats if dtype is None else floats.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"ScaledImages(shape={self.shape}, dtype={self.dtype.name})"
+
