@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ._format import count, duration, rate
+from ._threads import limit_threads
 from ._version import __version__
 from .cli_parser import (  # noqa: F401  (re-exported for users of dvzero.cli)
     EXIT_USAGE,
@@ -126,7 +127,7 @@ def command_train(args: argparse.Namespace, start: float) -> int:
         print(f"dvzero train: warning: {warning}", file=sys.stderr)
     # From here to the last file written, SIGINT and SIGTERM stop training cleanly after the
     # step in progress; once training is done they wait for the files to be complete.
-    with StopOnSignal(run, announce=_announce) as stop:
+    with StopOnSignal(run, announce=_announce) as stop, limit_threads(run.config["threads"]):
         outcome = run.train([_progress(run.config["steps"], args.no_progress,
                                        numerical=run.config["numerical"])])
         if outcome.status == "finished":

@@ -53,7 +53,7 @@ TRAIN_EXAMPLES = (
 RUN_OPTIONS = ("net", "hidden", "activation", "init", "weight_init_std", "optimizer",
                "lr_schedule", "weight_decay", "dropout", "batchnorm", "steps", "epochs",
                "batch_size", "shuffle", "val_split", "train_eval_sample", "gradient",
-               "numerical", "dtype", "seed", "data_dir", "out")
+               "numerical", "threads", "dtype", "seed", "data_dir", "out")
 
 
 def _number(convert, is_valid, requirement: str):
@@ -209,6 +209,10 @@ def _add_train(commands) -> None:
     add("--resume", type=path, metavar="RUN_DIR", help="continue an interrupted run from its "
         "checkpoint, with its own settings (only --lr may be given, e.g. after a divergence); "
         "the result is bit for bit that of an uninterrupted run")
+    add("--threads", type=positive_int, help="threads the matrix products may use (default: "
+        "1 for two-layer and mlp, whose matrices are small and which a second thread slows "
+        "down badly when another program is busy; every core for cnn and deep-cnn); a "
+        "product may round differently on another count, so --resume keeps the run's own")
     add("--no-progress", action="store_true", help="no progress bar (the per-epoch lines are "
         "still printed)")
 

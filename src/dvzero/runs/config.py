@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._threads import default_threads
 from ..errors import UsageError
 from ..optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES, make_optimizer
 from ..sampling import SAMPLINGS
@@ -35,7 +36,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "gradient": "backprop", "steps": 10000, "epochs": None, "batch_size": 100,
     "lr_schedule": "constant", "sampling": "replacement", "val_split": 0.0,
     "weight_decay": 0.0, "dropout": 0.0, "batchnorm": False, "data_dir": None,
-    "lr_changes": [], "train_eval_sample": None, "numerical": None,
+    "lr_changes": [], "train_eval_sample": None, "numerical": None, "threads": None,
 }
 #: What each network uses unless told otherwise: the original post's settings for its
 #: two-layer network; deeper ReLU networks trained with Adam for the others.
@@ -83,6 +84,8 @@ def resolve(given: Mapping[str, Any]) -> dict[str, Any]:
     if config.get("dtype") is None:
         config["dtype"] = "float64" if config["gradient"] == "numerical" else "float32"
     _resolve_numerical(config)
+    if config.get("threads") is None:
+        config["threads"] = default_threads(config["net"])
     if config.get("seed") is None:
         config["seed"] = int(np.random.SeedSequence().entropy % 2**32)
     _check_net_settings(config, given)
@@ -185,6 +188,7 @@ CONFIG_CHECKS: dict[str, Callable[[Any], bool]] = {
     "epochs": lambda v: v is None or _is_int(v),
     "train_eval_sample": lambda v: v is None or _is_int(v),
     "numerical": lambda v: v is None or v in NUMERICALS,
+    "threads": lambda v: v is None or _is_int(v),
     "lr_changes": lambda v: isinstance(v, list) and all(
         isinstance(change, dict) and _is_int(change.get("step"), low=0)
         and _is_number(change.get("lr")) and change["lr"] > 0 for change in v),
@@ -212,7 +216,7 @@ def invalid_settings(config: Mapping[str, Any]) -> list[str]:
 OLDER_RUNS = {"net": "two-layer", "optimizer": "sgd", "lr_schedule": "constant",
               "sampling": "replacement", "val_split": 0.0, "weight_decay": 0.0,
               "dropout": 0.0, "batchnorm": False, "epochs": None, "lr_changes": [],
-              "train_eval_sample": None, "numerical": None}
+              "train_eval_sample": None, "numerical": None, "threads": None}
 
 
 def checked_saved(config: Any, source: str) -> dict[str, Any]:

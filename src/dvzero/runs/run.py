@@ -345,8 +345,8 @@ class Run:
             "config": {
                 "network": NET_CLASSES[config["net"]], **network.config(),
                 **{key: config[key] for key in (
-                    "net", "gradient", "numerical", "steps", "epochs", "batch_size", "lr",
-                    "lr_changes",
+                    "net", "gradient", "numerical", "threads", "steps", "epochs", "batch_size",
+                    "lr", "lr_changes",
                     "lr_schedule", "sampling", "val_split", "train_eval_sample", "seed",
                     "data_dir")},
                 "optimizer": type(trainer.optimizer).__name__,
