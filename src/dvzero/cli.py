@@ -1,5 +1,5 @@
 """The ``dvzero`` command: ``train``, ``evaluate``, ``predict``, ``plot``, ``data``,
-``serve`` and ``experiment``.
+``serve``, ``bench`` and ``experiment``.
 
 This is the only module that prints or exits. It parses the options
 (:mod:`dvzero.cli_parser`), calls the library and prints. Library errors (bad data, bad
@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ._atomic import atomic_write
 from ._format import count, duration, rate
 from ._threads import limit_threads
 from ._version import __version__
@@ -284,6 +285,26 @@ def command_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- bench
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from .benchmark import report_lines, run_bench
+
+    if args.out.suffix.lower() != ".json":
+        raise UsageError(f"--out {args.out}: the figures are JSON; give a name ending in .json")
+    if not args.out.parent.is_dir():
+        raise UsageError(f"--out {args.out}: the directory {args.out.parent} does not exist")
+    result = run_bench(lambda what: print(f"measuring {what} ...", file=sys.stderr, flush=True))
+    print("\n".join(report_lines(result)))
+    with atomic_write(args.out, "w") as handle:
+        json.dump(result.as_json(), handle, indent=1)
+    print(f"wrote {args.out}")
+    return 0
+
+
 # --------------------------------------------------------------------------- experiment
 
 
@@ -322,6 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "plot": lambda: command_plot(args),
                 "data": lambda: command_data(args),
                 "serve": lambda: command_serve(args),
+                "bench": lambda: command_bench(args),
                 "experiment": lambda: command_experiment(args)}
     previous_sigterm = _terminate_as_interrupt()
     try:

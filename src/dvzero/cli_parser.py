@@ -29,6 +29,7 @@ examples:
   dvzero evaluate runs/a                test accuracy of a run, on the data it was trained on
   dvzero predict runs/a seven.png       the run's network on your own picture of a digit
   dvzero serve                          draw digits in the browser and watch the network read them
+  dvzero bench                          how fast this machine runs the network, against its floor
   dvzero train --resume runs/a          continue an interrupted run
   dvzero train --net mlp --epochs 20    a deeper network, trained with Adam
   dvzero train --net cnn --epochs 20    a convolutional network (about 4 minutes on 2 cores)
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(commands)
     _add_plot(commands)
     _add_serve(commands)
+    _add_bench(commands)
     _add_experiment(commands)
     return parser
 
@@ -296,6 +298,19 @@ def _add_serve(commands) -> None:
                        "0 picks a free one (default: 8000)")
     serve.add_argument("--no-progress", action="store_true", help="no progress bar when a "
                        "network has to be trained first")
+
+
+def _add_bench(commands) -> None:
+    bench = commands.add_parser(
+        "bench", help="measure this machine: matrix products, a step of each gradient, the job",
+        description="Measure, on this machine, the speed of the matrix products of the "
+        "original post's network, one training step by backpropagation, by the structured "
+        "numerical gradient and by the original post's loop (timed on a part and "
+        "extrapolated), and the whole original post's job against its floor: the time of "
+        "its matrix products alone. Prints a table and writes the figures as JSON. About a "
+        "minute.", formatter_class=_HelpFormatter)
+    bench.add_argument("--out", type=path, default=Path("bench.json"),
+                       help="the JSON file to write (default: bench.json)")
 
 
 def _add_experiment(commands) -> None:

@@ -1,0 +1,255 @@
+"""``dvzero bench``: how fast this machine runs the original post's network, and how close
+the job comes to what the hardware can do.
+
+The *floor* of the job is the time of its matrix products alone, each at the speed this
+machine reaches for its shape: 10,000 steps of three products forward and backward plus
+the original post's loss pass after each update, and the evaluations on all 70,000 images.
+Everything else (activations, softmax, sampling, Python, files) is overhead above it.
+:func:`run_bench` measures the products, a step of each way of computing the gradient, and
+the whole job, and returns plain numbers (:class:`BenchResult`).
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._threads import default_threads, limit_threads
+
+#: The original post's job: network, batch, steps, and the images evaluated.
+INPUT, HIDDEN, OUTPUT, BATCH, STEPS = 784, 50, 10, 100, 10000
+TRAIN_IMAGES, TEST_IMAGES = 60000, 10000
+#: Rows per evaluation chunk (DeepVisionZeroNet.accuracy's default).
+EVAL_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Product:
+    """``count`` products of an ``(m, k)`` by a ``(k, n)`` matrix in the job."""
+
+    what: str
+    m: int
+    k: int
+    n: int
+    count: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.m * self.k * self.n
+
+
+def job_products(evaluations: int, steps: int = STEPS) -> list[Product]:
+    """The matrix products of the original post's job with ``evaluations`` passes over the
+    70,000 images (one each epoch, then the final accuracies and the test pictures)."""
+    chunks = -(-TRAIN_IMAGES // EVAL_CHUNK) + -(-TEST_IMAGES // EVAL_CHUNK)
+    return [
+        Product("x @ W1 (forward, and the loss pass after the update)", BATCH, INPUT, HIDDEN,
+                2 * steps),
+        Product("a @ W2 (forward, and the loss pass after the update)", BATCH, HIDDEN, OUTPUT,
+                2 * steps),
+        Product("a.T @ dy (dW2)", HIDDEN, BATCH, OUTPUT, steps),
+        Product("dy @ W2.T (da)", BATCH, OUTPUT, HIDDEN, steps),
+        Product("x.T @ dz (dW1)", INPUT, BATCH, HIDDEN, steps),
+        Product("x @ W1 (evaluation, 2,000 images a chunk)", EVAL_CHUNK, INPUT, HIDDEN,
+                evaluations * chunks),
+        Product("a @ W2 (evaluation)", EVAL_CHUNK, HIDDEN, OUTPUT, evaluations * chunks),
+    ]
+
+
+def cpu_model() -> str:
+    """The processor's name, as Linux reports it (or what ``platform`` knows)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def median_seconds(work: Callable[[], Any], least: float = 0.02, samples: int = 7) -> float:
+    """The median time of one call of ``work``: ``samples`` samples, each of enough calls to
+    take ``least`` seconds, after a warm-up call."""
+    work()
+    start, calls = time.perf_counter(), 1
+    work()
+    once = max(time.perf_counter() - start, 1e-7)
+    calls = max(1, int(least / once))
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        for _ in range(calls):
+            work()
+        times.append((time.perf_counter() - start) / calls)
+    return statistics.median(times)
+
+
+def product_seconds(product: Product, dtype: Any = np.float32) -> float:
+    """Seconds of one product of ``product``'s shape on this machine."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((product.m, product.k)).astype(dtype)
+    b = rng.standard_normal((product.k, product.n)).astype(dtype)
+    out = np.empty((product.m, product.n), dtype=dtype)
+    return median_seconds(lambda: np.matmul(a, b, out=out))
+
+
+@dataclass
+class BenchResult:
+    """What ``dvzero bench`` measured (seconds unless named otherwise)."""
+
+    cpu: str
+    threads: int
+    numpy: str
+    products: list[dict[str, Any]] = field(default_factory=list)
+    floor_seconds: float = 0.0
+    backprop_step: float = 0.0
+    structured_step: float = 0.0
+    naive_step: float = 0.0
+    naive_timed_evaluations: int = 0
+    evaluation_seconds: float = 0.0
+    job_seconds: float = 0.0
+    job_test_acc: float = 0.0
+    projected_job: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def floor_ratio(self) -> float:
+        return self.job_seconds / self.floor_seconds
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "floor_ratio": self.floor_ratio}
+
+
+def _batch(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    from .data import load_mnist
+
+    (x_train, t_train), _ = load_mnist(normalize=True)
+    rows = np.random.default_rng(seed).choice(len(x_train), BATCH)
+    return x_train[rows], t_train[rows]
+
+
+def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tuple[float, int]:
+    """Seconds of one step's gradient (``"backprop"``, ``"structured"`` or ``"naive"``) and
+    the SGD update; for ``"naive"`` measured on ``naive_evaluations`` of the loop's 79,520
+    loss evaluations and extrapolated (the second number: the evaluations timed, or 0)."""
+    from .gradient import numerical_gradient
+    from .networks import DeepVisionZeroNet
+
+    x, t = _batch()
+    x = x.astype(dtype)
+    network = DeepVisionZeroNet(INPUT, HIDDEN, OUTPUT, dtype=dtype, rng=0)
+    if method == "naive":
+        # the loop of numerical_gradient on the first W1 entries; every entry costs the same
+        W1 = network.params["W1"]
+        part = W1.reshape(-1)[: naive_evaluations // 2]
+
+        def loss(_):
+            return network.loss(x, t)
+
+        start = time.perf_counter()
+        numerical_gradient(loss, part)
+        seconds = time.perf_counter() - start
+        total = 2 * sum(value.size for value in network.params.values())
+        return seconds * total / (2 * part.size), 2 * part.size
+
+    def step() -> None:
+        grads = (network.gradient(x, t) if method == "backprop"
+                 else network.numerical_gradient(x, t, method="structured"))
+        for key, grad in grads.items():
+            network.params[key] -= 0.1 * grad
+
+    return median_seconds(step, least=0.05 if method == "backprop" else 0.2,
+                          samples=7 if method == "backprop" else 3), 0
+
+
+def run_job() -> tuple[float, float, int]:
+    """The original post's job in this process (imports and start-up excluded): its wall
+    seconds, its test accuracy and the evaluations it made."""
+    from .runs import Run
+
+    with tempfile.TemporaryDirectory(prefix="dvzero-bench-") as folder:
+        start = time.perf_counter()
+        run = Run.start({"seed": 1}, Path(folder) / "run")
+        run.load_data()
+        with limit_threads(run.config["threads"]):
+            outcome = run.train([])
+            if outcome.status != "finished":
+                raise RuntimeError(f"the benchmark's training did not finish: {outcome.status}")
+            summary = run.finish(start)
+        seconds = time.perf_counter() - start
+    return seconds, summary["test_acc"], summary["epochs_evaluated"]
+
+
+def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchResult:
+    """Measure everything ``dvzero bench`` reports; ``progress`` hears what is being
+    measured."""
+    threads = default_threads("two-layer")
+    result = BenchResult(cpu=cpu_model(), threads=threads, numpy=np.__version__)
+    with limit_threads(threads):
+        progress("the whole job (dvzero train --seed 1)")
+        result.job_seconds, result.job_test_acc, evaluations = run_job()
+        progress("matrix products")
+        # + the final accuracies; the test pictures' 10,000 images are left out (a floor
+        # a little too low only makes the ratio to it a little worse)
+        for product in job_products(evaluations + 1):
+            seconds = product_seconds(product)
+            result.products.append({
+                "what": product.what, "shape": [product.m, product.k, product.n],
+                "count": product.count, "seconds": seconds,
+                "gflops": product.flops / seconds / 1e9})
+            result.floor_seconds += product.count * seconds
+        progress("one step: backprop, structured numerical, naive numerical (a part of it)")
+        result.backprop_step, _ = step_seconds("backprop", np.float32)
+        result.structured_step, _ = step_seconds("structured", np.float64)
+        result.naive_step, result.naive_timed_evaluations = step_seconds("naive", np.float64)
+    rest = result.job_seconds - STEPS * result.backprop_step  # evaluations, files, loading
+    result.evaluation_seconds = max(rest, 0.0)
+    result.projected_job = {
+        "backprop": result.job_seconds,
+        "structured numerical": STEPS * result.structured_step + result.evaluation_seconds,
+        "naive numerical": STEPS * result.naive_step + result.evaluation_seconds,
+    }
+    return result
+
+
+def report_lines(result: BenchResult) -> list[str]:
+    """The table ``dvzero bench`` prints."""
+    from ._format import duration
+
+    lines = [f"machine: {result.cpu}; NumPy {result.numpy}; {result.threads} thread"
+             f"{'' if result.threads == 1 else 's'} for the matrix products (as dvzero train)",
+             "",
+             "matrix products of the original post's job (float32):",
+             f"  {'product':<54} {'m x k x n':>14} {'count':>7} {'GFLOP/s':>8}"]
+    for product in result.products:
+        shape = "x".join(map(str, product["shape"]))
+        lines.append(f"  {product['what']:<54} {shape:>14} {product['count']:>7,} "
+                     f"{product['gflops']:>8.1f}")
+    naive_note = (f"timed on {result.naive_timed_evaluations:,} of its "
+                  f"{2 * (INPUT * HIDDEN + HIDDEN + HIDDEN * OUTPUT + OUTPUT):,} loss "
+                  f"evaluations and extrapolated")
+    lines += [
+        "",
+        "one step (784-50-10, batch 100, gradient and update):",
+        f"  backprop (float32)              {result.backprop_step * 1e3:10.3f} ms",
+        f"  structured numerical (float64)  {result.structured_step * 1e3:10.1f} ms",
+        f"  naive numerical (float64)       {result.naive_step:10.2f} s  ({naive_note})",
+        "",
+        "the original post's job (10,000 steps, evaluations, files):",
+        f"  floor: its matrix products alone  {duration(result.floor_seconds):>12}",
+        f"  backprop, measured                {duration(result.job_seconds):>12}  "
+        f"= {result.floor_ratio:.2f}x the floor (test acc {result.job_test_acc:.4f})",
+        f"  structured numerical, projected   "
+        f"{duration(result.projected_job['structured numerical']):>12}",
+        f"  naive numerical, projected        "
+        f"{duration(result.projected_job['naive numerical']):>12}",
+    ]
+    return lines

@@ -1,0 +1,94 @@
+"""dvzero bench: the job's products and floor, the steps, the table and the JSON."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dvzero import benchmark
+from dvzero.benchmark import Product, job_products, median_seconds, report_lines
+from dvzero.cli import main
+
+
+def test_the_jobs_products_are_the_networks_own():
+    products = job_products(evaluations=18)
+    per_step = 2 * 100 * 784 * 50 + 2 * 100 * 50 * 10  # forward
+    per_step += 2 * 100 * 50 * 10 * 2 + 2 * 784 * 100 * 50  # dW2, da, dW1
+    per_step += 2 * 100 * 784 * 50 + 2 * 100 * 50 * 10  # the loss pass after the update
+    per_evaluation = 2 * 70000 * (784 * 50 + 50 * 10)
+    total = sum(product.flops * product.count for product in products)
+    assert total == 10000 * per_step + 18 * per_evaluation
+    assert Product("x", 2, 3, 4, 1).flops == 48
+
+
+def test_median_seconds_times_one_call():
+    calls = []
+    seconds = median_seconds(lambda: calls.append(1), least=0.001, samples=3)
+    assert 0 < seconds < 0.001 and len(calls) > 3
+
+
+def test_a_product_is_timed_and_gives_a_speed():
+    seconds = benchmark.product_seconds(Product("x", 100, 784, 50, 1))
+    assert 0 < seconds < 0.1
+
+
+def test_the_naive_step_is_extrapolated_from_a_part(monkeypatch):
+    seconds, timed = benchmark.step_seconds("naive", np.float64, naive_evaluations=100)
+    assert timed == 100 and seconds > 0
+    backprop, timed = benchmark.step_seconds("backprop", np.float32)
+    assert timed == 0 and 0 < backprop < seconds
+
+
+def fake_result() -> benchmark.BenchResult:
+    result = benchmark.BenchResult(cpu="test CPU", threads=1, numpy=np.__version__)
+    result.products = [{"what": "x @ W1", "shape": [100, 784, 50], "count": 20000,
+                        "seconds": 1e-4, "gflops": 78.4}]
+    result.floor_seconds, result.job_seconds, result.job_test_acc = 2.0, 5.0, 0.9452
+    result.backprop_step, result.structured_step, result.naive_step = 3e-4, 0.06, 12.0
+    result.naive_timed_evaluations = 2000
+    result.projected_job = {"backprop": 5.0, "structured numerical": 602.0,
+                            "naive numerical": 120002.0}
+    return result
+
+
+def test_the_table_says_what_was_measured_and_how():
+    text = "\n".join(report_lines(fake_result()))
+    assert "machine: test CPU" in text and "1 thread for the matrix products" in text
+    assert "100x784x50" in text and "78.4" in text
+    assert "= 2.50x the floor (test acc 0.9452)" in text
+    assert "timed on 2,000 of its 79,520 loss evaluations and extrapolated" in text
+    assert "10.0 minutes" in text and "33.3 hours" in text
+
+
+def test_dvzero_bench_prints_and_writes_json(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(benchmark, "run_bench", lambda progress: fake_result())
+    out = tmp_path / "figures.json"
+    assert main(["bench", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "the original post's job" in printed and f"wrote {out}" in printed
+    figures = json.loads(out.read_text())
+    assert figures["floor_ratio"] == 2.5 and figures["cpu"] == "test CPU"
+    assert figures["projected_job"]["naive numerical"] == 120002.0
+
+
+@pytest.mark.parametrize("name, words", [("figures.txt", "ending in .json"),
+                                         ("nowhere/figures.json", "does not exist")])
+def test_dvzero_bench_refuses_an_output_it_cannot_write(tmp_path, capsys, name, words):
+    assert main(["bench", "--out", str(tmp_path / name)]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_the_whole_bench_on_a_short_job(monkeypatch, small_mnist_dir):
+    # the real measurements, with the job cut short (run_job is what takes seconds)
+    monkeypatch.setattr(benchmark, "run_job", lambda: (1.5, 0.9, 17))
+    monkeypatch.setattr(benchmark, "step_seconds", lambda method, dtype, **_: (
+        (2.0, 1000) if method == "naive" else (0.001, 0)))
+    heard = []
+    result = benchmark.run_bench(heard.append)
+    assert len(heard) == 3 and len(result.products) == 7
+    assert result.floor_seconds == pytest.approx(sum(
+        product["count"] * product["seconds"] for product in result.products))
+    assert result.floor_ratio == pytest.approx(1.5 / result.floor_seconds)
+    assert result.projected_job["naive numerical"] == pytest.approx(10000 * 2.0 + 0.0)
