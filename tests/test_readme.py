@@ -119,13 +119,27 @@ def test_the_python_code_runs_as_the_readme_says(tmp_path):
     assert all(float(error) < 1e-8 for error in errors.values()), errors
 
 
-@pytest.mark.parametrize("script", ["bench_gradient.py", "bench_seed_job.py"])
-def test_the_benchmarks_refuse_zero_repeats_in_one_line(script):
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--repeats", "0"],
+@pytest.mark.parametrize("script, option", [("bench_gradient.py", "--repeats"),
+                                            ("bench_seed_job.py", "--repeats"),
+                                            ("bench_busy.py", "--repeats"),
+                                            ("bench_sweep.py", "--threads")])
+def test_the_benchmarks_refuse_zero_in_one_line(script, option):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), option, "0"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "argument --repeats: must be at least 1, got 0" in result.stderr
+    assert f"argument {option}: must be at least 1, got 0" in result.stderr
+
+
+def test_the_cost_sweep_counts_the_products_of_a_step():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from bench_sweep import step_flops
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    # forward x@W1, a@W2; backward dW2 = a.T@dy, da = dy@W2.T, dW1 = x.T@dz
+    assert step_flops(100, 50) == 2 * (100 * 784 * 50 + 100 * 50 * 10 + 50 * 100 * 10
+                                       + 100 * 10 * 50 + 784 * 100 * 50)
 
 
 def test_the_job_benchmark_passes_other_options_to_dvzero_train(small_mnist_dir):
