@@ -65,7 +65,7 @@ def test_both_languages_name_the_same_options_and_commands():
 def test_every_option_of_the_command_line_is_documented_in_both_languages():
     # --help, and the benchmarks' own options
     documented_elsewhere = {"--help", "--repeats", "--first-seed", "--torch-python", "--train",
-                            "--rounds"}
+                            "--rounds", "--plot"}
     assert parser_options() <= options(ENGLISH)
     assert options(ENGLISH) - parser_options() <= documented_elsewhere
 
