@@ -393,3 +393,26 @@ def test_state_dict_resumes_any_network_and_optimizer_bit_for_bit(rng):
     for key, value in whole.network.params.items():
         np.testing.assert_array_equal(second.network.params[key], value)
     assert second.history.train_loss_list == whole.history.train_loss_list
+
+
+@pytest.mark.parametrize("seed, batch_size", [(0, 8), (12345, 8), (7, 40), (3, 100)])
+def test_the_original_posts_sampling_is_pinned(rng, seed, batch_size):
+    """rng=None draws each batch as the original post does, np.random.choice(n, b) with
+    replacement (also when the batch is larger than the training set, n = 40): the loss
+    recorded is that of exactly that batch, after the update."""
+    x, t, x_test, t_test = tiny_data(rng)
+    network = DeepVisionZeroNet(6, 4, 3, rng=1)
+    start = {key: value.copy() for key, value in network.params.items()}
+    np.random.seed(seed)
+    history = train(network, x, t, x_test, t_test, step_num=1, batch_size=batch_size,
+                    optimizer=SGD(0.1), rng=None)
+
+    np.random.seed(seed)
+    batch = np.random.choice(len(x), batch_size)  # the original post's line
+    expected = DeepVisionZeroNet(6, 4, 3, rng=1)
+    expected.params.update({key: value.copy() for key, value in start.items()})
+    for key, grad in expected.gradient(x[batch], t[batch]).items():
+        expected.params[key] -= 0.1 * grad
+    assert history.train_loss_list == [expected.loss(x[batch], t[batch])]
+    for key in start:
+        np.testing.assert_array_equal(network.params[key], expected.params[key])
