@@ -31,6 +31,13 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        if exc.errno is not None and exc.filename in (None, tmp_name):
+            # a full disk fails a write() with no file name: name the file being written
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)

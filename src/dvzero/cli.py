@@ -128,11 +128,16 @@ def command_train(args: argparse.Namespace, start: float) -> int:
         print(f"dvzero train: warning: {warning}", file=sys.stderr)
     # From here to the last file written, SIGINT and SIGTERM stop training cleanly after the
     # step in progress; once training is done they wait for the files to be complete.
-    with StopOnSignal(run, announce=_announce) as stop, limit_threads(run.config["threads"]):
-        outcome = run.train([_progress(run.config["steps"], args.no_progress,
-                                       numerical=run.config["numerical"])])
-        if outcome.status == "finished":
-            summary = run.finish(start)
+    try:
+        with StopOnSignal(run, announce=_announce) as stop, \
+                limit_threads(run.config["threads"]):
+            outcome = run.train([_progress(run.config["steps"], args.no_progress,
+                                           numerical=run.config["numerical"])])
+            if outcome.status == "finished":
+                summary = run.finish(start)
+    except OSError as exc:  # writing the run directory: a full disk, a permission lost
+        print(f"dvzero train: error: {run.write_error(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
     if outcome.status != "finished":
         return _report_unfinished(run, outcome, stop.received)
     steps = run.config["steps"] - run.next_step

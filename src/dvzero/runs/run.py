@@ -262,6 +262,19 @@ class Run:
                                  history.epoch_steps, history.train_acc_list,
                                  history.test_acc_list)
 
+    def write_error(self, exc: OSError) -> str:
+        """What a failure to write the run directory (a full disk, a permission taken
+        away, a read-only file system) means for the run, in one line: the file, the
+        checkpoint kept, and how to finish once the cause is gone."""
+        what = f"could not write {exc.filename or 'a file of the run'}: {exc.strerror or exc}"
+        try:
+            done = storage.load_checkpoint(self.checkpoint)[1]["next_step"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return f"{what}; no checkpoint could be kept, so the run must start again"
+        return (f"{what}; the last checkpoint ({done} of {self.config['steps']} steps done) is "
+                f"kept in {self.checkpoint}; once the cause is fixed (free space, give write "
+                f"permission back), finish the run with 'dvzero train --resume {self.run_dir}'")
+
     def request_stop(self) -> None:
         """Ask training to stop after the step in progress (safe from a signal handler)."""
         self.trainer.request_stop()
