@@ -138,6 +138,8 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     except OSError as exc:  # writing the run directory: a full disk, a permission lost
         print(f"dvzero train: error: {run.write_error(exc)}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        run.release()
     if outcome.status != "finished":
         return _report_unfinished(run, outcome, stop.received)
     steps = run.config["steps"] - run.next_step

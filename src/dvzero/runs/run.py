@@ -38,6 +38,7 @@ from .config import (
     resolve,
 )
 from .directory import check_resumable, prepare_run_dir, remove_if_empty
+from .lock import RunLock, check_unlocked
 from .pictures import draw_test_pictures, starting_filters
 from .records import CHECKPOINT_NAME, describe_data
 
@@ -134,6 +135,13 @@ class Run:
         self.resumes = int(meta.get("resumes", 0)) + (resumed is not None)
         self.trainer: Trainer | None = None
         self.files: list[str] = []
+        #: This process's lock on the directory (see :mod:`dvzero.runs.lock`).
+        self.lock: RunLock | None = None
+
+    def release(self) -> None:
+        """Let go of the directory's lock, so that another process may resume the run."""
+        if self.lock is not None:
+            self.lock.release()
 
     # ------------------------------------------------------------------ opening
 
@@ -142,12 +150,28 @@ class Run:
         """A new run: settings completed and checked, then the directory made."""
         config = resolve(given)
         check_settings(config, name=option)  # refusals before any directory is made
+        if out is not None and Path(out).is_dir():
+            check_unlocked(Path(out))  # a run in progress there: say so, before the rest
         run_dir, created = prepare_run_dir(out)
-        return cls(run_dir, config, created=created)
+        run = cls(run_dir, config, created=created)
+        run.lock = RunLock.acquire(run_dir)
+        return run
 
     @classmethod
     def resume(cls, run_dir: Path, lr: float | None = None) -> Run:
         """An interrupted run, from its checkpoint; ``lr`` changes the learning rate."""
+        lock = RunLock.acquire(Path(run_dir)) if Path(run_dir).is_dir() else None
+        try:
+            run = cls._resume(Path(run_dir), lr)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        run.lock = lock
+        return run
+
+    @classmethod
+    def _resume(cls, run_dir: Path, lr: float | None) -> Run:
         checkpoint = check_resumable(Path(run_dir))
         params, state, meta = storage.load_checkpoint(checkpoint)
         try:
@@ -179,6 +203,7 @@ class Run:
         try:
             return self._load_data()
         except BaseException:
+            self.release()
             remove_if_empty(self.run_dir, self.created)  # leave no empty run directory behind
             raise
 
@@ -280,7 +305,18 @@ class Run:
         self.trainer.request_stop()
 
     def train(self, callbacks: Sequence[Callback] = ()) -> Outcome:
-        """Train to the end, or until stopped or diverged; checkpoints on the way."""
+        """Train to the end, or until stopped or diverged; checkpoints on the way. A run
+        that stops here lets go of its directory's lock (a finished one, in :meth:`finish`)."""
+        try:
+            outcome = self._train(callbacks)
+        except BaseException:
+            self.release()
+            raise
+        if outcome.status != "finished":
+            self.release()
+        return outcome
+
+    def _train(self, callbacks: Sequence[Callback]) -> Outcome:
         self._session_start = time.perf_counter()
         trainer = self.trainer
         trainer.callbacks = [*callbacks, checkpoint_callback(self.save_checkpoint)]
@@ -346,6 +382,7 @@ class Run:
         storage.save_json(self.run_dir / "summary.json", summary)
         self.files += ["metrics.csv", "summary.json", "accuracy.png", "loss.png", *pictures]
         self.checkpoint.unlink(missing_ok=True)  # the run is complete
+        self.release()
         return summary
 
     def _summary(self, start: float | None) -> dict[str, Any]:

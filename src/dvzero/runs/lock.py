@@ -1,0 +1,84 @@
+"""One process at a time in a run directory.
+
+A run being trained holds an exclusive lock (:func:`fcntl.flock`) on ``.dvzero.lock`` in its
+directory, with the process's id written inside. A second ``dvzero train --resume DIR`` or
+``--out DIR`` finds it held and refuses at once, naming that process. The operating system
+drops the lock when the process ends, however it ends, so a lock file left behind by a
+crash or a ``kill -9`` blocks nothing. Where ``fcntl`` does not exist (Windows) there is no
+lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from ..errors import UsageError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+LOCK_NAME = ".dvzero.lock"
+
+
+def _holder(path: Path) -> str:
+    with contextlib.suppress(OSError, ValueError):
+        return f"process {int(path.read_text(encoding='ascii').strip())}"
+    return "another process"
+
+
+class RunLock:
+    """The lock of one run directory, held from :meth:`acquire` to :meth:`release` (or the
+    end of the process)."""
+
+    def __init__(self, path: Path, handle) -> None:
+        self.path, self._handle = path, handle
+
+    @classmethod
+    def acquire(cls, run_dir: Path) -> RunLock | None:
+        """Lock ``run_dir`` for this process; :class:`~dvzero.errors.UsageError` naming the
+        holder if another process has it. ``None`` where locks do not exist."""
+        if fcntl is None:
+            return None
+        path = Path(run_dir) / LOCK_NAME
+        while True:
+            handle = open(path, "a+", encoding="ascii")  # noqa: SIM115 - held open
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                raise UsageError(
+                    f"{run_dir}: {_holder(path)} is training this run; wait for it to end, "
+                    f"or stop it first") from None
+            # The file may have been removed by the holder releasing it while this process
+            # opened it: a lock on a removed file locks nothing, so try again.
+            try:
+                same = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            handle.close()
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        return cls(path, handle)
+
+    def release(self) -> None:
+        """Let go of the lock (and remove its file)."""
+        if self._handle.closed:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self._handle.close()
+
+
+def check_unlocked(run_dir: Path) -> None:
+    """Refuse ``run_dir`` if another process is training a run in it."""
+    if fcntl is None or not (Path(run_dir) / LOCK_NAME).is_file():
+        return
+    RunLock.acquire(run_dir).release()
