@@ -66,3 +66,51 @@ def test_two_trainings_of_one_directory_never_run_at_once(tmp_path, small_mnist_
     assert (out / LOCK_NAME).read_text() == f"{first.pid}\n"
     assert (out / "checkpoint.npz").is_file()
     RunLock.acquire(out).release()  # the dead process's lock blocks nothing
+
+
+def test_a_file_system_without_locks_trains_unlocked_with_a_warning(tmp_path, monkeypatch,
+                                                                     small_mnist_dir,
+                                                                     capsys):
+    import errno
+
+    from dvzero.runs import lock as lock_module
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(lock_module.fcntl, "flock", no_locks)
+    out = tmp_path / "run"
+    assert main(["train", "--data-dir", str(small_mnist_dir), "--steps", "3", "--seed", "1",
+                 "--out", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert f"dvzero train: warning: {out}: cannot lock the run directory (No locks " \
+           f"available); make sure no other dvzero trains this run at the same time" in err
+    assert (out / "summary.json").is_file() and not (out / LOCK_NAME).exists()
+
+
+def test_refusals_of_resume_come_before_the_lock(tmp_path, small_mnist_dir, capsys):
+    finished = tmp_path / "done"
+    assert main(["train", "--data-dir", str(small_mnist_dir), "--steps", "3", "--seed", "1",
+                 "--out", str(finished), "--no-progress"]) == 0
+    capsys.readouterr()
+    finished.chmod(0o555)  # a finished run on storage this user cannot write
+    try:
+        assert main(["train", "--resume", str(finished)]) == 2
+        assert "this run has finished; nothing to resume" in capsys.readouterr().err
+        assert not (finished / LOCK_NAME).exists()
+    finally:
+        finished.chmod(0o755)
+
+
+def test_a_closed_output_pipe_is_not_called_a_full_disk(tmp_path, small_mnist_dir,
+                                                         monkeypatch, capsys):
+    from dvzero.runs.run import Run
+
+    def broken(self, callbacks=()):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(Run, "_train", broken)
+    assert main(["train", "--data-dir", str(small_mnist_dir), "--steps", "3",
+                 "--out", str(tmp_path / "run"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "Broken pipe" in err and "could not write" not in err and "checkpoint" not in err

@@ -515,3 +515,12 @@ def test_a_numerical_run_of_an_older_version_resumes_with_the_naive_loop():
     assert checked_saved(backprop, "checkpoint.npz")["numerical"] is None
     with pytest.raises(ValueError, match="numerical='fast' is not valid"):
         checked_saved({**resolve({"seed": 1}), "numerical": "fast"}, "checkpoint.npz")
+
+
+def test_an_edited_checkpoint_with_a_structured_mlp_is_refused():
+    from dvzero.runs.config import checked_saved, resolve
+
+    edited = {**resolve({"net": "mlp", "gradient": "numerical", "seed": 1}),
+              "numerical": "structured"}
+    with pytest.raises(ValueError, match="numerical='structured' is not valid"):
+        checked_saved(edited, "checkpoint.npz")

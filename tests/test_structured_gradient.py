@@ -116,3 +116,20 @@ def test_unknown_methods_and_activations_are_refused(small_batch):
         structured_numerical_gradient(network, x[:2], t[:2])
     with pytest.raises(ValueError, match="must have shape"):
         structured_numerical_gradient(DeepVisionZeroNet(784, 5, 10), x[:2, :10], t[:2])
+
+
+def test_memory_stays_bounded_for_large_batches_and_layers(mnist):
+    import tracemalloc
+
+    (x_train, t_train), _ = mnist
+    network = DeepVisionZeroNet(784, 200, 10, rng=8)
+    x, t = x_train[:1000].astype(np.float64), t_train[:1000]
+    tracemalloc.start()
+    try:
+        structured_numerical_gradient(network, x, t)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the chunks hold at most MAX_ELEMENTS (250,000) float64 logits each; the W2 step alone
+    # once held 1000 x 200 x 10 x 10 of them (1.6 GB with its copies)
+    assert peak < 40 * 2**20, peak / 2**20

@@ -136,6 +136,8 @@ def command_train(args: argparse.Namespace, start: float) -> int:
             if outcome.status == "finished":
                 summary = run.finish(start)
     except OSError as exc:  # writing the run directory: a full disk, a permission lost
+        if not run.wrote(exc):
+            raise  # not the run's files (a closed pipe, ...): the usual one line
         print(f"dvzero train: error: {run.write_error(exc)}", file=sys.stderr)
         return EXIT_FAILURE
     finally:

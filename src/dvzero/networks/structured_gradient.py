@@ -65,7 +65,9 @@ def _losses(centred: NDArray, label_logit: NDArray, moved: NDArray, W2: NDArray,
 def structured_numerical_gradient(network: Any, x: ArrayLike, t: ArrayLike,
                                   max_elements: int = MAX_ELEMENTS) -> dict[str, NDArray]:
     """Central differences of the loss of ``network`` (a :class:`DeepVisionZeroNet`) for
-    every parameter, as the naive loop computes them, from cached activations.
+    every parameter, as the naive loop computes them in float64, from cached activations
+    (always in float64: for a float32 network the naive loop's differences are mostly
+    rounding error, these are not).
 
     ``x`` is ``(N, input_size)``; ``t`` one-hot ``(N, output_size)`` or labels ``(N,)``.
     Returns ``W1, b1, W2, b2`` in the parameters' shapes and dtype.
@@ -89,8 +91,8 @@ def structured_numerical_gradient(network: Any, x: ArrayLike, t: ArrayLike,
     grads = {
         "W1": _w1(x, labels, pre, a, centred, W2, act, max_elements) * scale,
         "b1": _b1(labels, pre, a, centred, W2, act, max_elements) * scale,
-        "W2": _second_layer(labels, z, shift, a) * scale,
-        "b2": _second_layer(labels, z, shift, np.ones((len(x), 1)))[0] * scale,
+        "W2": _second_layer(labels, z, shift, a, max_elements) * scale,
+        "b2": _second_layer(labels, z, shift, np.ones((len(x), 1)), max_elements)[0] * scale,
     }
     return {key: grads[key].astype(network.params[key].dtype, copy=False).reshape(
         network.params[key].shape) for key in grads}
@@ -101,18 +103,22 @@ def _w1(x, labels, pre, a, centred, W2, act, max_elements) -> NDArray:
     inputs, hidden = x.shape[1], pre.shape[1]
     pixel, sample = np.nonzero(x.T)  # nonzero pixels, grouped by pixel
     grad = np.zeros((inputs, hidden))
-    if pixel.size == 0:
-        return grad
-    value = x[sample, pixel][:, None]
-    pixels, starts = np.unique(pixel, return_index=True)
-    rows = _Rows(centred[sample], labels[sample], W2)
-    step = max(1, max_elements // (pixel.size * W2.shape[1]))
-    for first in range(0, hidden, step):
-        units = slice(first, first + step)
-        p, old = pre[sample, units], a[sample, units]
-        plus = rows.losses(act(p + H * value) - old, units)
-        minus = rows.losses(act(p - H * value) - old, units)
-        grad[pixels, units] = np.add.reduceat(plus - minus, starts, axis=0)
+    outputs = W2.shape[1]
+    # chunks of (pixel, sample) pairs and of hidden units, each at most max_elements logits
+    pairs = max(1, max_elements // outputs)
+    for begin in range(0, pixel.size, pairs):
+        chunk_pixel, chunk_sample = pixel[begin:begin + pairs], sample[begin:begin + pairs]
+        value = x[chunk_sample, chunk_pixel][:, None]
+        pixels, starts = np.unique(chunk_pixel, return_index=True)
+        rows = _Rows(centred[chunk_sample], labels[chunk_sample], W2)
+        step = max(1, max_elements // (chunk_pixel.size * outputs))
+        for first in range(0, hidden, step):
+            units = slice(first, first + step)
+            p, old = pre[chunk_sample, units], a[chunk_sample, units]
+            plus = rows.losses(act(p + H * value) - old, units)
+            minus = rows.losses(act(p - H * value) - old, units)
+            # a pixel's pairs may straddle two chunks: add, do not assign
+            grad[pixels, units] += np.add.reduceat(plus - minus, starts, axis=0)
     return grad
 
 
@@ -144,21 +150,27 @@ class _Rows:
                        W2[:, self.labels].T)
 
 
-def _second_layer(labels, z, shift, a) -> NDArray:
+def _second_layer(labels, z, shift, a, max_elements: int = MAX_ELEMENTS) -> NDArray:
     """``sum over samples of (loss+ - loss-)`` when logit ``k`` moves by ``+-h * a[:, j]``,
     for every ``(j, k)``: the gradient of ``W2`` (``a`` the hidden activations) or of
-    ``b2`` (``a`` a column of ones)."""
+    ``b2`` (``a`` a column of ones). Chunks of hidden units keep the logits held (samples x
+    units x outputs x outputs) under ``max_elements``."""
     samples, outputs = z.shape
     eye = np.eye(outputs)
-    diff = 0.0
-    for sign in (1.0, -1.0):
-        # logits (N, units, k, outputs): row k of the identity moves logit k only
-        logits = z[:, None, None, :] + (sign * H * a)[:, :, None, None] * eye
-        e = np.exp(logits - shift[:, None, None, :])
-        picked = np.take_along_axis(e, labels[:, None, None, None], axis=-1)[..., 0]
-        losses = -np.log(np.maximum(picked / e.sum(axis=-1), CROSS_ENTROPY_FLOOR))
-        diff = losses if sign > 0 else diff - losses
-    return diff.sum(axis=0)
+    grad = np.zeros((a.shape[1], outputs))
+    step = max(1, max_elements // (samples * outputs * outputs))
+    for first in range(0, a.shape[1], step):
+        units = slice(first, first + step)
+        diff = 0.0
+        for sign in (1.0, -1.0):
+            # logits (N, units, k, outputs): row k of the identity moves logit k only
+            logits = z[:, None, None, :] + (sign * H * a[:, units])[:, :, None, None] * eye
+            e = np.exp(logits - shift[:, None, None, :])
+            picked = np.take_along_axis(e, labels[:, None, None, None], axis=-1)[..., 0]
+            losses = -np.log(np.maximum(picked / e.sum(axis=-1), CROSS_ENTROPY_FLOOR))
+            diff = losses if sign > 0 else diff - losses
+        grad[units] = diff.sum(axis=0)
+    return grad
 
 
 def naive_evaluations(network: Any) -> int:

@@ -211,6 +211,8 @@ def invalid_settings(config: Mapping[str, Any]) -> list[str]:
     elif config.get("net") == "mlp" and not (isinstance(config.get("hidden"), list)
                                              and config["hidden"]):
         bad.append("hidden")
+    if config.get("numerical") == "structured" and config.get("net") != "two-layer":
+        bad.append("numerical")  # only the two-layer network has the structured method
     return list(dict.fromkeys(bad))
 #: Settings that runs of older dvzero versions did not record, and what they meant.
 OLDER_RUNS = {"net": "two-layer", "optimizer": "sgd", "lr_schedule": "constant",

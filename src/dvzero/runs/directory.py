@@ -89,11 +89,7 @@ def remove_if_empty(run_dir: Path, created: Path | None) -> None:
 
 
 def check_resumable(run_dir: Path) -> Path:
-    """The checkpoint of an interrupted run in ``run_dir``; refuses anything else.
-
-    Also removes the temporary files of writes that a killed process left behind (only
-    dvzero's own: ``.<name>.<8 hex digits>.tmp``); the real files are whole.
-    """
+    """The checkpoint of an interrupted run in ``run_dir``; refuses anything else."""
     if not run_dir.is_dir():
         raise UsageError(f"--resume {run_dir}: no such run directory")
     if (run_dir / "summary.json").is_file():
@@ -103,8 +99,14 @@ def check_resumable(run_dir: Path) -> Path:
         raise UsageError(f"--resume {run_dir}: no {CHECKPOINT_NAME} in this directory")
     if not os.access(run_dir, os.W_OK | os.X_OK):
         raise UsageError(f"--resume {run_dir}: directory is not writable")
+    return checkpoint
+
+
+def remove_leftovers(run_dir: Path) -> None:
+    """Remove the temporary files of writes that a killed process left behind (only
+    dvzero's own: ``.<name>.<8 hex digits>.tmp``); the real files are whole. Only with the
+    directory's lock held: another process's writes in progress look the same."""
     for name in (*RUN_FILES, CHECKPOINT_NAME):
         for leftover in run_dir.glob(f".{name}.*.tmp"):
             if re.fullmatch(rf"\.{re.escape(name)}\.[0-9a-f]{{8}}\.tmp", leftover.name):
                 leftover.unlink(missing_ok=True)
-    return checkpoint

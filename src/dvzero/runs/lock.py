@@ -38,9 +38,10 @@ class RunLock:
         self.path, self._handle = path, handle
 
     @classmethod
-    def acquire(cls, run_dir: Path) -> RunLock | None:
+    def acquire(cls, run_dir: Path, notes: list[str] | None = None) -> RunLock | None:
         """Lock ``run_dir`` for this process; :class:`~dvzero.errors.UsageError` naming the
-        holder if another process has it. ``None`` where locks do not exist."""
+        holder if another process has it. ``None`` where locks do not exist (on a file
+        system without them, a warning for the user joins ``notes``)."""
         if fcntl is None:
             return None
         path = Path(run_dir) / LOCK_NAME
@@ -53,6 +54,15 @@ class RunLock:
                 raise UsageError(
                     f"{run_dir}: {_holder(path)} is training this run; wait for it to end, "
                     f"or stop it first") from None
+            except OSError as exc:  # a file system without locks (NFS nolock, some FUSE)
+                handle.close()
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                if notes is not None:
+                    notes.append(f"{run_dir}: cannot lock the run directory "
+                                 f"({exc.strerror}); make sure no other dvzero trains this "
+                                 f"run at the same time")
+                return None
             # The file may have been removed by the holder releasing it while this process
             # opened it: a lock on a removed file locks nothing, so try again.
             try:
@@ -81,4 +91,6 @@ def check_unlocked(run_dir: Path) -> None:
     """Refuse ``run_dir`` if another process is training a run in it."""
     if fcntl is None or not (Path(run_dir) / LOCK_NAME).is_file():
         return
-    RunLock.acquire(run_dir).release()
+    lock = RunLock.acquire(run_dir)
+    if lock is not None:
+        lock.release()

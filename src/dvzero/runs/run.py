@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from .config import (
     option,
     resolve,
 )
-from .directory import check_resumable, prepare_run_dir, remove_if_empty
+from .directory import check_resumable, prepare_run_dir, remove_if_empty, remove_leftovers
 from .lock import RunLock, check_unlocked
 from .pictures import draw_test_pictures, starting_filters
 from .records import CHECKPOINT_NAME, describe_data
@@ -137,6 +138,8 @@ class Run:
         self.files: list[str] = []
         #: This process's lock on the directory (see :mod:`dvzero.runs.lock`).
         self.lock: RunLock | None = None
+        #: Warnings from opening the run, for the user (given back by :meth:`load_data`).
+        self.notes: list[str] = []
 
     def release(self) -> None:
         """Let go of the directory's lock, so that another process may resume the run."""
@@ -153,21 +156,30 @@ class Run:
         if out is not None and Path(out).is_dir():
             check_unlocked(Path(out))  # a run in progress there: say so, before the rest
         run_dir, created = prepare_run_dir(out)
+        notes: list[str] = []
+        try:
+            lock = RunLock.acquire(run_dir, notes)
+        except BaseException:
+            remove_if_empty(run_dir, created)
+            raise
         run = cls(run_dir, config, created=created)
-        run.lock = RunLock.acquire(run_dir)
+        run.lock, run.notes = lock, notes
         return run
 
     @classmethod
     def resume(cls, run_dir: Path, lr: float | None = None) -> Run:
         """An interrupted run, from its checkpoint; ``lr`` changes the learning rate."""
-        lock = RunLock.acquire(Path(run_dir)) if Path(run_dir).is_dir() else None
+        check_resumable(Path(run_dir))  # refusals first: not a run, finished, not writable
+        notes: list[str] = []
+        lock = RunLock.acquire(Path(run_dir), notes)
         try:
+            remove_leftovers(Path(run_dir))  # now that no other process can be writing
             run = cls._resume(Path(run_dir), lr)
         except BaseException:
             if lock is not None:
                 lock.release()
             raise
-        run.lock = lock
+        run.lock, run.notes = lock, notes
         return run
 
     @classmethod
@@ -201,7 +213,7 @@ class Run:
         data files that differ from those it was trained on.
         """
         try:
-            return self._load_data()
+            return self.notes + self._load_data()
         except BaseException:
             self.release()
             remove_if_empty(self.run_dir, self.created)  # leave no empty run directory behind
@@ -286,6 +298,15 @@ class Run:
         storage.save_metrics_csv(self.run_dir / "metrics.csv", history.train_loss_list,
                                  history.epoch_steps, history.train_acc_list,
                                  history.test_acc_list)
+
+    def wrote(self, exc: OSError) -> bool:
+        """Whether ``exc`` came from writing a file of this run's directory."""
+        if not exc.filename:
+            return False
+        try:
+            return Path(os.fsdecode(exc.filename)).resolve().parent == self.run_dir.resolve()
+        except (OSError, TypeError, ValueError):
+            return False
 
     def write_error(self, exc: OSError) -> str:
         """What a failure to write the run directory (a full disk, a permission taken
