@@ -166,7 +166,8 @@ class DeepVisionZeroNet:
         and the whole network run forward each time (slow: 79,520 forward passes a step
         for 784-50-10). ``"structured"`` computes the same central differences from
         cached activations, recomputing only what a nudge changes (see
-        :mod:`dvzero.networks.structured_gradient`), about a hundred times faster.
+        :mod:`dvzero.networks.structured_gradient`), about a hundred times faster; it
+        always works in float64, as the naive loop must to be meaningful.
         """
         if method == "structured":
             from .structured_gradient import structured_numerical_gradient
