@@ -264,25 +264,36 @@ def plot_confusion(path: str | os.PathLike[str], matrix, title: str) -> None:
 
 def _image_grid(path, images, labels, title: str, columns: int, cmap="gray",
                 own_scale: bool = False) -> None:
-    """Small images in a grid, each with a label under it."""
+    """Small images of one shape in a grid, each with a label under it.
+
+    The grid is one picture (a mosaic with white gaps) in one set of axes, not a set of
+    axes per image: a few megabytes and milliseconds instead of tens.
+    """
     import numpy as np
 
-    count = len(images)
+    tiles = [np.asarray(image, dtype=np.float64) for image in images]
+    count, (height, width) = len(tiles), tiles[0].shape
     rows = max(1, -(-count // columns))
+    gap_x = max(1, width // 7)
+    gap_y = gap_x + (round(height * 0.45) if any(labels) else 0)  # room for the labels
+    mosaic = np.full((rows * (height + gap_y), columns * (width + gap_x)), np.nan)
     figure = _new_figure((columns * 0.75 + 0.2, rows * 0.85 + 0.6))
-    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
-        axes = figure.add_subplot(rows, columns, i + 1)
-        scale = {} if own_scale else {"vmin": 0, "vmax": 1}
-        axes.imshow(np.asarray(image, dtype=np.float64), cmap=cmap, interpolation="nearest",
-                    **scale)
-        axes.set_xticks([])
-        axes.set_yticks([])
+    axes = figure.add_axes((0.02, 0.02, 0.96, 1 - 0.7 / figure.get_figheight()))  # title room
+    for i, (tile, label) in enumerate(zip(tiles, labels, strict=True)):
+        if own_scale:
+            low, high = np.nanmin(tile), np.nanmax(tile)
+            tile = (tile - low) / (high - low) if high > low else np.zeros_like(tile)
+        top, left = (i // columns) * (height + gap_y), (i % columns) * (width + gap_x)
+        mosaic[top:top + height, left:left + width] = np.clip(tile, 0, 1)
         if label:
-            axes.set_xlabel(label, fontsize=6, labelpad=1)
+            axes.text(left + (width - 1) / 2, top + height + gap_x / 2, label, fontsize=6,
+                      ha="center", va="top")
+    from matplotlib import colormaps
+
+    colours = colormaps[cmap].with_extremes(bad="white")
+    axes.imshow(mosaic, cmap=colours, vmin=0, vmax=1, interpolation="nearest")
+    axes.set_axis_off()
     figure.suptitle(title, fontsize=9)
-    top = 1 - 0.45 / figure.get_figheight()  # room for a two-line title
-    figure.subplots_adjust(left=0.02, right=0.98, bottom=0.04, top=top, wspace=0.1,
-                           hspace=0.45)
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format="png")
 
