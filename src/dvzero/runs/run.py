@@ -22,10 +22,7 @@ import numpy as np
 
 from .. import plotting, storage
 from .._version import __version__
-from ..data import load_mnist
-from ..data.mnist import dataset_fingerprint
-from ..data.scaled import ScaledImages
-from ..errors import CheckpointError, DataError, TrainingDiverged, UsageError
+from ..errors import CheckpointError, TrainingDiverged, UsageError
 from ..networks import fit_params
 from ..training import Callback, Trainer
 from .config import (
@@ -38,6 +35,7 @@ from .config import (
     option,
     resolve,
 )
+from .data import load_run_data, rows_of
 from .directory import check_resumable, prepare_run_dir, remove_if_empty, remove_leftovers
 from .lock import RunLock, check_unlocked
 from .pictures import draw_test_pictures, starting_filters
@@ -45,38 +43,6 @@ from .records import CHECKPOINT_NAME, describe_data
 
 #: A checkpoint is also saved this often (seconds) during slow runs.
 CHECKPOINT_EVERY_SECONDS = 60.0
-
-
-def load_run_data(config: Mapping[str, Any]):
-    """The run's data, checked for what training needs, and its fingerprint.
-
-    Images ``(N, 1, H, W)`` for the convolutional networks, rows ``(N, H * W)`` otherwise.
-    """
-    data_dir = None if config["data_dir"] is None else Path(config["data_dir"])
-    (x_train, t_train), (x_test, t_test) = load_mnist(
-        normalize=False, one_hot_label=False, data_dir=data_dir,
-        flatten=config["net"] not in CONV_NETS,
-    )
-    where = "the shipped MNIST" if data_dir is None else str(data_dir)
-    if x_train.shape[0] == 0 or x_test.shape[0] == 0:
-        raise DataError(f"{where}: {x_train.shape[0]} training and {x_test.shape[0]} test "
-                        f"images; training needs at least one of each")
-    if x_train[0].size == 0:
-        raise DataError(f"{where}: the images have no pixels")
-    return ((_as_floats(x_train, config["dtype"]), t_train),
-            (_as_floats(x_test, config["dtype"]), t_test), dataset_fingerprint(data_dir))
-
-
-def _as_floats(pixels: np.ndarray, dtype: str) -> ScaledImages | np.ndarray:
-    """Bytes stay bytes, read as ``dtype`` in [0, 1] a batch at a time (a quarter of the
-    memory of float32); other pixel types are normalised now, as ``load_mnist`` does."""
-    if pixels.dtype == np.uint8:
-        return ScaledImages(pixels, dtype)
-    return np.divide(pixels, np.float32(255.0), dtype=np.float32).astype(dtype, copy=False)
-
-
-def _rows(x: ScaledImages | np.ndarray, rows: np.ndarray) -> ScaledImages | np.ndarray:
-    return x.take(rows) if isinstance(x, ScaledImages) else x[rows]
 
 
 def checkpoint_callback(save: Callable[[], None], every_seconds: float = CHECKPOINT_EVERY_SECONDS):
@@ -238,8 +204,8 @@ class Run:
             order = np.random.default_rng(seeds[2]).permutation(x_train.shape[0])
             n_val = min(max(round(self.config["val_split"] * len(order)), 1), len(order) - 1)
             val, kept = np.sort(order[:n_val]), np.sort(order[n_val:])
-            x_val, t_val, x_train, t_train = _rows(x_train, val), t_train[val], \
-                _rows(x_train, kept), t_train[kept]
+            x_val, t_val, x_train, t_train = rows_of(x_train, val), t_train[val], \
+                rows_of(x_train, kept), t_train[kept]
         self.train_size = x_train.shape[0]
         network = build_network(self.config, x_train.shape[1:], 10,
                                 np.random.default_rng(seeds[0]))

@@ -1,0 +1,52 @@
+"""A run's data: the images and labels it trains and is evaluated on.
+
+MNIST's pixels stay the bytes of its files (:class:`~dvzero.data.scaled.ScaledImages`), made
+floats a batch at a time; other pixel types are normalised at once, as ``load_mnist`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data import load_mnist
+from ..data.mnist import dataset_fingerprint
+from ..data.scaled import ScaledImages
+from ..errors import DataError
+from .config import CONV_NETS
+
+
+def load_run_data(config: Mapping[str, Any]):
+    """The run's data, checked for what training needs, and its fingerprint.
+
+    Images ``(N, 1, H, W)`` for the convolutional networks, rows ``(N, H * W)`` otherwise.
+    """
+    data_dir = None if config["data_dir"] is None else Path(config["data_dir"])
+    (x_train, t_train), (x_test, t_test) = load_mnist(
+        normalize=False, one_hot_label=False, data_dir=data_dir,
+        flatten=config["net"] not in CONV_NETS,
+    )
+    where = "the shipped MNIST" if data_dir is None else str(data_dir)
+    if x_train.shape[0] == 0 or x_test.shape[0] == 0:
+        raise DataError(f"{where}: {x_train.shape[0]} training and {x_test.shape[0]} test "
+                        f"images; training needs at least one of each")
+    if x_train[0].size == 0:
+        raise DataError(f"{where}: the images have no pixels")
+    return ((_as_floats(x_train, config["dtype"]), t_train),
+            (_as_floats(x_test, config["dtype"]), t_test), dataset_fingerprint(data_dir))
+
+
+def _as_floats(pixels: np.ndarray, dtype: str) -> ScaledImages | np.ndarray:
+    """Bytes stay bytes, read as ``dtype`` in [0, 1] a batch at a time (a quarter of the
+    memory of float32); other pixel types are normalised now, as ``load_mnist`` does."""
+    if pixels.dtype == np.uint8:
+        return ScaledImages(pixels, dtype)
+    return np.divide(pixels, np.float32(255.0), dtype=np.float32).astype(dtype, copy=False)
+
+
+def rows_of(x: ScaledImages | np.ndarray, rows: np.ndarray) -> ScaledImages | np.ndarray:
+    """Some rows of the images, still as bytes if they were."""
+    return x.take(rows) if isinstance(x, ScaledImages) else x[rows]
