@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import platform
 
-
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo on Linux), or what the platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from dvzero.benchmark import cpu_model  # noqa: F401  (the scripts' CPU name)
 
 
 def int_at_least(low: int):

@@ -245,12 +245,17 @@ def command_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_out_file(out, suffix: str, what: str) -> None:
+    """Refuse an --out file of the wrong kind, or in a directory that does not exist."""
+    if out.suffix.lower() != suffix:
+        raise UsageError(f"--out {out}: {what}; give a name ending in {suffix}")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: the directory {out.parent} does not exist")
+
+
 def command_data(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
-    if args.out.suffix.lower() != ".png":
-        raise UsageError(f"--out {args.out}: the picture is a PNG; give a name ending in .png")
-    if not args.out.parent.is_dir():
-        raise UsageError(f"--out {args.out}: the directory {args.out.parent} does not exist")
+    _check_out_file(args.out, ".png", "the picture is a PNG")
     from .runs.pictures import draw_data_samples
 
     counts = draw_data_samples(args.out, args.data_dir)
@@ -302,10 +307,7 @@ def command_bench(args: argparse.Namespace) -> int:
 
     from .benchmark import report_lines, run_bench
 
-    if args.out.suffix.lower() != ".json":
-        raise UsageError(f"--out {args.out}: the figures are JSON; give a name ending in .json")
-    if not args.out.parent.is_dir():
-        raise UsageError(f"--out {args.out}: the directory {args.out.parent} does not exist")
+    _check_out_file(args.out, ".json", "the figures are JSON")
     result = run_bench(lambda what: print(f"measuring {what} ...", file=sys.stderr, flush=True))
     print("\n".join(report_lines(result)))
     with atomic_write(args.out, "w") as handle:

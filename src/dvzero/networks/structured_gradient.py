@@ -171,8 +171,3 @@ def _second_layer(labels, z, shift, a, max_elements: int = MAX_ELEMENTS) -> NDAr
             diff = losses if sign > 0 else diff - losses
         grad[units] = diff.sum(axis=0)
     return grad
-
-
-def naive_evaluations(network: Any) -> int:
-    """Forward passes of the naive loop for one step: two per parameter."""
-    return 2 * sum(int(np.size(value)) for value in network.params.values())
