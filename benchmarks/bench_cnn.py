@@ -4,7 +4,8 @@
     python benchmarks/bench_cnn.py --train [--torch-python PATH]    # the long runs too
 
 Speed: each network trains --steps steps of 100 images (Adam, float32) in this process,
-each layer's forward and backward timed; then PyTorch (benchmarks/torch_cnn.py, run by
+on the threads ``dvzero train`` uses (every core, each batch cut in parts), each layer's
+forward and backward timed; then PyTorch (benchmarks/torch_cnn.py, run by
 --torch-python: dvzero never imports it) the same steps, its operators' shares from its
 profiler. dvzero and PyTorch take turns, --rounds times, so that a change in the shared
 machine's load hits both. Prints the median time per step and per 600-step epoch over all
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from dvzero import load_mnist
+from dvzero._threads import default_threads, run_threads
 from dvzero.networks import DeepConvNet, SimpleConvNet
 from dvzero.optimizers import Adam
 
@@ -58,6 +60,13 @@ def timed(layer, method: str, label: str, seconds: dict) -> None:
 
 
 def dvzero_speed(name: str, steps: int, x: np.ndarray, t: np.ndarray) -> dict:
+    """Steps on the threads ``dvzero train`` takes by default: each batch cut in parts."""
+    net = NETS[name][1]
+    with run_threads({"net": net, "threads": default_threads(net)}):
+        return _dvzero_steps(name, steps, x, t)
+
+
+def _dvzero_steps(name: str, steps: int, x: np.ndarray, t: np.ndarray) -> dict:
     network = NETS[name][0](dtype=np.float32, rng=1)
     optimizer = Adam(0.001)
     seconds: dict[str, float] = defaultdict(float)

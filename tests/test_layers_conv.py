@@ -1,10 +1,14 @@
 """im2col, col2im, Convolution and Pooling: against direct loops, and gradient checks."""
 
+import threading
+
 import numpy as np
 import pytest
 
-from dvzero import numerical_gradient
+from dvzero import _parallel, numerical_gradient
+from dvzero._threads import limit_threads
 from dvzero.layers import Convolution, Pooling, col2im, im2col
+from dvzero.layers import conv as conv_module
 
 from helpers import max_relative_error
 
@@ -148,7 +152,7 @@ def test_shapes_that_do_not_fit_are_refused():
         Pooling(2, 2, mode="median")
 
 
-def test_a_batch_over_the_memory_budget_is_unrolled_in_chunks_with_the_same_result(
+def test_a_batch_over_the_memory_budget_is_unrolled_in_parts_with_the_same_result(
         rng, monkeypatch):
     x = rng.normal(size=(9, 2, 6, 6))
     W, b = rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
@@ -156,11 +160,70 @@ def test_a_batch_over_the_memory_budget_is_unrolled_in_chunks_with_the_same_resu
     out = whole.forward(x)
     dout = rng.normal(size=out.shape)
     dx = whole.backward(dout)
-    monkeypatch.setattr(Convolution, "max_col_bytes", 2 * 36 * 18 * 8)  # two images a chunk
+    assert len(whole.parts) == 1 and whole.cols is not None  # kept for backward
+    monkeypatch.setattr(Convolution, "max_col_bytes", 2 * 36 * 18 * 8)
+    monkeypatch.setattr(Convolution, "part_bytes", 2 * 36 * 18 * 8)  # two images a part
     chunked = Convolution(W, b, 1, 1)
-    assert len(chunked._chunks(x)) == 5
+    assert len(chunked._plan(x)[0]) == 5
     np.testing.assert_allclose(chunked.forward(x), out, rtol=1e-12)
-    assert chunked.col is None  # nothing unrolled kept: recomputed in backward
+    assert chunked.cols is None  # nothing unrolled kept: recomputed in backward
     np.testing.assert_allclose(chunked.backward(dout), dx, rtol=1e-12)
     np.testing.assert_allclose(chunked.dW, whole.dW, rtol=1e-12)
     np.testing.assert_allclose(chunked.db, whole.db, rtol=1e-12)
+
+
+@pytest.fixture
+def three_threads(monkeypatch):
+    """Batches split in parts on three threads, however small; the threads that unrolled."""
+    monkeypatch.setattr(_parallel, "MIN_PART_BYTES", 1)
+    seen = set()
+    original = conv_module.unroll
+
+    def unroll(*args, **kwargs):
+        seen.add(threading.get_ident())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(conv_module, "unroll", unroll)
+    with limit_threads(3, split_batches=True):
+        yield seen
+
+
+@pytest.mark.parametrize(("stride", "pad", "need_dx"),
+                         [(1, 1, True), (1, 0, False), (2, 1, True), (1, 2, True)])
+def test_parts_on_several_threads_give_the_result_of_one(rng, three_threads, stride, pad,
+                                                         need_dx):
+    x = rng.normal(size=(7, 2, 6, 6))
+    W, b = rng.normal(size=(4, 2, 3, 3)), rng.normal(size=4)
+    with limit_threads(1):
+        alone = Convolution(W, b, stride, pad)
+        out = alone.forward(x)
+        dout = rng.normal(size=out.shape)
+        dx = alone.backward(dout, need_dx)
+    dWs = []
+    for _ in range(2):
+        split = Convolution(W, b, stride, pad)
+        np.testing.assert_allclose(split.forward(x), out, rtol=1e-12)
+        assert len(split.parts) == 3
+        got = split.backward(dout, need_dx)
+        if need_dx:
+            np.testing.assert_allclose(got, dx, rtol=1e-12)
+        else:
+            assert got is None
+        np.testing.assert_allclose(split.dW, alone.dW, rtol=1e-12)
+        np.testing.assert_allclose(split.db, alone.db, rtol=1e-12)
+        dWs.append(split.dW)
+    np.testing.assert_array_equal(dWs[0], dWs[1])  # the same bits every time
+    assert len(three_threads) >= 2  # this thread and the pool's really shared the parts
+
+
+def test_max_pooling_in_parts_is_bit_for_bit_the_pooling_of_one_thread(rng, three_threads):
+    x = rng.normal(size=(5, 3, 8, 6)).astype(np.float32)
+    x[0, 0, :2, :2] = 1.0  # a tie
+    with limit_threads(1):
+        alone = Pooling(2, 2, 2)
+        out = alone.forward(x)
+        dout = rng.normal(size=out.shape).astype(np.float32)
+        dx = alone.backward(dout)
+    split = Pooling(2, 2, 2)
+    np.testing.assert_array_equal(split.forward(x), out)
+    np.testing.assert_array_equal(split.backward(dout), dx)

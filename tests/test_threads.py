@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from dvzero._threads import available_cores, default_threads, limit_threads
+from dvzero._threads import (
+    available_cores,
+    current_threads,
+    default_threads,
+    limit_threads,
+    run_threads,
+)
 from dvzero.cli import main
 from dvzero.runs.config import checked_saved, resolve
 
@@ -26,6 +32,30 @@ def test_limit_threads_limits_blas_inside_the_block_only():
         assert blas_threads() == before
     with pytest.raises(ValueError, match="at least 1"), limit_threads(0):
         pass
+
+
+def test_split_batches_puts_blas_on_one_thread_and_the_parts_on_the_rest():
+    before = blas_threads()
+    assert current_threads() == 1  # nothing split unless a run asks
+    with limit_threads(3, split_batches=True):
+        assert current_threads() == 3
+        assert blas_threads() == [1] * len(before)
+        with limit_threads(2):  # an inner block that does not split
+            assert current_threads() == 1
+            assert blas_threads() == [2] * len(before)
+        assert current_threads() == 3
+    assert current_threads() == 1
+    assert blas_threads() == before
+
+
+@pytest.mark.parametrize(("net", "parts", "blas"), [("cnn", 2, 1), ("deep-cnn", 2, 1),
+                                                    ("mlp", 1, 2), ("two-layer", 1, 2)])
+def test_a_runs_threads_split_the_batches_of_convolutional_networks(net, parts, blas):
+    with run_threads({"net": net, "threads": 2}):
+        assert current_threads() == parts
+        assert set(blas_threads()) == {blas}
+    with run_threads({"net": net, "threads": None}):  # a run of an older version
+        assert current_threads() == 1
 
 
 @pytest.mark.parametrize("net, expected", [("two-layer", 1), ("mlp", 1),

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._threads import default_threads, limit_threads
+from ._threads import default_threads, limit_threads, run_threads
 
 #: The original post's job: network, batch, steps, and the images evaluated.
 INPUT, HIDDEN, OUTPUT, BATCH, STEPS = 784, 50, 10, 100, 10000
@@ -180,7 +180,7 @@ def run_job() -> tuple[float, float, int]:
         start = time.perf_counter()
         run = Run.start({"seed": 1}, Path(folder) / "run")
         run.load_data()
-        with limit_threads(run.config["threads"]):
+        with run_threads(run.config):
             outcome = run.train([])
             if outcome.status != "finished":
                 raise RuntimeError(f"the benchmark's training did not finish: {outcome.status}")

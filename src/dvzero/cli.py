@@ -19,7 +19,7 @@ from typing import Any
 
 from ._atomic import atomic_write
 from ._format import count, duration, rate
-from ._threads import limit_threads
+from ._threads import run_threads
 from ._version import __version__
 from .cli_parser import (  # noqa: F401  (re-exported for users of dvzero.cli)
     EXIT_USAGE,
@@ -130,7 +130,7 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     # step in progress; once training is done they wait for the files to be complete.
     try:
         with StopOnSignal(run, announce=_announce) as stop, \
-                limit_threads(run.config["threads"]):
+                run_threads(run.config):
             outcome = run.train([_progress(run.config["steps"], args.no_progress,
                                            numerical=run.config["numerical"])])
             if outcome.status == "finished":

@@ -11,8 +11,14 @@ images ``(N, C, H, W)``, filters ``(FN, C, FH, FW)``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
+
+from .. import _parallel
+from .._parallel import run_parts, split_batch
+from .._threads import current_threads
 
 
 def output_size(size: int, filter_size: int, stride: int, pad: int) -> int:
@@ -87,6 +93,29 @@ def roll_back(col: NDArray, input_shape: tuple[int, ...], filter_h: int, filter_
     return img[:, :, pad:h + pad, pad:w + pad].copy()  # the buffer is used again
 
 
+def to_images(rows: NDArray, n: int, h: int, w: int, bias: NDArray | None = None,
+              out: NDArray | None = None) -> NDArray:
+    """Rows ``(C, N * H * W)``, a matrix product's layout, as images ``(N, C, H, W)`` (in
+    ``out`` if given), plus ``bias[c]`` on channel ``c`` if given."""
+    source = rows.reshape(len(rows), n, h, w).transpose(1, 0, 2, 3)
+    if out is None:
+        out = np.empty(source.shape, rows.dtype)
+    if bias is None:
+        out[...] = source
+    else:
+        np.add(source, bias[:, None, None], out=out)
+    return out
+
+
+def to_rows(images: NDArray, buffers: Buffers) -> NDArray:
+    """Images ``(N, C, H, W)`` as rows ``(C, N * H * W)`` in a kept buffer: the inverse of
+    :func:`to_images`."""
+    n, c, h, w = images.shape
+    rows, _ = buffers.get("rows", (c, n, h, w), images.dtype)
+    rows[...] = images.transpose(1, 0, 2, 3)
+    return rows.reshape(c, n * h * w)
+
+
 def im2col(input_data: NDArray, filter_h: int, filter_w: int, stride: int = 1,
            pad: int = 0) -> NDArray:
     """Every patch of ``input_data`` ``(N, C, H, W)`` as a row: ``(N * OH * OW, C * FH * FW)``.
@@ -110,84 +139,110 @@ class Convolution:
     ``W_col @ unroll(x) + b`` with ``W_col = W.reshape(FN, -1)``; backward is the matrix
     products of an ``Affine`` layer, then :func:`roll_back`.
 
-    Memory stays bounded: when the unrolled batch would pass :attr:`max_col_bytes`, the
-    images are unrolled a chunk at a time (again in backward, instead of keeping them).
+    The batch is cut in parts, one per thread (:mod:`dvzero._parallel`): each thread
+    unrolls and multiplies its own images, in buffers of its own. Memory stays bounded: when
+    the unrolled batch would pass :attr:`max_col_bytes`, the parts are made smaller and
+    unrolled again in backward instead of being kept.
     """
 
-    #: The most memory an unrolled batch may take before it is processed in chunks.
+    #: The most memory the unrolled images of a batch may keep from forward to backward.
     max_col_bytes = 64 * 2**20
+    #: The most memory a part of the batch takes unrolled when nothing is kept (and in
+    #: backward's dx): the matrix product then reads what the unrolling just wrote from
+    #: the cache, not from memory (DeepConvNet's step: 70 ms against 74 ms unsplit).
+    part_bytes = 2 * 2**20
 
     def __init__(self, W: NDArray, b: NDArray, stride: int = 1, pad: int = 0) -> None:
         self.W, self.b, self.stride, self.pad = W, b, int(stride), int(pad)
         self.x: NDArray | None = None
-        self.col: NDArray | None = None
+        self.cols: list[NDArray] | None = None  # each part's unrolled images, if kept
         self.dW: NDArray | None = None
         self.db: NDArray | None = None
-        self.buffers, self.back_buffers = Buffers(), Buffers()
+        self.buffers: list[Buffers] = []  # each thread's own, for forward
+        self.back_buffers: list[Buffers] = []  # and for backward
 
-    def _chunks(self, x: NDArray) -> list[slice]:
-        """Slices of the batch whose unrolled patches stay under :attr:`max_col_bytes`."""
-        filters, channels, filter_h, filter_w = self.W.shape
-        out_h = output_size(x.shape[2], filter_h, self.stride, self.pad)
-        out_w = output_size(x.shape[3], filter_w, self.stride, self.pad)
-        per_sample = out_h * out_w * channels * filter_h * filter_w * x.itemsize
-        step = max(1, self.max_col_bytes // max(per_sample, 1))
-        return [slice(i, i + step) for i in range(0, x.shape[0], step)]
+    def _plan(self, x: NDArray) -> tuple[list[slice], int, bool]:
+        """The parts of the batch, the threads that run them, and whether the parts'
+        unrolled images fit :attr:`max_col_bytes` together.
 
-    def _unroll(self, x: NDArray) -> NDArray:
-        return unroll(x, self.W.shape[2], self.W.shape[3], self.stride, self.pad, self.buffers)
+        If they fit, each thread takes one part, and backward reuses its unrolled images.
+        If not, the parts unroll to :attr:`part_bytes` each, to be unrolled again in
+        backward.
+        """
+        _, channels, filter_h, filter_w = self.W.shape
+        out_h, out_w = self._out_size(x)
+        per_sample = max(1, out_h * out_w * channels * filter_h * filter_w * x.itemsize)
+        n = len(x)
+        threads = max(1, min(current_threads(), n, n * per_sample // _parallel.MIN_PART_BYTES))
+        keep = n * per_sample <= self.max_col_bytes
+        size = math.ceil(n / threads) if keep else max(1, self.part_bytes // per_sample)
+        while len(self.buffers) < threads:
+            self.buffers.append(Buffers())
+            self.back_buffers.append(Buffers())
+        return [slice(i, i + size) for i in range(0, n, size)], threads, keep
 
-    def _apply(self, col: NDArray, n: int, out_h: int, out_w: int) -> NDArray:
-        filters = self.W.shape[0]
-        out, _ = self.buffers.get("out", (filters, col.shape[1]), col.dtype)
-        np.matmul(self.W.reshape(filters, -1), col, out=out)  # (FN, N * OH * OW)
-        out += self.b[:, None]
-        # Back to (N, FN, OH, OW), contiguous: the layers after it run on plain arrays.
-        return np.ascontiguousarray(out.reshape(filters, n, out_h, out_w).transpose(1, 0, 2, 3))
+    def _out_size(self, x: NDArray) -> tuple[int, int]:
+        _, _, filter_h, filter_w = self.W.shape
+        return (output_size(x.shape[2], filter_h, self.stride, self.pad),
+                output_size(x.shape[3], filter_w, self.stride, self.pad))
+
+    def _unroll(self, x: NDArray, buffers: Buffers) -> NDArray:
+        return unroll(x, self.W.shape[2], self.W.shape[3], self.stride, self.pad, buffers)
 
     def forward(self, x: NDArray) -> NDArray:
-        _, _, filter_h, filter_w = self.W.shape
-        out_h = output_size(x.shape[2], filter_h, self.stride, self.pad)
-        out_w = output_size(x.shape[3], filter_w, self.stride, self.pad)
-        chunks = self._chunks(x)
-        self.x, self.col = x, None
-        if len(chunks) == 1:
-            self.col = self._unroll(x)
-            return self._apply(self.col, x.shape[0], out_h, out_w)
-        return np.concatenate([self._apply(self._unroll(x[part]), len(x[part]), out_h, out_w)
-                               for part in chunks])
+        filters = self.W.shape[0]
+        out_h, out_w = self._out_size(x)
+        parts, threads, keep = self._plan(x)
+        self.x, self.parts, self.threads = x, parts, threads
+        self.cols = [None] * len(parts) if keep else None
+        out = np.empty((len(x), filters, out_h, out_w), x.dtype)
+
+        def convolve(k: int, worker: int) -> None:  # images parts[k], on thread `worker`
+            images = x[parts[k]]
+            col = self._unroll(images, self.buffers[worker])
+            rows, _ = self.buffers[worker].get("out", (filters, col.shape[1]), col.dtype)
+            np.matmul(self.W.reshape(filters, -1), col, out=rows)  # (FN, n * OH * OW)
+            to_images(rows, len(images), out_h, out_w, self.b, out=out[parts[k]])
+            if keep:
+                self.cols[k] = col
+
+        run_parts(convolve, len(parts), threads)
+        return out
 
     def backward(self, dout: NDArray, need_dx: bool = True) -> NDArray | None:
-        filters, _, filter_h, filter_w = self.W.shape
-        W_col = self.W.reshape(filters, -1)
+        filters = self.W.shape[0]
         # out = W_col col + b  =>  dW_col = dout col^T,  db = sum,  dcol = W_col^T dout
-        self.db = dout.sum(axis=(0, 2, 3))
-        # One chunk at a time (a generator): each unrolling reuses the same buffer.
-        parts = [(slice(None), self.col)] if self.col is not None else \
-            ((part, self._unroll(self.x[part])) for part in self._chunks(self.x))
-        dW, dx = 0, []
-        for part, col in parts:
-            rows = dout[part].transpose(1, 0, 2, 3).reshape(filters, -1)  # as col's columns
-            dW = dW + (col @ rows.T).T  # this order runs faster than rows @ col.T
+        dW, db = [None] * len(self.parts), [None] * len(self.parts)
+        dx = np.empty(self.x.shape, dout.dtype) if need_dx else None
+
+        def back(k: int, worker: int) -> None:  # images parts[k], on thread `worker`
+            part, buffers = self.parts[k], self.back_buffers[worker]
+            col = self.cols[k] if self.cols else self._unroll(self.x[part],
+                                                               self.buffers[worker])
+            rows = to_rows(dout[part], buffers)  # (FN, n * OH * OW), as col
+            dW[k] = (col @ rows.T).T  # this order runs faster than rows @ col.T
+            db[k] = rows.sum(axis=1)
             if need_dx and self._full_convolution():
-                dx.append(self._dx_by_convolution(dout[part]))
+                self._dx_by_convolution(dout[part], buffers, dx[part])
             elif need_dx:
-                dcol, _ = self.buffers.get("dcol", col.shape, col.dtype)
-                np.matmul(W_col.T, rows, out=dcol)
-                dx.append(roll_back(dcol, self.x[part].shape, filter_h, filter_w,
-                                    self.stride, self.pad, self.buffers))
-        self.dW = dW.reshape(self.W.shape)
-        if not need_dx:  # the first layer: nobody needs the images' gradient
-            return None
-        return dx[0] if len(dx) == 1 else np.concatenate(dx)
+                dcol, _ = buffers.get("dcol", col.shape, col.dtype)
+                np.matmul(self.W.reshape(filters, -1).T, rows, out=dcol)
+                dx[part] = roll_back(dcol, self.x[part].shape, *self.W.shape[2:],
+                                     self.stride, self.pad, buffers)
+
+        run_parts(back, len(self.parts), self.threads)
+        # Summed in order, so that a run gives the same result every time.
+        self.dW, self.db = sum(dW[1:], dW[0]).reshape(self.W.shape), sum(db[1:], db[0])
+        return dx  # None for the first layer: nobody needs the images' gradient
 
     def _full_convolution(self) -> bool:
         """Whether dx can be had as a convolution: stride 1, a square filter wider than the
         padding."""
         return self.stride == 1 and self.W.shape[2] == self.W.shape[3] > self.pad
 
-    def _dx_by_convolution(self, dout: NDArray) -> NDArray:
-        """dx as the convolution of ``dout`` with the filters turned by 180 degrees.
+    def _dx_by_convolution(self, dout: NDArray, buffers: Buffers, dx: NDArray) -> None:
+        """dx (into ``dx``) as the convolution of ``dout`` with the filters turned by 180
+        degrees.
 
         With stride 1, each input pixel receives from the outputs whose patches cover it,
         weighted by the filter entry facing it: a convolution of ``dout`` (padded by
@@ -196,10 +251,11 @@ class Convolution:
         """
         filters, channels, filter_h, filter_w = self.W.shape
         flipped = self.W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(channels, -1)
-        col = unroll(dout, filter_h, filter_w, 1, filter_h - 1 - self.pad, self.back_buffers)
-        n, _, h, w = dout.shape[0], *self.x.shape[1:]
-        dx = flipped @ col  # (C, N * H * W)
-        return np.ascontiguousarray(dx.reshape(channels, n, h, w).transpose(1, 0, 2, 3))
+        step = max(1, self.part_bytes // (dout[0].size * filter_h * filter_w * dout.itemsize))
+        for start in range(0, len(dout), step):
+            part = slice(start, start + step)
+            col = unroll(dout[part], filter_h, filter_w, 1, filter_h - 1 - self.pad, buffers)
+            to_images(flipped @ col, len(dout[part]), *dx.shape[2:], out=dx[part])
 
 
 class Pooling:
@@ -239,13 +295,7 @@ class Pooling:
         n, c, h, w = x.shape
         self.tiled = self._tiles(x.shape)
         if self.tiled and self.mode == "max" and self.pool_h == self.pool_w == 2:
-            # The usual 2x2 case in two halving steps: columns in pairs, then rows in pairs.
-            left, right = x[..., 0::2], x[..., 1::2]
-            self.left_won = left >= right
-            pairs = np.maximum(left, right)
-            top, bottom = pairs[:, :, 0::2], pairs[:, :, 1::2]
-            self.top_won = top >= bottom
-            return np.maximum(top, bottom)
+            return self._max_2x2(x)
         if self.tiled:  # each view holds one position of every window
             views = [x[:, :, i::self.pool_h, j::self.pool_w]
                      for i in range(self.pool_h) for j in range(self.pool_w)]
@@ -267,17 +317,46 @@ class Pooling:
             out = col[np.arange(col.shape[0]), self.arg_max]
         return out.reshape(n, c, out_h, out_w)
 
+    def _max_2x2(self, x: NDArray) -> NDArray:
+        """The usual 2x2 case in two halving steps: columns in pairs, then rows in pairs;
+        each thread halves its own images (:func:`~dvzero._parallel.split_batch`)."""
+        n, c, h, w = x.shape
+        self.left_won = np.empty((n, c, h, w // 2), np.bool_)
+        self.top_won = np.empty((n, c, h // 2, w // 2), np.bool_)
+        out = np.empty((n, c, h // 2, w // 2), x.dtype)
+
+        def halve(start: int, stop: int) -> None:
+            left, right = x[start:stop, :, :, 0::2], x[start:stop, :, :, 1::2]
+            np.greater_equal(left, right, out=self.left_won[start:stop])
+            pairs = np.maximum(left, right)
+            top, bottom = pairs[:, :, 0::2], pairs[:, :, 1::2]
+            np.greater_equal(top, bottom, out=self.top_won[start:stop])
+            np.maximum(top, bottom, out=out[start:stop])
+
+        split_batch(halve, n, x.nbytes)
+        return out
+
+    def _max_2x2_backward(self, dout: NDArray) -> NDArray:
+        """Each window's gradient to the winner of each halving step, undone in turn."""
+        n, c, h, w = self.x_shape
+        dx = np.empty(self.x_shape, dtype=dout.dtype)
+
+        def spread(start: int, stop: int) -> None:
+            grad, top_won = dout[start:stop], self.top_won[start:stop]
+            pairs = np.empty((stop - start, c, h, w // 2), dtype=dout.dtype)
+            np.multiply(grad, top_won, out=pairs[:, :, 0::2])
+            np.subtract(grad, pairs[:, :, 0::2], out=pairs[:, :, 1::2])  # the other row
+            np.multiply(pairs, self.left_won[start:stop], out=dx[start:stop, ..., 0::2])
+            np.subtract(pairs, dx[start:stop, ..., 0::2], out=dx[start:stop, ..., 1::2])
+
+        split_batch(spread, n, dx.nbytes)
+        return dx
+
     def backward(self, dout: NDArray) -> NDArray:
         n, c, h, w = self.x_shape
         window = self.pool_h * self.pool_w
         if self.tiled and self.mode == "max" and self.pool_h == self.pool_w == 2:
-            pairs = np.empty((n, c, h, w // 2), dtype=dout.dtype)
-            np.multiply(dout, self.top_won, out=pairs[:, :, 0::2])
-            np.subtract(dout, pairs[:, :, 0::2], out=pairs[:, :, 1::2])  # the other row
-            dx = np.empty(self.x_shape, dtype=dout.dtype)
-            np.multiply(pairs, self.left_won, out=dx[..., 0::2])
-            np.subtract(pairs, dx[..., 0::2], out=dx[..., 1::2])  # the other column
-            return dx
+            return self._max_2x2_backward(dout)
         if self.tiled:
             dx = np.empty(self.x_shape, dtype=dout.dtype)
             taken = None  # the windows whose maximum has had its gradient

@@ -1,0 +1,66 @@
+"""Work split across the cores, for the passes over memory that BLAS does not do for us.
+
+NumPy copies on one thread, while its matrix products use every core. A convolution spends
+about as long unrolling its images (copies of tens of megabytes) as multiplying them, so it
+can cut its batch in parts and run the parts on several threads: NumPy lets go of the
+interpreter lock while it copies and multiplies. Each part writes only its own slice of the
+result, so the result is the same bit for bit however the parts are scheduled.
+
+How many threads: :func:`dvzero._threads.current_threads`, one unless a run asks for more
+(``limit_threads(threads, split_batches=True)``), which also puts BLAS on one thread.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from ._threads import current_threads
+
+#: Less memory than this is not worth a thread of its own: handing work over costs ~50 us.
+MIN_PART_BYTES = 2**20
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+
+
+def _workers() -> ThreadPoolExecutor:
+    """The shared pool, made again in a forked child (whose copy has no threads)."""
+    global _pool, _pool_pid
+    if _pool is None or _pool_pid != os.getpid():
+        _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="dvzero")
+        _pool_pid = os.getpid()
+    return _pool
+
+
+def run_parts(work: Callable[[int, int], object], parts: int, threads: int) -> None:
+    """Call ``work(part, worker)`` for every ``part`` in ``range(parts)``, on ``threads``
+    threads (this one and ``threads - 1`` of a pool).
+
+    Worker ``w`` takes parts ``w, w + threads, w + 2 threads, ...`` in order, one after the
+    other, so each worker may keep buffers of its own. An exception in any part is raised
+    here, after every worker has stopped.
+    """
+    threads = max(1, min(threads, parts))
+
+    def worker(index: int) -> None:
+        for part in range(index, parts, threads):
+            work(part, index)
+
+    others = [_workers().submit(worker, index) for index in range(1, threads)]
+    try:
+        worker(0)
+    finally:
+        wait(others)  # nothing may still write into the results when the caller goes on
+    for other in others:
+        other.result()  # raises that worker's exception, if any
+
+
+def split_batch(work: Callable[[int, int], object], n: int, nbytes: int) -> None:
+    """Call ``work(start, stop)`` over consecutive parts of ``range(n)`` that cover it: one
+    part per thread (:func:`~dvzero._threads.current_threads`), at least
+    :data:`MIN_PART_BYTES` of the ``nbytes`` of work each; or ``work(0, n)`` here."""
+    threads = max(1, min(current_threads(), n, nbytes // MIN_PART_BYTES))
+    bounds = [n * part // threads for part in range(threads + 1)]
+    run_parts(lambda part, _: work(bounds[part], bounds[part + 1]), threads, threads)

@@ -1,0 +1,61 @@
+"""Work split across threads: every part done once, by its worker, errors raised here."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from dvzero import _parallel
+from dvzero._parallel import run_parts, split_batch
+from dvzero._threads import limit_threads
+
+
+def test_run_parts_gives_each_worker_its_parts_in_order():
+    done: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def work(part, worker):
+        time.sleep(0.001)
+        with lock:
+            done.append((part, worker))
+
+    run_parts(work, 7, 3)
+    assert sorted(done) == [(part, part % 3) for part in range(7)]
+    for worker in range(3):  # one after the other, in order
+        assert [part for part, w in done if w == worker] == list(range(worker, 7, 3))
+
+
+def test_run_parts_with_one_thread_runs_here():
+    threads = set()
+    run_parts(lambda part, worker: threads.add((threading.get_ident(), worker)), 4, 1)
+    assert threads == {(threading.get_ident(), 0)}
+
+
+def test_an_error_in_a_part_is_raised_after_every_worker_has_stopped():
+    finished = []
+
+    def work(part, worker):
+        if part == 1:
+            raise ValueError("part 1 failed")
+        time.sleep(0.05)
+        finished.append(part)
+
+    with pytest.raises(ValueError, match="part 1 failed"):
+        run_parts(work, 3, 3)
+    assert sorted(finished) == [0, 2]  # the others ran to their end before the raise
+
+
+def test_split_batch_covers_the_batch_once_in_one_part_per_thread(monkeypatch):
+    monkeypatch.setattr(_parallel, "MIN_PART_BYTES", 10)
+    parts = []
+    with limit_threads(3, split_batches=True):
+        split_batch(lambda start, stop: parts.append((start, stop)), 10, 1000)
+        assert sorted(parts) == [(0, 3), (3, 6), (6, 10)]
+        parts.clear()
+        split_batch(lambda start, stop: parts.append((start, stop)), 10, 19)  # too little
+        assert parts == [(0, 10)]
+    parts.clear()
+    split_batch(lambda start, stop: parts.append((start, stop)), 10, 1000)  # no split asked
+    assert parts == [(0, 10)]
