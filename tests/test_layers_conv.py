@@ -172,6 +172,15 @@ def test_a_batch_over_the_memory_budget_is_unrolled_in_parts_with_the_same_resul
     np.testing.assert_allclose(chunked.db, whole.db, rtol=1e-12)
 
 
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(rng):
+    layer = Convolution(rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3), 1, 1)
+    out = layer.forward(np.zeros((0, 2, 5, 5)))
+    assert out.shape == (0, 3, 5, 5)
+    assert layer.backward(out).shape == (0, 2, 5, 5)
+    np.testing.assert_array_equal(layer.dW, np.zeros((3, 2, 3, 3)))
+    np.testing.assert_array_equal(layer.db, np.zeros(3))
+
+
 @pytest.fixture
 def three_threads(monkeypatch):
     """Batches split in parts on three threads, however small; the threads that unrolled."""

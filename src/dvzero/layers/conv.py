@@ -175,7 +175,7 @@ class Convolution:
         n = len(x)
         threads = max(1, min(current_threads(), n, n * per_sample // _parallel.MIN_PART_BYTES))
         keep = n * per_sample <= self.max_col_bytes
-        size = math.ceil(n / threads) if keep else max(1, self.part_bytes // per_sample)
+        size = max(1, math.ceil(n / threads) if keep else self.part_bytes // per_sample)
         while len(self.buffers) < threads:
             self.buffers.append(Buffers())
             self.back_buffers.append(Buffers())
@@ -232,7 +232,8 @@ class Convolution:
 
         run_parts(back, len(self.parts), self.threads)
         # Summed in order, so that a run gives the same result every time.
-        self.dW, self.db = sum(dW[1:], dW[0]).reshape(self.W.shape), sum(db[1:], db[0])
+        self.dW = sum(dW[1:], dW[0]).reshape(self.W.shape) if dW else np.zeros_like(self.W)
+        self.db = sum(db[1:], db[0]) if db else np.zeros_like(self.b)
         return dx  # None for the first layer: nobody needs the images' gradient
 
     def _full_convolution(self) -> bool:
