@@ -1,7 +1,10 @@
+import threading
+
 import numpy as np
 import pytest
 
 from dvzero import DeepVisionZeroNet, cross_entropy_error, sigmoid, softmax
+from dvzero._threads import limit_threads
 
 from helpers import max_relative_error
 
@@ -71,6 +74,22 @@ def test_accuracy_against_independent_count(rng):
     assert network.accuracy(x, np.eye(4)[labels]) == pytest.approx(expected)
     assert network.accuracy(x, labels, batch_size=10) == pytest.approx(expected)
     assert isinstance(network.accuracy(x, labels), float)
+
+
+def test_accuracy_in_chunks_on_several_threads_counts_every_chunk_once(rng, monkeypatch):
+    network = DeepVisionZeroNet(8, 5, 4, weight_init_std=1.0, rng=2)
+    x, labels = rng.random((103, 8)), rng.integers(0, 4, size=103)
+    expected = np.mean(np.argmax(network.predict(x), axis=1) == labels)
+    threads, scores = set(), network._scores
+
+    def _scores(rows):
+        threads.add(threading.get_ident())
+        return scores(rows)
+
+    monkeypatch.setattr(network, "_scores", _scores)
+    with limit_threads(3, split_batches=True):
+        assert network.accuracy(x, labels, batch_size=10) == expected  # 11 chunks
+    assert len(threads) >= 2  # this thread and the pool's shared the chunks
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._threads import default_threads, limit_threads, run_threads
+from ._threads import default_threads, run_threads
 
 #: The original post's job: network, batch, steps, and the images evaluated.
 INPUT, HIDDEN, OUTPUT, BATCH, STEPS = 784, 50, 10, 100, 10000
@@ -194,7 +194,7 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
     measured."""
     threads = default_threads("two-layer")
     result = BenchResult(cpu=cpu_model(), threads=threads, numpy=np.__version__)
-    with limit_threads(threads):
+    with run_threads({"net": "two-layer", "threads": threads}):  # as dvzero train
         progress("the whole job (dvzero train --seed 1)")
         result.job_seconds, result.job_test_acc, evaluations = run_job()
         progress("matrix products")
@@ -225,8 +225,8 @@ def report_lines(result: BenchResult) -> list[str]:
     """The table ``dvzero bench`` prints."""
     from ._format import duration
 
-    lines = [f"machine: {result.cpu}; NumPy {result.numpy}; {result.threads} thread"
-             f"{'' if result.threads == 1 else 's'} for the matrix products (as dvzero train)",
+    lines = [f"machine: {result.cpu}; NumPy {result.numpy}; as dvzero train: each matrix "
+             f"product on one thread, evaluations on {result.threads}",
              "",
              "matrix products of the original post's job (float32):",
              f"  {'product':<54} {'m x k x n':>14} {'count':>7} {'GFLOP/s':>8}"]
