@@ -3,10 +3,11 @@
     python benchmarks/bench_busy.py [--repeats 3]
 
 Runs ``dvzero train --seed 1`` (the original post's job) on an idle machine and beside one
-busy process (a Python loop that never sleeps), with the matrix products on one thread
-(``--threads 1``, the default) and on two, alternating so that drifts in the machine's
-speed hit every case alike. Prints the median wall time of each case and the slowdown the
-busy process causes. About 2 minutes on a 2-core machine with the default 3 repeats.
+busy process (a Python loop that never sleeps), with ``--threads 1`` and ``--threads 2``
+(the default on 2 cores: the evaluations' chunks on both cores, each matrix product on
+one thread), alternating so that drifts in the machine's speed hit every case alike.
+Prints the median wall time of each case and the slowdown the busy process causes. About
+2 minutes on a 2-core machine with the default 3 repeats.
 """
 
 from __future__ import annotations

@@ -23,6 +23,14 @@ def test_the_jobs_products_are_the_networks_own():
     assert Product("x", 2, 3, 4, 1).flops == 48
 
 
+def test_the_evaluations_chunks_count_in_rounds_of_one_per_thread():
+    one, two = job_products(evaluations=18), job_products(evaluations=18, threads=2)
+    assert [p.count for p in one[:5]] == [p.count for p in two[:5]]  # the steps: alone
+    assert one[5].count == 18 * (30 + 5)  # 30 chunks of training images, 5 of test images
+    assert two[5].count == 18 * (15 + 3) and "2 at a time" in two[5].what
+    assert two[6].count == two[5].count
+
+
 def test_median_seconds_times_one_call():
     calls = []
     seconds = median_seconds(lambda: calls.append(1), least=0.001, samples=3)

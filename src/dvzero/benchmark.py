@@ -48,10 +48,15 @@ class Product:
         return 2 * self.m * self.k * self.n
 
 
-def job_products(evaluations: int, steps: int = STEPS) -> list[Product]:
+def job_products(evaluations: int, steps: int = STEPS, threads: int = 1) -> list[Product]:
     """The matrix products of the original post's job with ``evaluations`` passes over the
-    70,000 images (one each epoch, then the final accuracies and the test pictures)."""
-    chunks = -(-TRAIN_IMAGES // EVAL_CHUNK) + -(-TEST_IMAGES // EVAL_CHUNK)
+    70,000 images (one each epoch, then the final accuracies and the test pictures).
+
+    The evaluations' chunks run ``threads`` at a time, one on each thread: their count is
+    of those rounds, so that the floor gives them the cores the job gives them.
+    """
+    chunks = -(-TRAIN_IMAGES // (EVAL_CHUNK * threads)) + -(-TEST_IMAGES // (EVAL_CHUNK * threads))
+    at_a_time = "" if threads == 1 else f", {threads} at a time"
     return [
         Product("x @ W1 (forward, and the loss pass after the update)", BATCH, INPUT, HIDDEN,
                 2 * steps),
@@ -60,8 +65,8 @@ def job_products(evaluations: int, steps: int = STEPS) -> list[Product]:
         Product("a.T @ dy (dW2)", HIDDEN, BATCH, OUTPUT, steps),
         Product("dy @ W2.T (da)", BATCH, OUTPUT, HIDDEN, steps),
         Product("x.T @ dz (dW1)", INPUT, BATCH, HIDDEN, steps),
-        Product("x @ W1 (evaluation, 2,000 images a chunk)", EVAL_CHUNK, INPUT, HIDDEN,
-                evaluations * chunks),
+        Product(f"x @ W1 (evaluation, 2,000 images a chunk{at_a_time})", EVAL_CHUNK, INPUT,
+                HIDDEN, evaluations * chunks),
         Product("a @ W2 (evaluation)", EVAL_CHUNK, HIDDEN, OUTPUT, evaluations * chunks),
     ]
 
@@ -200,7 +205,7 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
         progress("matrix products")
         # + the final accuracies; the test pictures' 10,000 images are left out (a floor
         # a little too low only makes the ratio to it a little worse)
-        for product in job_products(evaluations + 1):
+        for product in job_products(evaluations + 1, threads=threads):
             seconds = product_seconds(product)
             result.products.append({
                 "what": product.what, "shape": [product.m, product.k, product.n],
