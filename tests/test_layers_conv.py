@@ -197,29 +197,40 @@ def three_threads(monkeypatch):
         yield seen
 
 
-@pytest.mark.parametrize(("stride", "pad", "need_dx"),
-                         [(1, 1, True), (1, 0, False), (2, 1, True), (1, 2, True)])
-def test_parts_on_several_threads_give_the_result_of_one(rng, three_threads, stride, pad,
-                                                         need_dx):
-    x = rng.normal(size=(7, 2, 6, 6))
-    W, b = rng.normal(size=(4, 2, 3, 3)), rng.normal(size=4)
+@pytest.mark.parametrize(("stride", "pad", "need_dx", "n", "kept", "dtype"),
+                         [(1, 1, True, 7, True, np.float64), (1, 0, False, 7, True, np.float64),
+                          (2, 1, True, 7, True, np.float64), (1, 2, True, 7, True, np.float64),
+                          (1, 1, True, 2, True, np.float64),  # fewer images than threads
+                          (1, 1, True, 7, False, np.float64),  # parts unrolled again
+                          (2, 1, True, 7, False, np.float32)])
+def test_parts_on_several_threads_give_the_result_of_one(rng, three_threads, monkeypatch,
+                                                         stride, pad, need_dx, n, kept, dtype):
+    x = rng.normal(size=(n, 2, 6, 6)).astype(dtype)
+    W, b = rng.normal(size=(4, 2, 3, 3)).astype(dtype), rng.normal(size=4).astype(dtype)
+    if not kept:  # two images a part, more parts than threads: each worker reuses its buffer
+        monkeypatch.setattr(Convolution, "max_col_bytes", 1)
+        side = conv_module.output_size(6, 3, stride, pad)
+        monkeypatch.setattr(Convolution, "part_bytes", 2 * side * side * 18 * x.itemsize)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
     with limit_threads(1):
         alone = Convolution(W, b, stride, pad)
         out = alone.forward(x)
-        dout = rng.normal(size=out.shape)
+        dout = rng.normal(size=out.shape).astype(dtype)
         dx = alone.backward(dout, need_dx)
     dWs = []
     for _ in range(2):
         split = Convolution(W, b, stride, pad)
-        np.testing.assert_allclose(split.forward(x), out, rtol=1e-12)
-        assert len(split.parts) == 3
+        np.testing.assert_allclose(split.forward(x), out, rtol=rtol, atol=rtol)
+        assert len(split.parts) == (min(n, 3) if kept else 4)
+        assert (split.cols is not None) == kept
         got = split.backward(dout, need_dx)
         if need_dx:
-            np.testing.assert_allclose(got, dx, rtol=1e-12)
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, dx, rtol=rtol, atol=rtol)
         else:
             assert got is None
-        np.testing.assert_allclose(split.dW, alone.dW, rtol=1e-12)
-        np.testing.assert_allclose(split.db, alone.db, rtol=1e-12)
+        np.testing.assert_allclose(split.dW, alone.dW, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(split.db, alone.db, rtol=rtol, atol=rtol)
         dWs.append(split.dW)
     np.testing.assert_array_equal(dWs[0], dWs[1])  # the same bits every time
     assert len(three_threads) >= 2  # this thread and the pool's really shared the parts

@@ -59,3 +59,45 @@ def test_split_batch_covers_the_batch_once_in_one_part_per_thread(monkeypatch):
     parts.clear()
     split_batch(lambda start, stop: parts.append((start, stop)), 10, 1000)  # no split asked
     assert parts == [(0, 10)]
+
+
+def test_split_work_inside_split_work_runs_on_the_pool_thread_it_is_on():
+    seen = []
+    lock = threading.Lock()
+
+    def inner(part, worker):
+        with lock:
+            seen.append((threading.get_ident(), part))
+
+    def outer(part, worker):
+        here = threading.get_ident()
+        run_parts(inner, 4, 3)  # from a pool thread: all four parts here, no waiting
+        if worker:
+            assert {thread for thread, _ in seen if thread == here} == {here}
+
+    run_parts(outer, 3, 3)
+    assert sorted(part for _, part in seen) == sorted(list(range(4)) * 3)
+
+
+def test_a_failed_hand_over_still_waits_for_the_workers_already_started(monkeypatch):
+    pool = _parallel._workers()
+    started = []
+    original = pool.submit
+
+    def submit(function, *args):
+        if started:
+            raise RuntimeError("can't start new thread")
+        started.append(original(function, *args))
+        return started[-1]
+
+    monkeypatch.setattr(pool, "submit", submit)
+    finished = []
+
+    def work(part, worker):
+        if worker == 1:
+            time.sleep(0.05)
+            finished.append(part)
+
+    with pytest.raises(RuntimeError, match="new thread"):
+        run_parts(work, 3, 3)
+    assert finished == [1]  # worker 1 had finished before the error reached the caller

@@ -13,6 +13,7 @@ How many threads: :func:`dvzero._threads.current_threads`, one unless a run asks
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -23,6 +24,7 @@ MIN_PART_BYTES = 2**20
 
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
+_on_pool_thread = threading.local()  # .value: this thread is one of the pool's
 
 
 def _workers() -> ThreadPoolExecutor:
@@ -40,21 +42,43 @@ def run_parts(work: Callable[[int, int], object], parts: int, threads: int) -> N
 
     Worker ``w`` takes parts ``w, w + threads, w + 2 threads, ...`` in order, one after the
     other, so each worker may keep buffers of its own. An exception in any part is raised
-    here, after every worker has stopped.
+    here, after every worker has stopped. Called from a pool thread (work split inside
+    split work), it runs every part on that thread: a pool thread never waits for the pool.
     """
     threads = max(1, min(threads, parts))
+    if getattr(_on_pool_thread, "value", False):
+        threads = 1
 
     def worker(index: int) -> None:
         for part in range(index, parts, threads):
             work(part, index)
 
-    others = [_workers().submit(worker, index) for index in range(1, threads)]
+    def pooled(index: int) -> None:
+        _on_pool_thread.value = True
+        worker(index)
+
+    others = []
     try:
+        for index in range(1, threads):
+            others.append(_workers().submit(pooled, index))
         worker(0)
     finally:
-        wait(others)  # nothing may still write into the results when the caller goes on
+        _wait_for_all(others)  # nothing may still write into the results after this
     for other in others:
         other.result()  # raises that worker's exception, if any
+
+
+def _wait_for_all(futures: list) -> None:
+    """Wait until every future is done, even through Ctrl-C (raised again afterwards)."""
+    interrupted = None
+    while True:
+        try:
+            wait(futures)
+            break
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
 
 
 def split_batch(work: Callable[[int, int], object], n: int, nbytes: int) -> None:

@@ -57,6 +57,9 @@ def limit_threads(threads: int | None, split_batches: bool = False) -> Iterator[
     thread, and BLAS threads of their own would fight the parts for the cores. Measured on
     2 cores, a DeepConvNet step: 92 ms unsplit, 68 ms split, 97-137 ms split with BLAS on
     2 threads.
+
+    Like threadpoolctl's limits, the setting is process-wide: use one such block at a
+    time, from one thread (a run does).
     """
     global _parts
     if threads is None:
