@@ -28,6 +28,7 @@ from .cli_parser import (  # noqa: F401  (re-exported for users of dvzero.cli)
     TRAIN_EXAMPLES,
     build_parser,
 )
+from .cli_progress import progress
 from .errors import UsageError
 from .runs.config import option
 from .runs.directory import check_data_dir
@@ -66,47 +67,6 @@ def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
-def _progress(steps: int, hide: bool, label: str | None = None, lines: bool = True,
-              numerical: str | None = None):
-    """Progress bar; the original post's epoch lines; the numerical-gradient projection."""
-    from tqdm import tqdm
-
-    from .networks import DeepVisionZeroNet
-    from .training import Callback
-
-    class Progress(Callback):
-        def on_train_begin(self, trainer) -> None:
-            self.trainer, self.step_start = trainer, time.perf_counter()
-            self.bar = tqdm(total=steps, initial=trainer.next_step, unit="step", desc=label,
-                            leave=label is None, dynamic_ncols=True, disable=hide,
-                            file=sys.stderr)
-
-        def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
-            val = self.trainer.history.val_acc_list  # the original post's line, then val
-            names, values = ("train acc, test acc", f"{train_acc}, {test_acc}") if not val \
-                else ("train acc, test acc, val acc", f"{train_acc}, {test_acc}, {val[-1]}")
-            if lines:
-                self.bar.write(f"{step}  {names} | {values}", file=sys.stdout)
-
-        def on_step_end(self, step: int, loss: float) -> None:
-            if step == 0 and numerical and steps > 1:
-                first = time.perf_counter() - self.step_start
-                faster = "--gradient backprop" if numerical == "structured" or not isinstance(
-                    self.trainer.network, DeepVisionZeroNet) else \
-                    "--numerical structured computes the same differences ~100x faster"
-                self.bar.write(f"numerical gradient ({numerical}): the first step took "
-                               f"{duration(first)}; {steps} steps will take about "
-                               f"{duration(first * steps)} (faster: {faster})", file=sys.stdout)
-            self.bar.update(1)
-            if step % 50 == 0 or step == steps - 1:
-                self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-
-        def on_train_end(self, history) -> None:
-            self.bar.close()
-
-    return Progress()
-
-
 def command_train(args: argparse.Namespace, start: float) -> int:
     from .runs import Run, StopOnSignal
 
@@ -131,7 +91,7 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     try:
         with StopOnSignal(run, announce=_announce) as stop, \
                 run_threads(run.config):
-            outcome = run.train([_progress(run.config["steps"], args.no_progress,
+            outcome = run.train([progress(run.config["steps"], args.no_progress,
                                            numerical=run.config["numerical"])])
             if outcome.status == "finished":
                 summary = run.finish(start)
@@ -326,7 +286,7 @@ def command_experiment(args: argparse.Namespace) -> int:
     print(f"dvzero {__version__}: experiment {args.name}")
     result = run_experiment(args.name, out=args.out, seed=args.seed, data_dir=args.data_dir,
                             progress=None if args.no_progress else
-                            lambda label, steps: _progress(steps, False, label, lines=False))
+                            lambda label, steps: progress(steps, False, label, lines=False))
     for line in result.lines:
         print(line)
     print(f"wrote {result.run_dir}/: {', '.join(result.files)} "

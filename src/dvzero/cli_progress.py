@@ -1,0 +1,54 @@
+"""The progress of ``dvzero train`` and ``dvzero experiment``: a tqdm bar on stderr, the
+original post's epoch lines on stdout, and the projected time of a numerical-gradient run.
+
+Part of the command line, which alone prints: the library reports through
+:class:`~dvzero.training.Callback` and this turns the reports into text.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ._format import duration
+
+
+def progress(steps: int, hide: bool, label: str | None = None, lines: bool = True,
+              numerical: str | None = None):
+    """Progress bar; the original post's epoch lines; the numerical-gradient projection."""
+    from tqdm import tqdm
+
+    from .networks import DeepVisionZeroNet
+    from .training import Callback
+
+    class Progress(Callback):
+        def on_train_begin(self, trainer) -> None:
+            self.trainer, self.step_start = trainer, time.perf_counter()
+            self.bar = tqdm(total=steps, initial=trainer.next_step, unit="step", desc=label,
+                            leave=label is None, dynamic_ncols=True, disable=hide,
+                            file=sys.stderr)
+
+        def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
+            val = self.trainer.history.val_acc_list  # the original post's line, then val
+            names, values = ("train acc, test acc", f"{train_acc}, {test_acc}") if not val \
+                else ("train acc, test acc, val acc", f"{train_acc}, {test_acc}, {val[-1]}")
+            if lines:
+                self.bar.write(f"{step}  {names} | {values}", file=sys.stdout)
+
+        def on_step_end(self, step: int, loss: float) -> None:
+            if step == 0 and numerical and steps > 1:
+                first = time.perf_counter() - self.step_start
+                faster = "--gradient backprop" if numerical == "structured" or not isinstance(
+                    self.trainer.network, DeepVisionZeroNet) else \
+                    "--numerical structured computes the same differences ~100x faster"
+                self.bar.write(f"numerical gradient ({numerical}): the first step took "
+                               f"{duration(first)}; {steps} steps will take about "
+                               f"{duration(first * steps)} (faster: {faster})", file=sys.stdout)
+            self.bar.update(1)
+            if step % 50 == 0 or step == steps - 1:
+                self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+        def on_train_end(self, history) -> None:
+            self.bar.close()
+
+    return Progress()
