@@ -6,7 +6,6 @@ command line turns into a progress bar and the original post's per-epoch lines.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -16,7 +15,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._rng import plain
-from .errors import TrainingDiverged
+from .divergence import (  # noqa: F401  (the constants are re-exported)
+    DIVERGENCE_FACTOR,
+    DIVERGENCE_REFERENCE_SIZE,
+    DIVERGENCE_WINDOW,
+    check_loss,
+    check_params,
+    is_healthy,
+    recent_mean,
+)
 from .optimizers import SCHEDULES, SGD, scheduled_lr
 from .sampling import SAMPLINGS, make_sampler
 from .sampling import default_iter_per_epoch as default_iter_per_epoch  # re-exported
@@ -78,14 +85,6 @@ class Callback:
 
     def on_train_end(self, history: History) -> None:
         """After the last step."""
-
-
-#: The loss is watched over this many steps for an explosion.
-DIVERGENCE_WINDOW = 100
-#: Training has diverged when the windowed mean loss exceeds this multiple of the loss
-#: before the first update (measured on the first DIVERGENCE_REFERENCE_SIZE samples).
-DIVERGENCE_FACTOR = 2.0
-DIVERGENCE_REFERENCE_SIZE = 1000
 
 
 class Trainer:
@@ -272,11 +271,11 @@ class Trainer:
             if self.record_loss == "after_update":
                 loss = network.loss(x_batch, t_batch)
             history.train_loss_list.append(loss)
-            self._check_divergence(i, loss)
+            check_loss(i, loss, history.train_loss_list, self.initial_loss)
 
             evaluate = i % self.iter_per_epoch == 0
             if evaluate:
-                self._check_params(i, loss)
+                check_params(i, loss, network.params)
                 accuracies = {name: network.accuracy(x, t) for name, x, t in self.eval_sets}
                 history.train_acc_list.append(accuracies["train"])
                 history.test_acc_list.append(accuracies["test"])
@@ -295,48 +294,19 @@ class Trainer:
                     break
         if not self.stopped and history.train_loss_list:
             # A run too short for the windowed check may still end exploding: say so.
-            self._check_explosion(self.next_step - 1, history.train_loss_list[-1], 1)
+            check_loss(self.next_step - 1, history.train_loss_list[-1],
+                       history.train_loss_list, self.initial_loss, min_window=1)
         self._notify("on_train_end", history)
         return history
 
     def recent_loss(self) -> tuple[float, int]:
         """Mean loss over the last :data:`DIVERGENCE_WINDOW` steps (or fewer): ``(mean, n)``."""
-        losses = self.history.train_loss_list
-        window = min(len(losses), DIVERGENCE_WINDOW)
-        return (math.fsum(losses[-window:]) / window if window else math.nan), window
+        return recent_mean(self.history.train_loss_list)
 
     def is_healthy(self) -> bool:
-        """True unless the recent loss is non-finite or above the divergence limit.
-
-        Unlike the divergence check, this needs no minimum number of steps: a checkpoint is
-        only worth keeping when even a single step's loss looks sane.
-        """
-        mean, window = self.recent_loss()
-        return window == 0 or (math.isfinite(mean) and mean <= self._loss_limit())
-
-    def _loss_limit(self) -> float:
-        return DIVERGENCE_FACTOR * self.initial_loss
-
-    def _check_divergence(self, step: int, loss: float) -> None:
-        if not math.isfinite(loss):
-            raise TrainingDiverged(step, loss)
-        self._check_explosion(step, loss, min_window=10)
-
-    def _check_explosion(self, step: int, loss: float, min_window: int) -> None:
-        """Raise if the mean of the recent losses (at least ``min_window``) is over the limit."""
-        mean, window = self.recent_loss()
-        if window >= min_window and mean > self._loss_limit():
-            raise TrainingDiverged(
-                step,
-                loss,
-                f"the loss averaged {mean:.3g} over the last {window} steps, more than "
-                f"{DIVERGENCE_FACTOR:g} times its starting value {self.initial_loss:.3g}",
-            )
-
-    def _check_params(self, step: int, loss: float) -> None:
-        for key, value in self.network.params.items():
-            if not np.all(np.isfinite(value)):
-                raise TrainingDiverged(step, loss, f"parameter {key} holds NaN or infinity")
+        """True unless the recent loss is non-finite or above the divergence limit (see
+        :func:`dvzero.divergence.is_healthy`)."""
+        return is_healthy(self.history.train_loss_list, self.initial_loss)
 
     # ------------------------------------------------------------------ checkpoints
 
