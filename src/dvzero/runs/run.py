@@ -13,7 +13,7 @@ import datetime as _dt
 import math
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from .._version import __version__
 from ..errors import CheckpointError, TrainingDiverged, UsageError
 from ..networks import fit_params
 from ..training import Callback, Trainer
+from .checkpoints import CHECKPOINT_EVERY_SECONDS, checkpoint_callback  # noqa: F401
 from .config import (
     CONV_NETS,
     NET_CLASSES,
@@ -40,38 +41,6 @@ from .directory import check_resumable, prepare_run_dir, remove_if_empty, remove
 from .lock import RunLock, check_unlocked
 from .pictures import draw_test_pictures, starting_filters
 from .records import CHECKPOINT_NAME, describe_data
-
-#: A checkpoint is also saved this often (seconds) during slow runs.
-CHECKPOINT_EVERY_SECONDS = 60.0
-
-
-def checkpoint_callback(save: Callable[[], None], every_seconds: float = CHECKPOINT_EVERY_SECONDS):
-    """Checkpoints: at the start, every epoch and every ``every_seconds`` (for slow runs).
-
-    Only a healthy state is saved (see :meth:`~dvzero.training.Trainer.is_healthy`), so
-    that after a divergence the checkpoint left is one worth continuing from.
-    """
-
-    class Checkpoints(Callback):
-        def on_train_begin(self, trainer: Trainer) -> None:
-            self.trainer = trainer
-            if trainer.next_step == 0:
-                save()  # the starting point: a diverging first epoch can restart from it
-            self.last = time.monotonic()
-
-        def save_if_healthy(self) -> None:
-            if self.trainer.is_healthy():
-                save()
-            self.last = time.monotonic()
-
-        def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
-            self.save_if_healthy()
-
-        def on_step_end(self, step: int, loss: float) -> None:
-            if time.monotonic() - self.last >= every_seconds:
-                self.save_if_healthy()
-
-    return Checkpoints()
 
 
 @dataclass
