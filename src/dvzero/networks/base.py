@@ -1,12 +1,15 @@
-"""What every network shares: argument checks, and fitting loaded arrays to a network."""
+"""What every network shares: argument checks, counting right answers, and fitting loaded
+arrays to a network."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .._parallel import run_parts
 from ..errors import ParamsFileError
 
 
@@ -15,6 +18,26 @@ def positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def count_correct(scores_of: Callable[[Any], NDArray], rows: Any, labels: NDArray,
+                  batch_size: int, threads: int = 1) -> int:
+    """How many of ``rows`` get their highest score ``scores_of(chunk)`` at their label,
+    ``batch_size`` rows at a time, so that memory stays bounded.
+
+    The chunks run on ``threads`` threads (:func:`~dvzero._parallel.run_parts`); more than
+    one only if ``scores_of`` keeps no state between calls. The count is the same however
+    the chunks are shared out.
+    """
+    starts = range(0, len(rows), batch_size)
+    correct = [0] * len(starts)
+
+    def count(chunk: int, _: int) -> None:
+        part = slice(starts[chunk], starts[chunk] + batch_size)
+        correct[chunk] = int(np.sum(np.argmax(scores_of(rows[part]), axis=1) == labels[part]))
+
+    run_parts(count, len(starts), threads)
+    return sum(correct)
 
 
 def fit_params(

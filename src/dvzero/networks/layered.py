@@ -22,7 +22,7 @@ from ..data.scaled import ScaledImages
 from ..functions import labels_from_targets, softmax
 from ..gradient import numerical_gradient
 from ..layers import Relu, Sigmoid, SoftmaxWithLoss, Tanh
-from .base import fit_params
+from .base import count_correct, fit_params
 
 #: Initial weight scales by name, as functions of the number of inputs of a unit.
 INIT_SCALES = {"he": lambda fan_in: math.sqrt(2.0 / fan_in),  # for ReLU
@@ -164,10 +164,10 @@ class LayerNet:
                              f"number, at least one")
         if batch_size is None:
             batch_size = eval_batch_size(self)
-        correct = 0
-        for start in range(0, len(rows), batch_size):
-            scores = self._scores(self._check_x(rows[start : start + batch_size]), False)
-            correct += int(np.sum(np.argmax(scores, axis=1) == labels[start : start + batch_size]))
+        # One chunk at a time: the layers keep each pass's inputs (a convolution splits its
+        # own work across the threads).
+        correct = count_correct(lambda chunk: self._scores(self._check_x(chunk), False), rows,
+                                labels, batch_size)
         return correct / len(rows)
 
     def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, NDArray]:

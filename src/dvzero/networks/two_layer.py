@@ -9,13 +9,12 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .. import storage
-from .._parallel import run_parts
 from .._threads import current_threads
 from ..data.scaled import ScaledImages
 from ..functions import cross_entropy_error, labels_from_targets, relu, sigmoid, softmax
 from ..gradient import numerical_gradient
 from ..layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
-from .base import fit_params, positive_int
+from .base import count_correct, fit_params, positive_int
 
 ACTIVATIONS = {"sigmoid": (sigmoid, Sigmoid), "relu": (relu, Relu)}
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
@@ -154,16 +153,10 @@ class DeepVisionZeroNet:
         labels = labels_from_targets(t, self.output_size)
         if len(rows) == 0:
             raise ValueError("accuracy of an empty set is undefined: x has 0 rows")
-        starts = range(0, len(rows), batch_size)
-        correct = [0] * len(starts)
-
-        def count(chunk: int, _: int) -> None:  # the chunks run on the run's threads
-            part = slice(starts[chunk], starts[chunk] + batch_size)
-            scores = self._scores(self._check_x(rows[part]))
-            correct[chunk] = int(np.sum(np.argmax(scores, axis=1) == labels[part]))
-
-        run_parts(count, len(starts), current_threads())
-        return sum(correct) / float(len(rows))
+        # _scores keeps no state, so the chunks may run on the run's threads
+        correct = count_correct(lambda chunk: self._scores(self._check_x(chunk)), rows,
+                                labels, batch_size, current_threads())
+        return correct / float(len(rows))
 
     def numerical_gradient(self, x: ArrayLike, t: ArrayLike, method: str = "naive"
                            ) -> dict[str, NDArray]:
