@@ -81,10 +81,16 @@ def _wait_for_all(futures: list) -> None:
         raise interrupted
 
 
+def threads_for(n: int, nbytes: int) -> int:
+    """The threads worth giving ``n`` items holding ``nbytes`` of work: at most
+    :func:`~dvzero._threads.current_threads` and ``n``, each with at least
+    :data:`MIN_PART_BYTES`; at least one."""
+    return max(1, min(current_threads(), n, nbytes // MIN_PART_BYTES))
+
+
 def split_batch(work: Callable[[int, int], object], n: int, nbytes: int) -> None:
     """Call ``work(start, stop)`` over consecutive parts of ``range(n)`` that cover it: one
-    part per thread (:func:`~dvzero._threads.current_threads`), at least
-    :data:`MIN_PART_BYTES` of the ``nbytes`` of work each; or ``work(0, n)`` here."""
-    threads = max(1, min(current_threads(), n, nbytes // MIN_PART_BYTES))
+    part per thread (:func:`threads_for`), or ``work(0, n)`` here."""
+    threads = threads_for(n, nbytes)
     bounds = [n * part // threads for part in range(threads + 1)]
     run_parts(lambda part, _: work(bounds[part], bounds[part + 1]), threads, threads)

@@ -16,9 +16,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from .. import _parallel
-from .._parallel import run_parts, split_batch
-from .._threads import current_threads
+from .._parallel import run_parts, split_batch, threads_for
 
 
 def output_size(size: int, filter_size: int, stride: int, pad: int) -> int:
@@ -173,7 +171,7 @@ class Convolution:
         out_h, out_w = self._out_size(x)
         per_sample = max(1, out_h * out_w * channels * filter_h * filter_w * x.itemsize)
         n = len(x)
-        threads = max(1, min(current_threads(), n, n * per_sample // _parallel.MIN_PART_BYTES))
+        threads = threads_for(n, n * per_sample)
         keep = n * per_sample <= self.max_col_bytes
         size = max(1, math.ceil(n / threads) if keep else self.part_bytes // per_sample)
         while len(self.buffers) < threads:
@@ -348,7 +346,7 @@ class Pooling:
             np.multiply(grad, top_won, out=pairs[:, :, 0::2])
             np.subtract(grad, pairs[:, :, 0::2], out=pairs[:, :, 1::2])  # the other row
             np.multiply(pairs, self.left_won[start:stop], out=dx[start:stop, ..., 0::2])
-            np.subtract(pairs, dx[start:stop, ..., 0::2], out=dx[start:stop, ..., 1::2])
+            np.subtract(pairs, dx[start:stop, ..., 0::2], out=dx[start:stop, ..., 1::2])  # column
 
         split_batch(spread, n, dx.nbytes)
         return dx
