@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from .._atomic import atomic_write
 from ..errors import DataError, IDXFormatError
 from .idx import GZIP_MAGIC, _parse_header, parse_idx, read_idx_bytes
+from .scaled import scale_pixels
 
 #: The four files, by role, under their official names (a ``.gz`` suffix is optional).
 MNIST_FILES = {
@@ -261,7 +262,7 @@ def load_mnist(
                 f"{labels.min()} to {labels.max()}"
             )
         if normalize:
-            images = np.divide(images, np.float32(255.0), dtype=np.float32)
+            images = scale_pixels(images)
         n, rows, cols = images.shape
         images = images.reshape(n, rows * cols) if flatten else images.reshape(n, 1, rows, cols)
         labels = _one_hot(labels, num_classes) if one_hot_label else labels

@@ -15,6 +15,12 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 
+def scale_pixels(pixels: NDArray, dtype: DTypeLike = np.float32) -> NDArray:
+    """Pixels ``0..255`` as floats in [0, 1], the one way dvzero makes them: divided by
+    255 in float32 (``load_mnist(normalize=True)``), then cast to ``dtype``."""
+    return np.divide(pixels, np.float32(255.0), dtype=np.float32).astype(dtype, copy=False)
+
+
 class ScaledImages:
     """``uint8`` pixels ``(N, ...)`` read as ``dtype`` in [0, 1]: ``images[rows]`` is an
     array; ``len``, ``shape``, ``ndim``, ``size`` and ``dtype`` are those of the floats it
@@ -51,8 +57,7 @@ class ScaledImages:
         return len(self.pixels)
 
     def __getitem__(self, index: Any) -> NDArray:
-        return np.divide(self.pixels[index], np.float32(255.0), dtype=np.float32).astype(
-            self.dtype, copy=False)
+        return scale_pixels(self.pixels[index], self.dtype)
 
     def take(self, rows: Any) -> ScaledImages:
         """Some rows, still as bytes."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data import load_mnist
 from ..data.mnist import dataset_fingerprint
-from ..data.scaled import ScaledImages
+from ..data.scaled import ScaledImages, scale_pixels
 from ..errors import DataError
 from .config import CONV_NETS
 
@@ -44,7 +44,7 @@ def _as_floats(pixels: np.ndarray, dtype: str) -> ScaledImages | np.ndarray:
     memory of float32); other pixel types are normalised now, as ``load_mnist`` does."""
     if pixels.dtype == np.uint8:
         return ScaledImages(pixels, dtype)
-    return np.divide(pixels, np.float32(255.0), dtype=np.float32).astype(dtype, copy=False)
+    return scale_pixels(pixels, dtype)
 
 
 def rows_of(x: ScaledImages | np.ndarray, rows: np.ndarray) -> ScaledImages | np.ndarray:
