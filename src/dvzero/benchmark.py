@@ -149,6 +149,7 @@ def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tupl
     loss evaluations and extrapolated (the second number: the evaluations timed, or 0)."""
     from .gradient import numerical_gradient
     from .networks import DeepVisionZeroNet
+    from .optimizers import SGD
 
     x, t = _batch()
     x = x.astype(dtype)
@@ -166,11 +167,11 @@ def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tupl
         seconds = time.perf_counter() - start
         return seconds * NAIVE_EVALUATIONS / (2 * part.size), 2 * part.size
 
+    optimizer = SGD(lr=0.1)  # the original post's update
+
     def step() -> None:
-        grads = (network.gradient(x, t) if method == "backprop"
-                 else network.numerical_gradient(x, t, method="structured"))
-        for key, grad in grads.items():
-            network.params[key] -= 0.1 * grad
+        optimizer.update(network.params, network.gradient(x, t) if method == "backprop"
+                         else network.numerical_gradient(x, t, method="structured"))
 
     return median_seconds(step, least=0.05 if method == "backprop" else 0.2,
                           samples=7 if method == "backprop" else 3), 0
