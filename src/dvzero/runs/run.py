@@ -25,7 +25,7 @@ from .._version import __version__
 from ..errors import CheckpointError, TrainingDiverged, UsageError
 from ..networks import fit_params
 from ..training import Callback, Trainer
-from .checkpoints import CHECKPOINT_EVERY_SECONDS, checkpoint_callback  # noqa: F401
+from .checkpoints import checkpoint_callback
 from .config import (
     CONV_NETS,
     NET_CLASSES,
