@@ -16,9 +16,11 @@ from dvzero.cli import main
 
 
 def train_argv(data_dir: Path, out: Path) -> list[str]:
-    # 2,000 training images in batches of 100: an epoch (and a checkpoint) every 20 steps
+    # 2,000 training images in batches of 100: an epoch (and a checkpoint) every 20 steps.
+    # Two threads on any machine: the evaluations run beside the training and are
+    # announced (and checkpointed) half an epoch later: at steps 10, 30 and the end.
     return ["train", "--data-dir", str(data_dir), "--steps", "50", "--seed", "1",
-            "--out", str(out), "--no-progress"]
+            "--out", str(out), "--no-progress", "--threads", "2"]
 
 
 class FailingDisk:
@@ -47,9 +49,9 @@ pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"),
 
 
 @pytest.mark.parametrize("name, after, done", [
-    # checkpoints: at the start, then after the evaluations of steps 0, 20 and 40
-    ("checkpoint.npz", 4, 21),  # the fourth fails: the one after step 20 is kept
-    ("loss.png", 1, 41),  # at the very end: the run trained, its files are not all there
+    # checkpoints: at the start, then as the evaluations of steps 0, 20 and 40 are announced
+    ("checkpoint.npz", 4, 31),  # the fourth fails: the one after step 30 is kept
+    ("loss.png", 1, 50),  # at the very end: the run trained, its files are not all there
 ])
 def test_a_full_disk_names_the_file_and_the_checkpoint_kept(tmp_path, small_mnist_dir,
                                                             monkeypatch, capsys, name,
@@ -80,7 +82,7 @@ def test_a_permission_taken_away_mid_run_says_so(tmp_path, small_mnist_dir, monk
     assert main(train_argv(small_mnist_dir, out)) == 1
     err = capsys.readouterr().err
     assert f"could not write {out / 'metrics.csv'}: Permission denied" in err
-    assert "(41 of 50 steps done)" in err and "--resume" in err
+    assert "(50 of 50 steps done)" in err and "--resume" in err
 
 
 def test_without_a_checkpoint_the_message_says_the_run_starts_again(tmp_path,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from dvzero import _parallel
-from dvzero._parallel import run_parts, split_batch
+from dvzero._parallel import run_beside, run_parts, split_batch
 from dvzero._threads import limit_threads
 
 
@@ -101,3 +102,29 @@ def test_a_failed_hand_over_still_waits_for_the_workers_already_started(monkeypa
     with pytest.raises(RuntimeError, match="new thread"):
         run_parts(work, 3, 3)
     assert finished == [1]  # worker 1 had finished before the error reached the caller
+
+
+def test_work_beside_runs_on_another_thread_with_the_callers_error_settings():
+    with np.errstate(over="raise"):
+        future = run_beside(lambda: (threading.get_ident(), np.geterr()["over"]))
+    thread, over = future.result(timeout=10)
+    assert thread != threading.get_ident() and over == "raise"
+    assert np.geterr()["over"] == "warn"  # the default, here, after the block
+
+
+def test_split_work_inside_work_beside_stays_on_its_thread():
+    threads = set()
+
+    def split():
+        run_parts(lambda part, worker: threads.add(threading.get_ident()), 4, 4)
+        return threading.get_ident()
+
+    assert run_beside(split).result(timeout=10) == threads.pop() and not threads
+
+
+def test_work_beside_that_fails_raises_when_its_result_is_asked():
+    def fail():
+        raise ValueError("a chunk too many")
+
+    with pytest.raises(ValueError, match="a chunk too many"):
+        run_beside(fail).result(timeout=10)

@@ -12,15 +12,19 @@ How many threads: :func:`dvzero._threads.current_threads`, one unless a run asks
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import TypeVar
 
 from ._threads import current_threads
 
 #: Less memory than this is not worth a thread of its own: handing work over costs ~50 us.
 MIN_PART_BYTES = 2**20
+
+T = TypeVar("T")
 
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
@@ -63,12 +67,28 @@ def run_parts(work: Callable[[int, int], object], parts: int, threads: int) -> N
             others.append(_workers().submit(pooled, index))
         worker(0)
     finally:
-        _wait_for_all(others)  # nothing may still write into the results after this
+        wait_for_all(others)  # nothing may still write into the results after this
     for other in others:
         other.result()  # raises that worker's exception, if any
 
 
-def _wait_for_all(futures: list) -> None:
+def run_beside(work: Callable[[], T]) -> Future[T]:
+    """Start ``work()`` on a pool thread, beside this one, and return its future.
+
+    Split work inside it runs on that thread alone (see :func:`run_parts`), so it takes
+    one core and leaves this thread its own. It sees this thread's NumPy error settings
+    (``np.errstate``) as they are now.
+    """
+    context = contextvars.copy_context()
+
+    def pooled() -> T:
+        _on_pool_thread.value = True
+        return context.run(work)
+
+    return _workers().submit(pooled)
+
+
+def wait_for_all(futures: list) -> None:
     """Wait until every future is done, even through Ctrl-C (raised again afterwards)."""
     interrupted = None
     while True:

@@ -31,7 +31,7 @@ def progress(steps: int, hide: bool, label: str | None = None, lines: bool = Tru
         def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
             val = self.trainer.history.val_acc_list  # the original post's line, then val
             names, values = ("train acc, test acc", f"{train_acc}, {test_acc}") if not val \
-                else ("train acc, test acc, val acc", f"{train_acc}, {test_acc}, {val[-1]}")
+                else ("train acc, test acc, val acc", f"{train_acc}, {test_acc}, {val[epoch]}")
             if lines:
                 self.bar.write(f"{step}  {names} | {values}", file=sys.stdout)
 

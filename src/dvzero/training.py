@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from ._rng import plain
+from ._rng import restore_rng, rng_state
 from .divergence import (  # noqa: F401  (the constants are re-exported)
     DIVERGENCE_FACTOR,
     DIVERGENCE_REFERENCE_SIZE,
@@ -24,6 +24,7 @@ from .divergence import (  # noqa: F401  (the constants are re-exported)
     is_healthy,
     recent_mean,
 )
+from .evaluation import EpochEvaluations, evaluation_lag
 from .optimizers import SCHEDULES, SGD, scheduled_lr
 from .sampling import SAMPLINGS, make_sampler
 from .sampling import default_iter_per_epoch as default_iter_per_epoch  # re-exported
@@ -114,6 +115,13 @@ class Trainer:
     that gave the gradient (the network's ``last_loss``) instead of measuring it again
     after the update.
 
+    ``evaluate_beside=True`` measures the accuracies on a thread of their own, beside the
+    training, from a snapshot of the network (see :mod:`dvzero.evaluation`): the same
+    figures, announced to ``on_epoch_end`` half an epoch later. The default, ``None``,
+    does so for backprop runs with a second thread (``dvzero train``'s two-layer runs) of
+    networks that can (with ``snapshot()``). The history is complete whenever
+    :meth:`run` returns and in every :meth:`state_dict`.
+
     Training stops with :class:`~dvzero.errors.TrainingDiverged` when the loss is NaN or
     infinite, when a parameter is (checked every epoch), or when the loss explodes: its mean
     over the last :data:`DIVERGENCE_WINDOW` steps (at least 10) exceeds
@@ -150,6 +158,7 @@ class Trainer:
         eval_sample: int | dict[str, int] | None = None,
         record_loss: str = "after_update",
         numerical: str = "naive",
+        evaluate_beside: bool | None = None,
     ) -> None:
         if len(x_train) != len(t_train):
             raise ValueError(f"x_train has {len(x_train)} rows but t_train has {len(t_train)}")
@@ -195,6 +204,7 @@ class Trainer:
         self.lr_schedule = lr_schedule
         self.base_lr = float(self.optimizer.lr if base_lr is None else base_lr)
         self.record_loss = record_loss
+        self.evaluate_beside = evaluate_beside
         #: The sets measured each epoch: (name, x, t), full or a fixed sample of each.
         self.eval_sets = [(name, *self._eval_subset(x, t, samples.get(name)))
                           for name, x, t in (("train", x_train, t_train),
@@ -210,6 +220,7 @@ class Trainer:
         #: True when the last :meth:`run` ended early on :meth:`request_stop`.
         self.stopped = False
         self._stop_requested = False
+        self._evaluations: EpochEvaluations | None = None
 
     def _eval_subset(self, x: NDArray, t: NDArray, size: int | None) -> tuple[NDArray, NDArray]:
         if size is None or size >= len(x):
@@ -239,14 +250,34 @@ class Trainer:
 
         Returns early, with :attr:`stopped` set, if :meth:`request_stop` was called.
         """
-        network, history = self.network, self.history
         if self.x_train is None:
             raise RuntimeError("the training data was released: this training is over")
+        self._evaluations = EpochEvaluations(self.eval_sets, lag=evaluation_lag(
+            self.evaluate_beside, self.network, self.gradient, self.iter_per_epoch))
+        self.stopped = False
+        self._notify("on_train_begin", self)
+        try:
+            self._steps()
+            self._announce(self._evaluations.due(self.history))
+        except BaseException:
+            self._evaluations.abandon(self.history)
+            raise
+        finally:
+            self._evaluations = None
+        history = self.history
+        if not self.stopped and history.train_loss_list:
+            # A run too short for the windowed check may still end exploding: say so.
+            check_loss(self.next_step - 1, history.train_loss_list[-1],
+                       history.train_loss_list, self.initial_loss, min_window=1)
+        self._notify("on_train_end", history)
+        return history
+
+    def _steps(self) -> None:
+        """The steps of :meth:`run`, until ``step_num`` or a requested stop."""
+        network, history, evaluations = self.network, self.history, self._evaluations
         compute_gradient = network.gradient if self.gradient == "backprop" else (
             network.numerical_gradient if self.numerical == "naive"
             else partial(network.numerical_gradient, method=self.numerical))
-        self.stopped = False
-        self._notify("on_train_begin", self)
         for i in range(self.next_step, self.step_num):
             batch_mask = self.sampler.batch(i)
             x_batch = self.x_train[batch_mask]
@@ -273,31 +304,22 @@ class Trainer:
             history.train_loss_list.append(loss)
             check_loss(i, loss, history.train_loss_list, self.initial_loss)
 
-            evaluate = i % self.iter_per_epoch == 0
-            if evaluate:
+            if i % self.iter_per_epoch == 0:
                 check_params(i, loss, network.params)
-                accuracies = {name: network.accuracy(x, t) for name, x, t in self.eval_sets}
-                history.train_acc_list.append(accuracies["train"])
-                history.test_acc_list.append(accuracies["test"])
-                if "val" in accuracies:
-                    history.val_acc_list.append(accuracies["val"])
-                history.epoch_steps.append(i)
+                evaluations.start(network, i, history)
             self.next_step = i + 1  # step i is complete: a checkpoint now resumes at i + 1
-            if evaluate:
-                self._notify("on_epoch_end", len(history.epoch_steps) - 1, i,
-                             accuracies["train"], accuracies["test"])
+            self._announce(evaluations.due(history, i))
             self._notify("on_step_end", i, loss)
             if self._stop_requested:
                 self._stop_requested = False
                 self.stopped = self.next_step < self.step_num
                 if self.stopped:
-                    break
-        if not self.stopped and history.train_loss_list:
-            # A run too short for the windowed check may still end exploding: say so.
-            check_loss(self.next_step - 1, history.train_loss_list[-1],
-                       history.train_loss_list, self.initial_loss, min_window=1)
-        self._notify("on_train_end", history)
-        return history
+                    return
+
+    def _announce(self, evaluations: list[tuple[int, int, dict[str, float]]]) -> None:
+        """Tell the callbacks about these evaluations: ``(epoch, step, accuracies)``."""
+        for epoch, step, accuracies in evaluations:
+            self._notify("on_epoch_end", epoch, step, accuracies["train"], accuracies["test"])
 
     def recent_loss(self) -> tuple[float, int]:
         """Mean loss over the last :data:`DIVERGENCE_WINDOW` steps (or fewer): ``(mean, n)``."""
@@ -314,19 +336,16 @@ class Trainer:
         """Everything :meth:`run` needs to continue exactly: step, RNG, history, optimizer.
 
         The network's parameters are not included (save them beside it). Plain Python
-        values and NumPy arrays only, so it can be stored without pickle.
+        values and NumPy arrays only, so it can be stored without pickle. Called during
+        :meth:`run`, it first waits for the evaluation beside the training, if one is
+        running, so that the history it holds is complete.
         """
-        if self.rng is None:
-            name, keys, pos, has_gauss, cached = np.random.get_state()
-            rng_state: dict[str, Any] = {
-                "legacy": [name, [int(k) for k in keys], int(pos), int(has_gauss), float(cached)]
-            }
-        else:
-            rng_state = {"generator": plain(self.rng.bit_generator.state)}
+        if self._evaluations is not None:
+            self._evaluations.settle(self.history)
         return {
             "next_step": self.next_step,
             "initial_loss": self.initial_loss,
-            "rng": rng_state,
+            "rng": rng_state(self.rng),
             "history": {
                 "train_loss_list": list(self.history.train_loss_list),
                 "train_acc_list": list(self.history.train_acc_list),
@@ -357,14 +376,7 @@ class Trainer:
                 f"the history holds {len(history.train_loss_list)} losses but the state says "
                 f"{next_step} steps were done"
             )
-        rng_state = state["rng"]
-        if "generator" in rng_state:
-            if self.rng is None:
-                raise ValueError("the state holds a Generator's state but this trainer has none")
-            self.rng.bit_generator.state = rng_state["generator"]
-        else:
-            name, keys, pos, has_gauss, cached = rng_state["legacy"]
-            np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+        restore_rng(self.rng, state["rng"])
         self.optimizer.load_state_dict(state.get("optimizer", {}))
         if state.get("network_state"):
             self.network.load_state_dict(state["network_state"])
@@ -373,7 +385,6 @@ class Trainer:
         self.next_step = next_step
         initial_loss = state.get("initial_loss")
         self.initial_loss = None if initial_loss is None else float(initial_loss)
-
 
 
 def train(network: Network, x_train: NDArray, t_train: NDArray, x_test: NDArray,

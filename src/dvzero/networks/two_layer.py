@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
@@ -198,6 +199,13 @@ class DeepVisionZeroNet:
         dout = activation.backward(affine2.backward(last.backward(1.0)))
         affine1.backward(dout, need_dx=False)
         return {"W1": affine1.dW, "b1": affine1.db, "W2": affine2.dW, "b2": affine2.db}
+
+    def snapshot(self) -> DeepVisionZeroNet:
+        """A copy of this network with parameter arrays of its own: what it is now, kept
+        while this one trains on (an evaluation beside the training measures it)."""
+        twin = copy.copy(self)
+        twin.params = {key: value.copy() for key, value in self.params.items()}
+        return twin
 
     # ------------------------------------------------------------------ files
 

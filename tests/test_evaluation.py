@@ -1,0 +1,224 @@
+"""Evaluations beside the training: the same figures as measured in place, announced half
+an epoch later at fixed steps, the history complete whenever asked, failures reported."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from dvzero import SGD, Callback, DeepVisionZeroNet, Trainer, TrainingDiverged
+from dvzero._threads import limit_threads
+from dvzero.evaluation import EpochEvaluations, can_evaluate_beside, evaluation_lag
+from dvzero.networks import MultiLayerNet
+
+
+def data(seed=0, n=200, d=12, classes=4):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, d)).astype(np.float32)
+    t = rng.integers(0, classes, size=n)
+    return x, t, x[:60], t[:60]
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.events = []
+
+    def on_epoch_end(self, epoch, step, train_acc, test_acc):
+        self.events.append(("epoch", epoch, step, train_acc, test_acc))
+
+    def on_step_end(self, step, loss):
+        self.events.append(("step", step))
+
+    def on_train_end(self, history):
+        self.events.append(("end",))
+
+
+def trained(beside, steps=45, seed=0, callbacks=(), network=None, **options):
+    x, t, x_test, t_test = data(seed)
+    network = network or DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=seed)
+    trainer = Trainer(network, x, t, x_test, t_test, step_num=steps, batch_size=20,
+                      optimizer=SGD(0.5), rng=seed, callbacks=list(callbacks),
+                      evaluate_beside=beside, **options)
+    return trainer, trainer.run()
+
+
+def test_beside_the_training_the_figures_are_those_measured_in_place():
+    (now_trainer, now), (beside_trainer, beside) = trained(False), trained(True)
+    assert now_trainer.iter_per_epoch == 10
+    assert beside.epoch_steps == now.epoch_steps == [0, 10, 20, 30, 40]
+    assert beside.train_acc_list == now.train_acc_list
+    assert beside.test_acc_list == now.test_acc_list
+    assert beside.train_loss_list == now.train_loss_list
+    for key, value in now_trainer.network.params.items():
+        np.testing.assert_array_equal(beside_trainer.network.params[key], value)
+    # and they are not all the same figure: the training moved the network
+    assert len(set(now.train_acc_list)) > 1
+
+
+def test_each_evaluation_is_announced_half_an_epoch_later_and_the_last_before_the_end():
+    recorder = Recorder()
+    _, history = trained(True, callbacks=[recorder])
+    epochs = [event for event in recorder.events if event[0] == "epoch"]
+    assert [(epoch, step) for _, epoch, step, *_ in epochs] == [(0, 0), (1, 10), (2, 20),
+                                                               (3, 30), (4, 40)]
+    assert [event[3:] for event in epochs] == list(zip(history.train_acc_list,
+                                                       history.test_acc_list, strict=True))
+    events = recorder.events
+    # announced after the training of step + 5 and before that step's own announcement
+    for _, epoch, step, *_ in epochs[:4]:
+        position = events.index(("epoch", epoch, step, *epochs[epoch][3:]))
+        assert events[position - 1] == ("step", step + 4)
+        assert events[position + 1] == ("step", step + 5)
+    # the run ends at step 44, before step 45: the last one comes after the last step
+    assert events[-3:] == [("step", 44), epochs[4], ("end",)]
+
+
+def test_measured_in_place_they_are_announced_at_their_own_step():
+    recorder = Recorder()
+    trained(False, steps=12, callbacks=[recorder])
+    events = recorder.events
+    assert events.index(("step", 0)) == 1 and events[0][:3] == ("epoch", 0, 0)
+    assert events[events.index(("step", 9)) + 1][:3] == ("epoch", 1, 10)
+
+
+def test_the_evaluation_runs_on_another_thread_on_a_snapshot():
+    calls = []
+
+    class Watched(DeepVisionZeroNet):
+        def accuracy(self, x, t, batch_size=2000):
+            calls.append((threading.get_ident(), self))
+            return super().accuracy(x, t, batch_size)
+
+    network = Watched(12, 8, 4, dtype=np.float32, rng=0)
+    trained(True, network=network)
+    assert len(calls) == 10  # train and test, 5 epochs
+    assert all(thread != threading.get_ident() and copy is not network
+               for thread, copy in calls)
+
+
+def test_a_snapshot_keeps_the_parameters_of_its_moment():
+    network = DeepVisionZeroNet(12, 8, 4, rng=0)
+    snapshot = network.snapshot()
+    before = {key: value.copy() for key, value in network.params.items()}
+    for value in network.params.values():
+        value += 1.0
+    for key, value in snapshot.params.items():
+        np.testing.assert_array_equal(value, before[key])
+    assert snapshot.config() == network.config() and type(snapshot) is DeepVisionZeroNet
+
+
+def test_the_history_is_complete_in_every_state_saved_during_the_run():
+    states = []
+
+    class Saver(Callback):
+        def on_train_begin(self, trainer):
+            self.trainer = trainer
+
+        def on_step_end(self, step, loss):
+            if step in (0, 11, 22):  # right after an evaluation started beside
+                states.append((step, self.trainer.state_dict()))
+
+    trained(True, callbacks=[Saver()])
+    assert [(step, state["history"]["epoch_steps"]) for step, state in states] == [
+        (0, [0]), (11, [0, 10]), (22, [0, 10, 20])]
+
+
+def test_a_stopped_run_has_every_evaluation_and_resumes_to_the_same_run():
+    whole_trainer, whole = trained(True)
+
+    class StopAt(Callback):
+        def on_train_begin(self, trainer):
+            self.trainer = trainer
+
+        def on_step_end(self, step, loss):
+            if step == 21:
+                self.trainer.request_stop()
+
+    x, t, x_test, t_test = data()
+    network = DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=0)
+    first = Trainer(network, x, t, x_test, t_test, step_num=45, batch_size=20,
+                    optimizer=SGD(0.5), rng=0, callbacks=[StopAt()], evaluate_beside=True)
+    history = first.run()
+    assert first.stopped and history.epoch_steps == [0, 10, 20]
+    state = first.state_dict()
+    second = Trainer(network, x, t, x_test, t_test, step_num=45, batch_size=20,
+                     optimizer=SGD(0.5), rng=0, evaluate_beside=True)
+    second.load_state_dict(state)
+    resumed = second.run()
+    assert resumed.epoch_steps == whole.epoch_steps
+    assert resumed.test_acc_list == whole.test_acc_list
+    assert resumed.train_loss_list == whole.train_loss_list
+    for key, value in whole_trainer.network.params.items():
+        np.testing.assert_array_equal(network.params[key], value)
+
+
+class Broken(DeepVisionZeroNet):
+    def accuracy(self, x, t, batch_size=2000):
+        if self.fail:
+            raise MemoryError("no room for a chunk")
+        return super().accuracy(x, t, batch_size)
+
+
+def test_an_evaluation_that_fails_beside_the_training_fails_the_run():
+    network = Broken(12, 8, 4, rng=0)
+    network.fail = False
+    snapshot = network.snapshot
+
+    def failing_later():
+        copy = snapshot()
+        copy.fail = len(calls) >= 2
+        calls.append(copy)
+        return copy
+
+    calls = []
+    network.snapshot = failing_later
+    with pytest.raises(MemoryError, match="no room"):
+        trained(True, network=network)
+    assert len(calls) == 3  # the third failed; the run stopped at its announcement
+
+
+def test_a_diverging_run_keeps_the_evaluations_that_finished():
+    x, t, x_test, t_test = data()
+    network = DeepVisionZeroNet(12, 8, 4, rng=0)
+    trainer = Trainer(network, x, t, x_test, t_test, step_num=200, batch_size=20,
+                      optimizer=SGD(1e6), rng=0, evaluate_beside=True)
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged):
+        trainer.run()
+    history = trainer.history
+    assert history.epoch_steps and history.epoch_steps == sorted(history.epoch_steps)
+    assert len(history.train_acc_list) == len(history.epoch_steps)
+    assert trainer.state_dict()["history"]["epoch_steps"] == history.epoch_steps
+
+
+def test_by_default_only_fast_runs_with_a_second_thread_evaluate_beside():
+    network = DeepVisionZeroNet(12, 8, 4, rng=0)
+    assert evaluation_lag(None, network, "backprop", 10) == 0  # one thread: the library alone
+    with limit_threads(2, split_batches=True):
+        assert evaluation_lag(None, network, "backprop", 10) == 5
+        assert evaluation_lag(None, network, "numerical", 10) == 0  # minutes a step
+        assert evaluation_lag(False, network, "backprop", 10) == 0
+        layered = MultiLayerNet(12, [8], 4, rng=0)
+        assert not can_evaluate_beside(layered)  # its layers keep state: no snapshot
+        assert evaluation_lag(None, layered, "backprop", 10) == 0
+        assert evaluation_lag(True, layered, "backprop", 10) == 0
+    assert evaluation_lag(True, network, "backprop", 10) == 5
+    assert evaluation_lag(True, network, "backprop", 1) == 1  # one-step epochs
+
+
+def test_evaluations_in_place_are_recorded_at_once():
+    class History:
+        train_acc_list, test_acc_list, val_acc_list, epoch_steps = [], [], [], []
+
+    class Fixed:
+        def accuracy(self, x, t):
+            return 0.5
+
+    history = History()
+    evaluations = EpochEvaluations([("train", None, None), ("test", None, None)])
+    evaluations.start(Fixed(), 7, history)
+    assert history.epoch_steps == [7] and history.train_acc_list == [0.5]
+    assert evaluations.due(history, 6) == []
+    assert evaluations.due(history, 7) == [(0, 7, {"train": 0.5, "test": 0.5})]
+    assert evaluations.due(history) == []
