@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dvzero import benchmark
+from dvzero._threads import available_cores
 from dvzero.benchmark import Product, job_products, median_seconds, report_lines
 from dvzero.cli import main
 
@@ -23,12 +24,12 @@ def test_the_jobs_products_are_the_networks_own():
     assert Product("x", 2, 3, 4, 1).flops == 48
 
 
-def test_the_evaluations_chunks_count_in_rounds_of_one_per_thread():
-    one, two = job_products(evaluations=18), job_products(evaluations=18, threads=2)
-    assert [p.count for p in one[:5]] == [p.count for p in two[:5]]  # the steps: alone
-    assert one[5].count == 18 * (30 + 5)  # 30 chunks of training images, 5 of test images
-    assert two[5].count == 18 * (15 + 3) and "2 at a time" in two[5].what
-    assert two[6].count == two[5].count
+def test_the_steps_products_come_first_then_the_evaluations_chunks():
+    products = job_products(evaluations=18)
+    assert [p.count for p in products[:benchmark.STEP_PRODUCTS]] == [20000, 20000, 10000,
+                                                                     10000, 10000]
+    assert products[5].count == products[6].count == 18 * (30 + 5)  # 30 + 5 chunks of 2,000
+    assert all("evaluation" in p.what for p in products[benchmark.STEP_PRODUCTS:])
 
 
 def test_median_seconds_times_one_call():
@@ -37,9 +38,22 @@ def test_median_seconds_times_one_call():
     assert 0 < seconds < 0.001 and len(calls) > 3
 
 
-def test_a_product_is_timed_and_gives_a_speed():
-    seconds = benchmark.product_seconds(Product("x", 100, 784, 50, 1))
-    assert 0 < seconds < 0.1
+def test_a_product_is_timed_on_the_threads_asked_for(monkeypatch):
+    seen = []
+    real = benchmark.median_seconds
+
+    def median(work, **options):
+        from threadpoolctl import threadpool_info
+
+        seen.append({pool["num_threads"] for pool in threadpool_info()})
+        return real(work, **options)
+
+    monkeypatch.setattr(benchmark, "median_seconds", median)
+    counts = (1, 2) if available_cores() >= 2 else (1,)  # BLAS may not go past the cores
+    for threads in counts:
+        seconds = benchmark.product_seconds(Product("x", 100, 784, 50, 1), threads)
+        assert 0 < seconds < 0.1
+    assert seen == [{threads} for threads in counts]
 
 
 def test_the_naive_step_is_extrapolated_from_a_part(monkeypatch):
@@ -50,10 +64,11 @@ def test_the_naive_step_is_extrapolated_from_a_part(monkeypatch):
 
 
 def fake_result() -> benchmark.BenchResult:
-    result = benchmark.BenchResult(cpu="test CPU", threads=1, numpy=np.__version__)
+    result = benchmark.BenchResult(cpu="test CPU", threads=2, numpy=np.__version__, cores=2)
     result.products = [{"what": "x @ W1", "shape": [100, 784, 50], "count": 20000,
-                        "seconds": 1e-4, "gflops": 78.4}]
+                        "seconds": 5e-5, "gflops": {"1": 78.4, "2": 156.8}}]
     result.floor_seconds, result.job_seconds, result.job_test_acc = 2.0, 5.0, 0.9452
+    result.floor_as_run_seconds = 2.5
     result.backprop_step, result.structured_step, result.naive_step = 3e-4, 0.06, 12.0
     result.naive_timed_evaluations = 2000
     result.projected_job = {"backprop": 5.0, "structured numerical": 602.0,
@@ -63,10 +78,12 @@ def fake_result() -> benchmark.BenchResult:
 
 def test_the_table_says_what_was_measured_and_how():
     text = "\n".join(report_lines(fake_result()))
-    assert "machine: test CPU" in text
-    assert "each matrix product on one thread, evaluations on 1" in text
-    assert "100x784x50" in text and "78.4" in text
-    assert "= 2.50x the floor (test acc 0.9452)" in text
+    assert "machine: test CPU, 2 cores" in text
+    assert "1 thread  2 threads" in text
+    assert "100x784x50" in text and "78.4      156.8" in text
+    assert "= 2.50x the floor, 2.00x as run (test acc 0.9452)" in text
+    assert "floor as dvzero train runs them (steps on one thread)" in text
+    assert "evaluates beside the steps, on another" in text
     assert "timed on 2,000 of its 79,520 loss evaluations and extrapolated" in text
     assert "10.0 minutes" in text and "33.3 hours" in text
 
@@ -79,6 +96,7 @@ def test_dvzero_bench_prints_and_writes_json(tmp_path, monkeypatch, capsys):
     assert "the original post's job" in printed and f"wrote {out}" in printed
     figures = json.loads(out.read_text())
     assert figures["floor_ratio"] == 2.5 and figures["cpu"] == "test CPU"
+    assert figures["floor_as_run_ratio"] == 2.0
     assert figures["projected_job"]["naive numerical"] == 120002.0
 
 
@@ -100,4 +118,16 @@ def test_the_whole_bench_on_a_short_job(monkeypatch, small_mnist_dir):
     assert result.floor_seconds == pytest.approx(sum(
         product["count"] * product["seconds"] for product in result.products))
     assert result.floor_ratio == pytest.approx(1.5 / result.floor_seconds)
+
+    def one_thread(products):
+        return sum(product["count"] * 2 * np.prod(product["shape"]) / product["gflops"]["1"]
+                   / 1e9 for product in products)
+
+    steps, everything = one_thread(result.products[:5]), one_thread(result.products)
+    assert result.floor_as_run_seconds == pytest.approx(max(steps, everything /
+                                                            result.threads))
+    assert result.floor_as_run_seconds >= result.floor_seconds * 0.999
+    for product in result.products:  # the floor takes the faster of the two
+        best = max(product["gflops"].values())
+        assert product["seconds"] == pytest.approx(2 * np.prod(product["shape"]) / best / 1e9)
     assert result.projected_job["naive numerical"] == pytest.approx(10000 * 2.0 + 0.0)
