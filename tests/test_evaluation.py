@@ -203,6 +203,9 @@ def test_by_default_only_fast_runs_with_a_second_thread_evaluate_beside():
         assert not can_evaluate_beside(layered)  # its layers keep state: no snapshot
         assert evaluation_lag(None, layered, "backprop", 10) == 0
         assert evaluation_lag(True, layered, "backprop", 10) == 0
+        x, t, *_ = data()
+        with pytest.raises(ValueError, match="MultiLayerNet has none"):
+            Trainer(layered, x, t, x, t, evaluate_beside=True)
     assert evaluation_lag(True, network, "backprop", 10) == 5
     assert evaluation_lag(True, network, "backprop", 1) == 1  # one-step epochs
 
@@ -222,3 +225,59 @@ def test_evaluations_in_place_are_recorded_at_once():
     assert evaluations.due(history, 6) == []
     assert evaluations.due(history, 7) == [(0, 7, {"train": 0.5, "test": 0.5})]
     assert evaluations.due(history) == []
+
+
+class Crash(Exception):
+    pass
+
+
+def test_an_evaluation_recorded_in_a_checkpoint_but_not_yet_announced_is_announced_after_resume():
+    whole = Recorder()
+    trained(True, callbacks=[whole])
+    saved = {}
+
+    class CheckpointThenCrash(Callback):  # the 60-second checkpoint, then a kill
+        def on_train_begin(self, trainer):
+            self.trainer = trainer
+
+        def on_step_end(self, step, loss):
+            if step == 22:  # step 20's evaluation: recorded by state_dict, not announced
+                saved["state"] = self.trainer.state_dict()
+                saved["params"] = {k: v.copy() for k, v in self.trainer.network.params.items()}
+            if step == 23:
+                raise Crash
+
+    first = Recorder()
+    with pytest.raises(Crash):
+        trained(True, callbacks=[first, CheckpointThenCrash()])
+    assert saved["state"]["history"]["epoch_steps"] == [0, 10, 20]
+    assert saved["state"]["epochs_announced"] == 2
+
+    x, t, x_test, t_test = data()
+    network = DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=0)
+    network.params = saved["params"]
+    second = Recorder()
+    trainer = Trainer(network, x, t, x_test, t_test, step_num=45, batch_size=20,
+                      optimizer=SGD(0.5), rng=0, callbacks=[second], evaluate_beside=True)
+    trainer.load_state_dict(saved["state"])
+    trainer.run()
+
+    def epochs(recorder):
+        return [event[1:3] for event in recorder.events if event[0] == "epoch"]
+
+    assert epochs(first)[:2] + epochs(second) == epochs(whole)  # each once, in order
+    # step 20's, due at step 25, is announced at step 25 as in the whole run
+    events = second.events
+    assert events[events.index(("step", 24)) + 1][:3] == ("epoch", 2, 20)
+
+
+def test_a_state_without_the_count_of_announced_evaluations_counts_them_all():
+    trainer, _ = trained(True)
+    state = trainer.state_dict()
+    assert state["epochs_announced"] == 5
+    del state["epochs_announced"]  # a checkpoint of an older version
+    trainer.load_state_dict(state)
+    assert trainer.epochs_announced == 5
+    state["epochs_announced"] = 6
+    with pytest.raises(ValueError, match="epochs_announced 6 is outside 0..5"):
+        trainer.load_state_dict(state)

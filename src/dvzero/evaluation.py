@@ -80,6 +80,17 @@ class EpochEvaluations:
         if not self.lag:
             self.settle(history)
 
+    def resume(self, history: Any, announced: int) -> None:
+        """Queue the evaluations ``history`` holds beyond its first ``announced``: recorded
+        before a checkpoint, not yet announced when it was saved. Each is announced at its
+        own step + ``lag``, or at once if that step is past."""
+        for epoch in range(announced, len(history.epoch_steps)):
+            result: Future[Accuracies] = Future()
+            result.set_result({"train": history.train_acc_list[epoch],
+                               "test": history.test_acc_list[epoch]})
+            step = history.epoch_steps[epoch]
+            self._started.append(_Evaluation(step, step + self.lag, result, epoch))
+
     def settle(self, history: Any) -> None:
         """Record every evaluation started into ``history``, in order, waiting for the
         one beside the training if it is still running; a failed one raises here."""

@@ -24,7 +24,7 @@ from .divergence import (  # noqa: F401  (the constants are re-exported)
     is_healthy,
     recent_mean,
 )
-from .evaluation import EpochEvaluations, evaluation_lag
+from .evaluation import EpochEvaluations, can_evaluate_beside, evaluation_lag
 from .optimizers import SCHEDULES, SGD, scheduled_lr
 from .sampling import SAMPLINGS, make_sampler
 from .sampling import default_iter_per_epoch as default_iter_per_epoch  # re-exported
@@ -204,6 +204,10 @@ class Trainer:
         self.lr_schedule = lr_schedule
         self.base_lr = float(self.optimizer.lr if base_lr is None else base_lr)
         self.record_loss = record_loss
+        if evaluate_beside and not can_evaluate_beside(network):
+            raise ValueError(f"evaluate_beside=True needs a network with snapshot(), a "
+                             f"copy to measure while it trains; {type(network).__name__} "
+                             f"has none")
         self.evaluate_beside = evaluate_beside
         #: The sets measured each epoch: (name, x, t), full or a fixed sample of each.
         self.eval_sets = [(name, *self._eval_subset(x, t, samples.get(name)))
@@ -221,6 +225,8 @@ class Trainer:
         self.stopped = False
         self._stop_requested = False
         self._evaluations: EpochEvaluations | None = None
+        #: The evaluations of the history announced to ``on_epoch_end`` so far.
+        self.epochs_announced = 0
 
     def _eval_subset(self, x: NDArray, t: NDArray, size: int | None) -> tuple[NDArray, NDArray]:
         if size is None or size >= len(x):
@@ -254,9 +260,11 @@ class Trainer:
             raise RuntimeError("the training data was released: this training is over")
         self._evaluations = EpochEvaluations(self.eval_sets, lag=evaluation_lag(
             self.evaluate_beside, self.network, self.gradient, self.iter_per_epoch))
+        self._evaluations.resume(self.history, self.epochs_announced)
         self.stopped = False
         self._notify("on_train_begin", self)
         try:
+            self._announce(self._evaluations.due(self.history, self.next_step - 1))
             self._steps()
             self._announce(self._evaluations.due(self.history))
         except BaseException:
@@ -319,6 +327,7 @@ class Trainer:
     def _announce(self, evaluations: list[tuple[int, int, dict[str, float]]]) -> None:
         """Tell the callbacks about these evaluations: ``(epoch, step, accuracies)``."""
         for epoch, step, accuracies in evaluations:
+            self.epochs_announced = epoch + 1
             self._notify("on_epoch_end", epoch, step, accuracies["train"], accuracies["test"])
 
     def recent_loss(self) -> tuple[float, int]:
@@ -344,6 +353,7 @@ class Trainer:
             self._evaluations.settle(self.history)
         return {
             "next_step": self.next_step,
+            "epochs_announced": self.epochs_announced,
             "initial_loss": self.initial_loss,
             "rng": rng_state(self.rng),
             "history": {
@@ -383,6 +393,11 @@ class Trainer:
         self.sampler.load_state_dict(state.get("sampler_state", {}))
         self.history = history
         self.next_step = next_step
+        announced = int(state.get("epochs_announced", len(history.epoch_steps)))
+        if not 0 <= announced <= len(history.epoch_steps):
+            raise ValueError(f"epochs_announced {announced} is outside "
+                             f"0..{len(history.epoch_steps)}")
+        self.epochs_announced = announced
         initial_loss = state.get("initial_loss")
         self.initial_loss = None if initial_loss is None else float(initial_loss)
 
