@@ -66,7 +66,7 @@ def test_the_naive_step_is_extrapolated_from_a_part(monkeypatch):
 def fake_result() -> benchmark.BenchResult:
     result = benchmark.BenchResult(cpu="test CPU", threads=2, numpy=np.__version__, cores=2)
     result.products = [{"what": "x @ W1", "shape": [100, 784, 50], "count": 20000,
-                        "seconds": 5e-5, "gflops": {"1": 78.4, "2": 156.8}}]
+                        "seconds": {"1": 1e-4, "2": 5e-5}, "gflops": {"1": 78.4, "2": 156.8}}]
     result.floor_seconds, result.job_seconds, result.job_test_acc = 2.0, 5.0, 0.9452
     result.floor_as_run_seconds = 2.5
     result.backprop_step, result.structured_step, result.naive_step = 3e-4, 0.06, 12.0
@@ -114,20 +114,39 @@ def test_the_whole_bench_on_a_short_job(monkeypatch, small_mnist_dir):
         (2.0, 1000) if method == "naive" else (0.001, 0)))
     heard = []
     result = benchmark.run_bench(heard.append)
-    assert len(heard) == 3 and len(result.products) == 7
-    assert result.floor_seconds == pytest.approx(sum(
-        product["count"] * product["seconds"] for product in result.products))
+    assert len(heard) == 4 and len(result.products) == 7
+    products = job_products(18)
+    seconds = [{int(k): v for k, v in product["seconds"].items()} for product in result.products]
+    assert (result.floor_seconds, result.floor_as_run_seconds) == pytest.approx(
+        benchmark.floors(products, seconds, result.threads, result.cores))
     assert result.floor_ratio == pytest.approx(1.5 / result.floor_seconds)
+    assert result.floor_seconds <= result.floor_as_run_seconds
+    for product, times in zip(result.products, seconds, strict=True):
+        for count, time in times.items():
+            flops = 2 * np.prod(product["shape"])
+            assert product["gflops"][str(count)] == pytest.approx(flops / time / 1e9)
+    assert 0 < result.evaluation_seconds < 10
+    assert result.rest_seconds == 0.0  # 1.5 s less 10,000 steps of 1 ms: none, not -8.5
+    assert result.projected_job["naive numerical"] == pytest.approx(
+        10000 * 2.0 + result.rest_seconds + 17 * result.evaluation_seconds)
 
-    def one_thread(products):
-        return sum(product["count"] * 2 * np.prod(product["shape"]) / product["gflops"]["1"]
-                   / 1e9 for product in products)
 
-    steps, everything = one_thread(result.products[:5]), one_thread(result.products)
-    assert result.floor_as_run_seconds == pytest.approx(max(steps, everything /
-                                                            result.threads))
-    assert result.floor_as_run_seconds >= result.floor_seconds * 0.999
-    for product in result.products:  # the floor takes the faster of the two
-        best = max(product["gflops"].values())
-        assert product["seconds"] == pytest.approx(2 * np.prod(product["shape"]) / best / 1e9)
-    assert result.projected_job["naive numerical"] == pytest.approx(10000 * 2.0 + 0.0)
+def test_the_floors_in_closed_form():
+    # two step products and one evaluation product; times on 1 and 2 threads
+    products = [Product("s1", 1, 1, 1, 10), Product("s2", 1, 1, 1, 10),
+                Product("e1", 1, 1, 1, 4)]
+    products = products[:2] + [Product("pad", 1, 1, 1, 0)] * 3 + products[2:]
+    seconds = [{1: 1.0, 2: 0.6}, {1: 2.0, 2: 2.0}] + [{1: 1.0, 2: 1.0}] * 3 + [{1: 5.0, 2: 2.0}]
+    floor, as_run = benchmark.floors(products, seconds, threads=2, cores=2)
+    # steps at their best: 10 * 0.6 + 10 * 2.0 = 26; the least core-seconds: 10 * 1.0 +
+    # 10 * 2.0 + 4 * 4.0 = 46, over 2 cores = 23; the larger
+    assert floor == pytest.approx(26.0)
+    # steps on one thread 30; evaluations on one thread 20; everything 50 / 2 = 25
+    assert as_run == pytest.approx(30.0)
+    # with the evaluations the longer part, they bound both
+    seconds[-1] = {1: 20.0, 2: 20.0}
+    floor, as_run = benchmark.floors(products, seconds, threads=2, cores=2)
+    assert floor == pytest.approx((10 + 20 + 80) / 2) and as_run == pytest.approx(80.0)
+    # one core: everything one after another
+    one = [{1: times[1]} for times in seconds]
+    assert benchmark.floors(products, one, threads=1, cores=1) == pytest.approx((110.0, 110.0))

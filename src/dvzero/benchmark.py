@@ -1,15 +1,14 @@
 """``dvzero bench``: how fast this machine runs the original post's network, and how close
 the job comes to what the hardware can do.
 
-The *floor* of the job is the time of its matrix products alone, each at the best speed
-this machine reaches for its shape, on one thread or on every core: 10,000 steps of three
-products forward and backward plus the original post's loss pass after each update, and
-the evaluations on all 70,000 images. Everything else (activations, softmax, sampling,
-Python, files) is overhead above it. ``dvzero train`` runs each step's products on one
-thread (a second BLAS thread makes it several times slower on a busy machine) and the
-evaluations beside the steps, on another: the *floor as run* is the least time that plan
-allows, the steps' products on one thread (or all products on one thread shared by the
-cores, if that is longer).
+The *floor* of the job is the least time its matrix products alone could take on this
+machine, at the speeds measured for their shapes on one thread and on every core: 10,000
+steps of three products forward and backward plus the original post's loss pass after
+each update, and the evaluations on all 70,000 images (see :func:`floors`). Everything
+else (activations, softmax, sampling, Python, files) is overhead above it.
+``dvzero train`` runs each step's products on one thread (a second BLAS thread makes it
+several times slower on a busy machine) and the evaluations beside the steps, on another:
+the *floor as run* is the least time that plan allows.
 :func:`run_bench` measures the products, a step of each way of computing the gradient, and
 the whole job, and returns plain numbers (:class:`BenchResult`).
 """
@@ -78,6 +77,32 @@ def job_products(evaluations: int, steps: int = STEPS) -> list[Product]:
 STEP_PRODUCTS = 5
 
 
+def floors(products: list[Product], seconds: list[dict[int, float]], threads: int,
+           cores: int) -> tuple[float, float]:
+    """The floor and the floor as run of :func:`job_products` ``products``, product ``i``
+    taking ``seconds[i][k]`` on ``k`` BLAS threads (``k`` = 1 is required).
+
+    * The floor: the steps' products one after another, each at its best speed, but no
+      less than all the work shared by the ``cores`` (each product's least core-seconds:
+      ``k`` times its time on ``k`` threads). The evaluations may run beside the steps.
+    * The floor as run: the steps' products on one thread, and the evaluations' one after
+      another on one thread beside them, but no less than all of them on one thread shared
+      by the run's ``threads``.
+    """
+    def total(share: slice, cost) -> float:
+        return sum(product.count * cost(times)
+                   for product, times in zip(products[share], seconds[share], strict=True))
+
+    steps, every = slice(0, STEP_PRODUCTS), slice(0, len(products))
+    evaluations = slice(STEP_PRODUCTS, len(products))
+    floor = max(total(steps, lambda times: min(times.values())),
+                total(every, lambda times: min(k * t for k, t in times.items())) / cores)
+    one_thread = lambda times: times[1]  # noqa: E731
+    as_run = max(total(steps, one_thread), total(evaluations, one_thread),
+                 total(every, one_thread) / threads)
+    return floor, as_run
+
+
 def cpu_model() -> str:
     """The processor's name, as Linux reports it (or what ``platform`` knows)."""
     try:
@@ -137,7 +162,10 @@ class BenchResult:
     structured_step: float = 0.0
     naive_step: float = 0.0
     naive_timed_evaluations: int = 0
+    #: One evaluation in place (70,000 images), as the numerical runs evaluate.
     evaluation_seconds: float = 0.0
+    #: The job less its steps: loading, files, pictures, the final accuracies.
+    rest_seconds: float = 0.0
     job_seconds: float = 0.0
     job_test_acc: float = 0.0
     projected_job: dict[str, float] = field(default_factory=dict)
@@ -197,6 +225,19 @@ def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tupl
                           samples=7 if method == "backprop" else 3), 0
 
 
+def evaluation_seconds() -> float:
+    """Seconds of one evaluation of the original post's network in place, on all 70,000
+    images, as a run evaluates when it does not evaluate beside its steps."""
+    from .networks import DeepVisionZeroNet
+    from .runs.data import load_run_data
+
+    (x_train, t_train), (x_test, t_test), _ = load_run_data(
+        {"data_dir": None, "net": "two-layer", "dtype": "float32"})
+    network = DeepVisionZeroNet(INPUT, HIDDEN, OUTPUT, dtype=np.float32, rng=0)
+    return median_seconds(lambda: (network.accuracy(x_train, t_train),
+                                   network.accuracy(x_test, t_test)), least=0.0, samples=3)
+
+
 def run_job() -> tuple[float, float, int]:
     """The original post's job in this process (imports and start-up excluded): its wall
     seconds, its test accuracy and the evaluations it made."""
@@ -227,32 +268,32 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
     progress("matrix products, on one thread and on every core")
     # + the final accuracies; the test pictures' 10,000 images are left out (a floor
     # a little too low only makes the ratio to it a little worse)
-    steps_one_thread = all_one_thread = 0.0
-    for index, product in enumerate(job_products(evaluations + 1)):
-        by_threads = {count: product_seconds(product, count)
-                      for count in sorted({1, result.cores})}
-        seconds = min(by_threads.values())
+    products, seconds = job_products(evaluations + 1), []
+    for product in products:
+        seconds.append({count: product_seconds(product, count)
+                        for count in sorted({1, result.cores})})
         result.products.append({
             "what": product.what, "shape": [product.m, product.k, product.n],
-            "count": product.count, "seconds": seconds,
+            "count": product.count,
+            "seconds": {str(count): time for count, time in seconds[-1].items()},
             "gflops": {str(count): product.flops / time / 1e9
-                       for count, time in by_threads.items()}})
-        result.floor_seconds += product.count * seconds
-        all_one_thread += product.count * by_threads[1]
-        if index < STEP_PRODUCTS:
-            steps_one_thread += product.count * by_threads[1]
-    result.floor_as_run_seconds = max(steps_one_thread, all_one_thread / threads)
+                       for count, time in seconds[-1].items()}})
+    result.floor_seconds, result.floor_as_run_seconds = floors(products, seconds, threads,
+                                                               result.cores)
     with run_threads({"net": "two-layer", "threads": threads}):
         progress("one step: backprop, structured numerical, naive numerical (a part of it)")
         result.backprop_step, _ = step_seconds("backprop", np.float32)
         result.structured_step, _ = step_seconds("structured", np.float64)
         result.naive_step, result.naive_timed_evaluations = step_seconds("naive", np.float64)
-    rest = result.job_seconds - STEPS * result.backprop_step  # evaluations, files, loading
-    result.evaluation_seconds = max(rest, 0.0)
+        progress("one evaluation in place, as numerical runs evaluate")
+        result.evaluation_seconds = evaluation_seconds()
+    # loading, files, pictures, the final accuracies: the evaluations ran beside the steps
+    result.rest_seconds = max(result.job_seconds - STEPS * result.backprop_step, 0.0)
+    in_place = evaluations * result.evaluation_seconds
     result.projected_job = {
         "backprop": result.job_seconds,
-        "structured numerical": STEPS * result.structured_step + result.evaluation_seconds,
-        "naive numerical": STEPS * result.naive_step + result.evaluation_seconds,
+        "structured numerical": STEPS * result.structured_step + result.rest_seconds + in_place,
+        "naive numerical": STEPS * result.naive_step + result.rest_seconds + in_place,
     }
     return result
 
@@ -282,7 +323,7 @@ def report_lines(result: BenchResult) -> list[str]:
         f"  naive numerical (float64)       {result.naive_step:10.2f} s  ({naive_note})",
         "",
         "the original post's job (10,000 steps, evaluations, files):",
-        f"  floor: its matrix products alone, each at its best speed  "
+        f"  floor: the least time of its matrix products alone        "
         f"{duration(result.floor_seconds):>12}",
         f"  floor as dvzero train runs them (steps on one thread)     "
         f"{duration(result.floor_as_run_seconds):>12}",
