@@ -66,6 +66,15 @@ def write_mnist_dir(
     return directory
 
 
+def random_classes(seed: int = 0, n: int = 200, d: int = 12, classes: int = 4):
+    """A small random classification set: ``x (n, d)`` float32 and labels, then its first
+    60 rows as a test set."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, d)).astype(np.float32)
+    t = rng.integers(0, classes, size=n)
+    return x, t, x[:60], t[:60]
+
+
 def max_relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """``max |a - b| / max(max |a|, max |b|)``: 0 for identical arrays, ~1 for unrelated ones.
 

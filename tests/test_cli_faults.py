@@ -18,7 +18,8 @@ from dvzero.cli import main
 def train_argv(data_dir: Path, out: Path) -> list[str]:
     # 2,000 training images in batches of 100: an epoch (and a checkpoint) every 20 steps.
     # Two threads on any machine: the evaluations run beside the training and are
-    # announced (and checkpointed) half an epoch later: at steps 10, 30 and the end.
+    # announced (and checkpointed) an epoch later, just before the next: after steps 19
+    # and 39, and at the end.
     return ["train", "--data-dir", str(data_dir), "--steps", "50", "--seed", "1",
             "--out", str(out), "--no-progress", "--threads", "2"]
 
@@ -50,7 +51,7 @@ pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"),
 
 @pytest.mark.parametrize("name, after, done", [
     # checkpoints: at the start, then as the evaluations of steps 0, 20 and 40 are announced
-    ("checkpoint.npz", 4, 31),  # the fourth fails: the one after step 30 is kept
+    ("checkpoint.npz", 4, 40),  # the fourth fails: the one after step 39 is kept
     ("loss.png", 1, 50),  # at the very end: the run trained, its files are not all there
 ])
 def test_a_full_disk_names_the_file_and_the_checkpoint_kept(tmp_path, small_mnist_dir,

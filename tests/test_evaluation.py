@@ -1,5 +1,5 @@
-"""Evaluations beside the training: the same figures as measured in place, announced half
-an epoch later at fixed steps, the history complete whenever asked, failures reported."""
+"""Evaluations beside the training: the same figures as measured in place, announced an
+epoch later at fixed steps, the history complete whenever asked, failures reported."""
 
 from __future__ import annotations
 
@@ -8,17 +8,21 @@ import threading
 import numpy as np
 import pytest
 
-from dvzero import SGD, Callback, DeepVisionZeroNet, Trainer, TrainingDiverged
+from dvzero import SGD, Callback, DeepVisionZeroNet, Trainer, TrainingDiverged, step_losses
 from dvzero._threads import limit_threads
-from dvzero.evaluation import EpochEvaluations, can_evaluate_beside, evaluation_lag
+from dvzero.evaluation import (
+    EpochEvaluations,
+    beside_the_training,
+    can_evaluate_beside,
+    evaluation_lag,
+)
 from dvzero.networks import MultiLayerNet
 
+from helpers import random_classes
 
-def data(seed=0, n=200, d=12, classes=4):
-    rng = np.random.default_rng(seed)
-    x = rng.random((n, d)).astype(np.float32)
-    t = rng.integers(0, classes, size=n)
-    return x, t, x[:60], t[:60]
+
+def data(seed=0):
+    return random_classes(seed)
 
 
 class Recorder(Callback):
@@ -40,7 +44,7 @@ def trained(beside, steps=45, seed=0, callbacks=(), network=None, **options):
     network = network or DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=seed)
     trainer = Trainer(network, x, t, x_test, t_test, step_num=steps, batch_size=20,
                       optimizer=SGD(0.5), rng=seed, callbacks=list(callbacks),
-                      evaluate_beside=beside, **options)
+                      measure_beside=beside, **options)
     return trainer, trainer.run()
 
 
@@ -57,7 +61,15 @@ def test_beside_the_training_the_figures_are_those_measured_in_place():
     assert len(set(now.train_acc_list)) > 1
 
 
-def test_each_evaluation_is_announced_half_an_epoch_later_and_the_last_before_the_end():
+@pytest.fixture
+def one_step_groups(monkeypatch):
+    """The losses measured beside the training one step at a time, so that each step is
+    announced at the next one and the evaluations' own timing shows."""
+    monkeypatch.setattr(step_losses, "GROUP", 1)
+
+
+def test_each_evaluation_is_announced_an_epoch_later_and_the_last_before_the_end(
+        one_step_groups):
     recorder = Recorder()
     _, history = trained(True, callbacks=[recorder])
     epochs = [event for event in recorder.events if event[0] == "epoch"]
@@ -66,11 +78,11 @@ def test_each_evaluation_is_announced_half_an_epoch_later_and_the_last_before_th
     assert [event[3:] for event in epochs] == list(zip(history.train_acc_list,
                                                        history.test_acc_list, strict=True))
     events = recorder.events
-    # announced after the training of step + 5 and before that step's own announcement
+    # announced at step + 9, after the steps before it and before that step's own
     for _, epoch, step, *_ in epochs[:4]:
         position = events.index(("epoch", epoch, step, *epochs[epoch][3:]))
-        assert events[position - 1] == ("step", step + 4)
-        assert events[position + 1] == ("step", step + 5)
+        assert events[position - 1] == ("step", step + 8)
+        assert events[position + 1] == ("step", step + 9)
     # the run ends at step 44, before step 45: the last one comes after the last step
     assert events[-3:] == [("step", 44), epochs[4], ("end",)]
 
@@ -139,12 +151,12 @@ def test_a_stopped_run_has_every_evaluation_and_resumes_to_the_same_run():
     x, t, x_test, t_test = data()
     network = DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=0)
     first = Trainer(network, x, t, x_test, t_test, step_num=45, batch_size=20,
-                    optimizer=SGD(0.5), rng=0, callbacks=[StopAt()], evaluate_beside=True)
+                    optimizer=SGD(0.5), rng=0, callbacks=[StopAt()], measure_beside=True)
     history = first.run()
     assert first.stopped and history.epoch_steps == [0, 10, 20]
     state = first.state_dict()
     second = Trainer(network, x, t, x_test, t_test, step_num=45, batch_size=20,
-                     optimizer=SGD(0.5), rng=0, evaluate_beside=True)
+                     optimizer=SGD(0.5), rng=0, measure_beside=True)
     second.load_state_dict(state)
     resumed = second.run()
     assert resumed.epoch_steps == whole.epoch_steps
@@ -183,7 +195,7 @@ def test_a_diverging_run_keeps_the_evaluations_that_finished():
     x, t, x_test, t_test = data()
     network = DeepVisionZeroNet(12, 8, 4, rng=0)
     trainer = Trainer(network, x, t, x_test, t_test, step_num=200, batch_size=20,
-                      optimizer=SGD(1e6), rng=0, evaluate_beside=True)
+                      optimizer=SGD(1e6), rng=0, measure_beside=True)
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged):
         trainer.run()
     history = trainer.history
@@ -192,22 +204,22 @@ def test_a_diverging_run_keeps_the_evaluations_that_finished():
     assert trainer.state_dict()["history"]["epoch_steps"] == history.epoch_steps
 
 
-def test_by_default_only_fast_runs_with_a_second_thread_evaluate_beside():
+def test_by_default_only_fast_runs_with_a_second_thread_measure_beside():
     network = DeepVisionZeroNet(12, 8, 4, rng=0)
-    assert evaluation_lag(None, network, "backprop", 10) == 0  # one thread: the library alone
+    assert not beside_the_training(None, "backprop")  # one thread: the library alone
     with limit_threads(2, split_batches=True):
-        assert evaluation_lag(None, network, "backprop", 10) == 5
-        assert evaluation_lag(None, network, "numerical", 10) == 0  # minutes a step
-        assert evaluation_lag(False, network, "backprop", 10) == 0
-        layered = MultiLayerNet(12, [8], 4, rng=0)
-        assert not can_evaluate_beside(layered)  # its layers keep state: no snapshot
-        assert evaluation_lag(None, layered, "backprop", 10) == 0
-        assert evaluation_lag(True, layered, "backprop", 10) == 0
-        x, t, *_ = data()
-        with pytest.raises(ValueError, match="MultiLayerNet has none"):
-            Trainer(layered, x, t, x, t, evaluate_beside=True)
-    assert evaluation_lag(True, network, "backprop", 10) == 5
-    assert evaluation_lag(True, network, "backprop", 1) == 1  # one-step epochs
+        assert beside_the_training(None, "backprop")
+        assert not beside_the_training(None, "numerical")  # seconds a step: nothing to gain
+        assert not beside_the_training(False, "backprop")
+    assert beside_the_training(True, "numerical")  # as asked
+    assert evaluation_lag(True, network, 10) == 9 and evaluation_lag(False, network, 10) == 0
+    assert evaluation_lag(True, network, 1) == 1  # one-step epochs
+    layered = MultiLayerNet(12, [8], 4, rng=0)
+    assert not can_evaluate_beside(layered)  # its layers keep each pass's state
+    assert evaluation_lag(True, layered, 10) == 0
+    x, t, *_ = data()
+    with pytest.raises(ValueError, match="MultiLayerNet has none"):
+        Trainer(layered, x, t, x, t, measure_beside=True)
 
 
 def test_evaluations_in_place_are_recorded_at_once():
@@ -231,7 +243,8 @@ class Crash(Exception):
     pass
 
 
-def test_an_evaluation_recorded_in_a_checkpoint_but_not_yet_announced_is_announced_after_resume():
+def test_an_evaluation_recorded_in_a_checkpoint_but_not_yet_announced_is_announced_after_resume(
+        one_step_groups):
     whole = Recorder()
     trained(True, callbacks=[whole])
     saved = {}
@@ -258,7 +271,7 @@ def test_an_evaluation_recorded_in_a_checkpoint_but_not_yet_announced_is_announc
     network.params = saved["params"]
     second = Recorder()
     trainer = Trainer(network, x, t, x_test, t_test, step_num=45, batch_size=20,
-                      optimizer=SGD(0.5), rng=0, callbacks=[second], evaluate_beside=True)
+                      optimizer=SGD(0.5), rng=0, callbacks=[second], measure_beside=True)
     trainer.load_state_dict(saved["state"])
     trainer.run()
 
@@ -266,18 +279,6 @@ def test_an_evaluation_recorded_in_a_checkpoint_but_not_yet_announced_is_announc
         return [event[1:3] for event in recorder.events if event[0] == "epoch"]
 
     assert epochs(first)[:2] + epochs(second) == epochs(whole)  # each once, in order
-    # step 20's, due at step 25, is announced at step 25 as in the whole run
+    # step 20's, due at step 29, is announced there as in the whole run
     events = second.events
-    assert events[events.index(("step", 24)) + 1][:3] == ("epoch", 2, 20)
-
-
-def test_a_state_without_the_count_of_announced_evaluations_counts_them_all():
-    trainer, _ = trained(True)
-    state = trainer.state_dict()
-    assert state["epochs_announced"] == 5
-    del state["epochs_announced"]  # a checkpoint of an older version
-    trainer.load_state_dict(state)
-    assert trainer.epochs_announced == 5
-    state["epochs_announced"] = 6
-    with pytest.raises(ValueError, match="epochs_announced 6 is outside 0..5"):
-        trainer.load_state_dict(state)
+    assert events[events.index(("step", 28)) + 1][:3] == ("epoch", 2, 20)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 
@@ -128,3 +130,18 @@ def test_work_beside_that_fails_raises_when_its_result_is_asked():
 
     with pytest.raises(ValueError, match="a chunk too many"):
         run_beside(fail).result(timeout=10)
+
+
+def test_idle_work_runs_on_a_thread_of_its_own_at_the_lowest_priority():
+    def where():
+        threads = set()
+        run_parts(lambda part, worker: threads.add(threading.get_ident()), 3, 3)
+        return threading.current_thread().name, threading.get_native_id(), threads
+
+    ours = os.getpriority(os.PRIO_PROCESS, 0) if sys.platform.startswith("linux") else None
+    name, native, threads = run_beside(where, idle=True).result(timeout=10)
+    assert name.startswith("dvzero-idle") and len(threads) == 1  # split work: inline
+    assert run_beside(where, idle=True).result(timeout=10)[1] == native  # one thread
+    if sys.platform.startswith("linux"):
+        assert os.getpriority(os.PRIO_PROCESS, native) == 19
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours  # as it was

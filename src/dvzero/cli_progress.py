@@ -24,7 +24,7 @@ def progress(steps: int, hide: bool, label: str | None = None, lines: bool = Tru
     class Progress(Callback):
         def on_train_begin(self, trainer) -> None:
             self.trainer, self.step_start = trainer, time.perf_counter()
-            self.bar = tqdm(total=steps, initial=trainer.next_step, unit="step", desc=label,
+            self.bar = tqdm(total=steps, initial=trainer.steps_announced, unit="step", desc=label,
                             leave=label is None, dynamic_ncols=True, disable=hide,
                             file=sys.stderr)
 

@@ -2,12 +2,13 @@
 
 Measured now, the training waits while the network runs over every image. Measured beside
 it, the trainer hands a snapshot of the network (its parameters at that step, copied) to
-a thread of its own and goes on training on this one: on two cores the evaluations then
-cost the training almost nothing. The snapshot gives the accuracies the network had at
-that step. They are announced (to ``on_epoch_end``) half an epoch later, a fixed number
-of steps, so that a run does the same things at the same steps however fast the thread
-is; the history has them as soon as they are asked for (:meth:`EpochEvaluations.settle`).
-At most one evaluation runs beside the training at a time.
+a thread of its own, at the lowest priority, and goes on training on this one: on two
+cores the evaluations then cost the training nothing. The snapshot gives the accuracies
+the network had at that step. They are announced (to ``on_epoch_end``) an epoch later,
+just before the next evaluation starts: a fixed number of steps, so that a run does the
+same things at the same steps however fast the thread is. The history has them as soon
+as they are asked for (:meth:`EpochEvaluations.settle`). At most one evaluation runs
+beside the training at a time.
 """
 
 from __future__ import annotations
@@ -31,14 +32,20 @@ def can_evaluate_beside(network: Any) -> bool:
     return callable(getattr(network, "snapshot", None))
 
 
-def evaluation_lag(beside: bool | None, network: Any, gradient: str,
-                   iter_per_epoch: int) -> int:
-    """Steps from an evaluation beside the training to its announcement (half an epoch),
-    or 0 to evaluate now. ``beside=None`` chooses where it pays: backprop's fast steps,
-    with a second thread (:func:`~dvzero._threads.current_threads`)."""
-    if beside is None:
-        beside = gradient == "backprop" and current_threads() > 1
-    return max(iter_per_epoch // 2, 1) if beside and can_evaluate_beside(network) else 0
+def beside_the_training(option: bool | None, gradient: str) -> bool:
+    """Whether a run measures beside its steps: as ``option`` says, or (``None``) where it
+    pays: backprop's fast steps, with a second thread (see
+    :func:`~dvzero._threads.current_threads`)."""
+    if option is None:
+        return gradient == "backprop" and current_threads() > 1
+    return option
+
+
+def evaluation_lag(beside: bool, network: Any, iter_per_epoch: int) -> int:
+    """Steps from an evaluation beside the training to its announcement: an epoch less a
+    step, just before the next evaluation starts; or 0 to evaluate now (not ``beside``,
+    or a network without ``snapshot()``)."""
+    return max(iter_per_epoch - 1, 1) if beside and can_evaluate_beside(network) else 0
 
 
 def measure(network: Any, eval_sets: Sequence[tuple[str, Any, Any]]) -> Accuracies:
@@ -72,7 +79,7 @@ class EpochEvaluations:
         self.settle(history)  # one at a time: threads and memory stay bounded
         if self.lag:
             snapshot, eval_sets = network.snapshot(), self.eval_sets
-            result = run_beside(lambda: measure(snapshot, eval_sets))
+            result = run_beside(lambda: measure(snapshot, eval_sets), idle=True)
         else:
             result = Future()
             result.set_result(measure(network, self.eval_sets))
@@ -99,11 +106,14 @@ class EpochEvaluations:
                 wait_for_all([evaluation.result])
                 evaluation.epoch = _record(history, evaluation.step, evaluation.result.result())
 
-    def due(self, history: Any, step: int | None = None) -> list[tuple[int, int, Accuracies]]:
+    def due(self, history: Any, step: int | None = None, before: int | None = None
+            ) -> list[tuple[int, int, Accuracies]]:
         """``(epoch, step, accuracies)`` of the evaluations to announce at ``step`` (all of
-        them with ``None``), recorded into ``history`` and no longer kept here."""
+        them with ``None``), recorded into ``history`` and no longer kept here; only those
+        measured after a step ``before`` this one, if given (the steps announced so far)."""
         ready = []
-        while self._started and (step is None or self._started[0].due <= step):
+        while self._started and (step is None or self._started[0].due <= step) and (
+                before is None or self._started[0].step < before):
             if self._started[0].epoch is None:
                 self.settle(history)
             evaluation = self._started.popleft()

@@ -27,6 +27,18 @@ def default_iter_per_epoch(train_size: int, batch_size: int) -> int:
     return max(round(train_size / batch_size), 1)
 
 
+def fixed_sample(x: NDArray, t: NDArray, size: int | None,
+                 rng: np.random.Generator | None) -> tuple[NDArray, NDArray]:
+    """``size`` rows of ``x`` and ``t`` drawn at random without replacement, in their
+    order (all of them for ``None`` or a size as large); ``rng`` ``None`` draws from the
+    global ``np.random``. A training measures its accuracies on such a sample."""
+    if size is None or size >= len(x):
+        return x, t
+    draw = np.random.choice if rng is None else rng.choice
+    indices = np.sort(draw(len(x), size, replace=False))
+    return x[indices], t[indices]
+
+
 class ReplacementSampler:
     """Each batch: ``batch_size`` indices drawn at random with replacement."""
 

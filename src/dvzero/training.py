@@ -6,8 +6,8 @@ command line turns into a progress bar and the original post's per-epoch lines.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -24,10 +24,18 @@ from .divergence import (  # noqa: F401  (the constants are re-exported)
     is_healthy,
     recent_mean,
 )
-from .evaluation import EpochEvaluations, can_evaluate_beside, evaluation_lag
+from .errors import TrainingDiverged
+from .evaluation import (
+    EpochEvaluations,
+    beside_the_training,
+    can_evaluate_beside,
+    evaluation_lag,
+)
+from .history import Callback, History  # noqa: F401  (re-exported)
 from .optimizers import SCHEDULES, SGD, scheduled_lr
-from .sampling import SAMPLINGS, make_sampler
+from .sampling import SAMPLINGS, fixed_sample, make_sampler
 from .sampling import default_iter_per_epoch as default_iter_per_epoch  # re-exported
+from .step_losses import StepLosses, can_measure_losses_beside, group_size
 
 GRADIENT_METHODS = ("backprop", "numerical")
 #: The ways of computing numerical gradients (see DeepVisionZeroNet.numerical_gradient).
@@ -50,42 +58,6 @@ class Optimizer(Protocol):
     def update(self, params: dict[str, NDArray], grads: dict[str, NDArray]) -> None: ...
     def state_dict(self) -> dict[str, NDArray]: ...
     def load_state_dict(self, state: dict[str, NDArray]) -> None: ...
-
-
-@dataclass
-class History:
-    """What the original post records: the loss of every step, the accuracies of every epoch."""
-
-    train_loss_list: list[float] = field(default_factory=list)
-    train_acc_list: list[float] = field(default_factory=list)
-    test_acc_list: list[float] = field(default_factory=list)
-    #: The step after which each accuracy pair was measured (0, 600, 1200, ... by default).
-    epoch_steps: list[int] = field(default_factory=list)
-    #: Accuracy on the validation set, once an epoch (empty without one).
-    val_acc_list: list[float] = field(default_factory=list)
-
-    def __iter__(self) -> Iterator[list[float]]:
-        """The original post's three lists, so that a history unpacks into them::
-
-            train_loss_list, train_acc_list, test_acc_list = trainer.run()
-        """
-        return iter((self.train_loss_list, self.train_acc_list, self.test_acc_list))
-
-
-class Callback:
-    """Hooks called by :class:`Trainer`; override the ones you need."""
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        """Before the first step."""
-
-    def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
-        """After the accuracies of an epoch were measured (at steps 0, 600, 1200, ...)."""
-
-    def on_step_end(self, step: int, loss: float) -> None:
-        """After each update, with the mini-batch loss measured after it."""
-
-    def on_train_end(self, history: History) -> None:
-        """After the last step."""
 
 
 class Trainer:
@@ -115,20 +87,21 @@ class Trainer:
     that gave the gradient (the network's ``last_loss``) instead of measuring it again
     after the update.
 
-    ``evaluate_beside=True`` measures the accuracies on a thread of their own, beside the
-    training, from a snapshot of the network (see :mod:`dvzero.evaluation`): the same
-    figures, announced to ``on_epoch_end`` half an epoch later. The default, ``None``,
-    does so for backprop runs with a second thread (``dvzero train``'s two-layer runs) of
-    networks that can (with ``snapshot()``). The history is complete whenever
-    :meth:`run` returns and in every :meth:`state_dict`.
+    ``measure_beside=True`` measures on threads of their own, beside the training: the
+    accuracies, from a snapshot of the network (``snapshot()``, see
+    :mod:`dvzero.evaluation`), announced to ``on_epoch_end`` an epoch later; and the
+    loss after each update, a group of steps at a time (``stacked_loss()``, see
+    :mod:`dvzero.step_losses`), announced to ``on_step_end`` when the next group is
+    handed over. The figures are the same, bit for bit. The default, ``None``, does so
+    for backprop runs with a second thread (``dvzero train``'s two-layer runs), for the
+    networks that can. The history is complete whenever :meth:`run` returns and in every
+    :meth:`state_dict`.
 
     Training stops with :class:`~dvzero.errors.TrainingDiverged` when the loss is NaN or
-    infinite, when a parameter is (checked every epoch), or when the loss explodes: its mean
-    over the last :data:`DIVERGENCE_WINDOW` steps (at least 10) exceeds
-    :data:`DIVERGENCE_FACTOR` times the loss before the first update (on the first 1,000
-    training samples). A healthy run only
-    ever goes below its starting loss on average; a learning rate far too large (try 1e6)
-    sends it up to the loss of confident mistakes.
+    infinite, when a parameter is (checked every epoch), or when the loss explodes (see
+    :mod:`dvzero.divergence`): a healthy run only ever goes below its starting loss on
+    average; a learning rate far too large (try 1e6) sends it up to the loss of confident
+    mistakes.
 
     :meth:`request_stop` (a signal handler may call it) ends :meth:`run` after the current
     step; :meth:`state_dict` and :meth:`load_state_dict` capture and restore everything the
@@ -158,7 +131,7 @@ class Trainer:
         eval_sample: int | dict[str, int] | None = None,
         record_loss: str = "after_update",
         numerical: str = "naive",
-        evaluate_beside: bool | None = None,
+        measure_beside: bool | None = None,
     ) -> None:
         if len(x_train) != len(t_train):
             raise ValueError(f"x_train has {len(x_train)} rows but t_train has {len(t_train)}")
@@ -204,13 +177,13 @@ class Trainer:
         self.lr_schedule = lr_schedule
         self.base_lr = float(self.optimizer.lr if base_lr is None else base_lr)
         self.record_loss = record_loss
-        if evaluate_beside and not can_evaluate_beside(network):
-            raise ValueError(f"evaluate_beside=True needs a network with snapshot(), a "
+        if measure_beside and not can_evaluate_beside(network):
+            raise ValueError(f"measure_beside=True needs a network with snapshot(), a "
                              f"copy to measure while it trains; {type(network).__name__} "
                              f"has none")
-        self.evaluate_beside = evaluate_beside
+        self.measure_beside = measure_beside
         #: The sets measured each epoch: (name, x, t), full or a fixed sample of each.
-        self.eval_sets = [(name, *self._eval_subset(x, t, samples.get(name)))
+        self.eval_sets = [(name, *fixed_sample(x, t, samples.get(name), self.rng))
                           for name, x, t in (("train", x_train, t_train),
                                              ("test", x_test, t_test),
                                              ("val", x_val, t_val)) if x is not None]
@@ -225,15 +198,9 @@ class Trainer:
         self.stopped = False
         self._stop_requested = False
         self._evaluations: EpochEvaluations | None = None
-        #: The evaluations of the history announced to ``on_epoch_end`` so far.
-        self.epochs_announced = 0
-
-    def _eval_subset(self, x: NDArray, t: NDArray, size: int | None) -> tuple[NDArray, NDArray]:
-        if size is None or size >= len(x):
-            return x, t
-        draw = np.random.choice if self.rng is None else self.rng.choice
-        indices = np.sort(draw(len(x), size, replace=False))
-        return x[indices], t[indices]
+        #: The evaluations and the steps of the history announced to the callbacks so far.
+        self.epochs_announced = self.steps_announced = 0
+        self._losses: StepLosses | None = None
 
     def _notify(self, event: str, *args: Any) -> None:
         for callback in self.callbacks:
@@ -258,20 +225,32 @@ class Trainer:
         """
         if self.x_train is None:
             raise RuntimeError("the training data was released: this training is over")
-        self._evaluations = EpochEvaluations(self.eval_sets, lag=evaluation_lag(
-            self.evaluate_beside, self.network, self.gradient, self.iter_per_epoch))
+        beside = beside_the_training(self.measure_beside, self.gradient)
+        self._evaluations = EpochEvaluations(
+            self.eval_sets, lag=evaluation_lag(beside, self.network, self.iter_per_epoch))
         self._evaluations.resume(self.history, self.epochs_announced)
+        if beside and self.record_loss == "after_update" and \
+                can_measure_losses_beside(self.network):
+            self._losses = StepLosses(self.network, self.x_train, self.t_train, self.history,
+                                      self.next_step, group_size(self.iter_per_epoch))
         self.stopped = False
         self._notify("on_train_begin", self)
         try:
-            self._announce(self._evaluations.due(self.history, self.next_step - 1))
+            self._announce_steps(self.next_step)  # of a checkpoint's history
+            self._announce(self._evaluations.due(self.history, self.next_step - 1,
+                                                 before=self.steps_announced))
             self._steps()
+            if self._losses is not None:
+                self._losses.finish()
+            self._announce_steps(len(self.history.train_loss_list))
             self._announce(self._evaluations.due(self.history))
         except BaseException:
             self._evaluations.abandon(self.history)
+            if self._losses is not None:
+                self._losses.abandon()
             raise
         finally:
-            self._evaluations = None
+            self._evaluations = self._losses = None
         history = self.history
         if not self.stopped and history.train_loss_list:
             # A run too short for the windowed check may still end exploding: say so.
@@ -283,6 +262,7 @@ class Trainer:
     def _steps(self) -> None:
         """The steps of :meth:`run`, until ``step_num`` or a requested stop."""
         network, history, evaluations = self.network, self.history, self._evaluations
+        losses = self._losses
         compute_gradient = network.gradient if self.gradient == "backprop" else (
             network.numerical_gradient if self.numerical == "naive"
             else partial(network.numerical_gradient, method=self.numerical))
@@ -307,17 +287,25 @@ class Trainer:
                     loss = network.loss(x_batch, t_batch)
                 loss = float(loss)
             self.optimizer.update(network.params, grad)
-            if self.record_loss == "after_update":
-                loss = network.loss(x_batch, t_batch)
-            history.train_loss_list.append(loss)
-            check_loss(i, loss, history.train_loss_list, self.initial_loss)
+            if losses is not None:  # measured beside, checked when announced
+                losses.add(i, network.params, batch_mask)
+                loss = math.nan
+            else:
+                if self.record_loss == "after_update":
+                    loss = network.loss(x_batch, t_batch)
+                history.train_loss_list.append(loss)
+                check_loss(i, loss, history.train_loss_list, self.initial_loss)
 
             if i % self.iter_per_epoch == 0:
                 check_params(i, loss, network.params)
                 evaluations.start(network, i, history)
             self.next_step = i + 1  # step i is complete: a checkpoint now resumes at i + 1
-            self._announce(evaluations.due(history, i))
-            self._notify("on_step_end", i, loss)
+            if losses is None:
+                self._announce(evaluations.due(history, i))
+                self._announce_steps(i + 1, checked=True)
+            else:  # an epoch after the steps before it
+                self._announce_steps(losses.announce_until)
+                self._announce(evaluations.due(history, i, before=self.steps_announced))
             if self._stop_requested:
                 self._stop_requested = False
                 self.stopped = self.next_step < self.step_num
@@ -329,6 +317,21 @@ class Trainer:
         for epoch, step, accuracies in evaluations:
             self.epochs_announced = epoch + 1
             self._notify("on_epoch_end", epoch, step, accuracies["train"], accuracies["test"])
+
+    def _announce_steps(self, until: int, checked: bool = False) -> None:
+        """Tell the callbacks about the steps up to ``until`` (not included) not yet
+        announced, first checking their losses unless that was done (``checked``)."""
+        losses = self.history.train_loss_list
+        for step in range(self.steps_announced, until):
+            if not checked:
+                try:
+                    check_loss(step, losses[step], losses[max(step + 1 - DIVERGENCE_WINDOW, 0):
+                                                          step + 1], self.initial_loss)
+                except TrainingDiverged:
+                    del losses[step + 1:]  # measured beside, after the blow-up: not kept
+                    raise
+            self.steps_announced = step + 1
+            self._notify("on_step_end", step, losses[step])
 
     def recent_loss(self) -> tuple[float, int]:
         """Mean loss over the last :data:`DIVERGENCE_WINDOW` steps (or fewer): ``(mean, n)``."""
@@ -351,18 +354,15 @@ class Trainer:
         """
         if self._evaluations is not None:
             self._evaluations.settle(self.history)
+        if self._losses is not None:
+            self._losses.settle()
         return {
             "next_step": self.next_step,
             "epochs_announced": self.epochs_announced,
+            "steps_announced": self.steps_announced,
             "initial_loss": self.initial_loss,
             "rng": rng_state(self.rng),
-            "history": {
-                "train_loss_list": list(self.history.train_loss_list),
-                "train_acc_list": list(self.history.train_acc_list),
-                "test_acc_list": list(self.history.test_acc_list),
-                "epoch_steps": list(self.history.epoch_steps),
-                "val_acc_list": list(self.history.val_acc_list),
-            },
+            "history": self.history.as_state(),
             "optimizer": self.optimizer.state_dict(),
             "network_state": (self.network.state_dict()
                               if hasattr(self.network, "state_dict") else {}),
@@ -372,15 +372,15 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned, so that :meth:`run` continues the run."""
         next_step = int(state["next_step"])
-        if not 0 <= next_step <= self.step_num:
-            raise ValueError(f"next_step {next_step} is outside 0..{self.step_num}")
-        history = History(
-            train_loss_list=[float(v) for v in state["history"]["train_loss_list"]],
-            train_acc_list=[float(v) for v in state["history"]["train_acc_list"]],
-            test_acc_list=[float(v) for v in state["history"]["test_acc_list"]],
-            epoch_steps=[int(v) for v in state["history"]["epoch_steps"]],
-            val_acc_list=[float(v) for v in state["history"].get("val_acc_list", [])],
-        )
+        history = History.from_state(state["history"])
+        epochs_announced = int(state.get("epochs_announced", len(history.epoch_steps)))
+        steps_announced = int(state.get("steps_announced", next_step))
+        for name, value, most in (("next_step", next_step, self.step_num),
+                                  ("epochs_announced", epochs_announced,
+                                   len(history.epoch_steps)),
+                                  ("steps_announced", steps_announced, next_step)):
+            if not 0 <= value <= most:
+                raise ValueError(f"{name} {value} is outside 0..{most}")
         if len(history.train_loss_list) != next_step:
             raise ValueError(
                 f"the history holds {len(history.train_loss_list)} losses but the state says "
@@ -391,13 +391,8 @@ class Trainer:
         if state.get("network_state"):
             self.network.load_state_dict(state["network_state"])
         self.sampler.load_state_dict(state.get("sampler_state", {}))
-        self.history = history
-        self.next_step = next_step
-        announced = int(state.get("epochs_announced", len(history.epoch_steps)))
-        if not 0 <= announced <= len(history.epoch_steps):
-            raise ValueError(f"epochs_announced {announced} is outside "
-                             f"0..{len(history.epoch_steps)}")
-        self.epochs_announced = announced
+        self.history, self.next_step = history, next_step
+        self.epochs_announced, self.steps_announced = epochs_announced, steps_announced
         initial_loss = state.get("initial_loss")
         self.initial_loss = None if initial_loss is None else float(initial_loss)
 

@@ -12,7 +12,14 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from .. import storage
 from .._threads import current_threads
 from ..data.scaled import ScaledImages
-from ..functions import cross_entropy_error, labels_from_targets, relu, sigmoid, softmax
+from ..functions import (
+    CROSS_ENTROPY_FLOOR,
+    cross_entropy_error,
+    labels_from_targets,
+    relu,
+    sigmoid,
+    softmax,
+)
 from ..gradient import numerical_gradient
 from ..layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from .base import count_correct, fit_params, positive_int
@@ -199,6 +206,21 @@ class DeepVisionZeroNet:
         dout = activation.backward(affine2.backward(last.backward(1.0)))
         affine1.backward(dout, need_dx=False)
         return {"W1": affine1.dW, "b1": affine1.db, "W2": affine2.dW, "b2": affine2.db}
+
+    def stacked_loss(self, params: dict[str, NDArray], x: NDArray, labels: NDArray) -> NDArray:
+        """The loss of ``K`` networks of this shape, each on its own batch, in one pass:
+        ``params`` holds each parameter of the ``K`` networks stacked ``(K, ...)``, ``x`` the
+        batches ``(K, N, input_size)`` and ``labels`` their labels ``(K, N)``.
+
+        Entry ``k`` is bit for bit :meth:`loss` of network ``k`` on batch ``k`` (the same
+        products, each on its own, and the same sums): the trainer measures the loss after
+        each update this way, a group of steps at a time, beside the training.
+        """
+        activation = ACTIVATIONS[self.activation][0]
+        hidden = activation(np.matmul(x, params["W1"]) + params["b1"][:, None, :])
+        y = softmax(np.matmul(hidden, params["W2"]) + params["b2"][:, None, :])
+        picked = np.take_along_axis(y, labels[:, :, None], axis=2)[:, :, 0]
+        return -np.log(np.maximum(picked, CROSS_ENTROPY_FLOOR)).sum(axis=1) / x.shape[1]
 
     def snapshot(self) -> DeepVisionZeroNet:
         """A copy of this network with parameter arrays of its own: what it is now, kept

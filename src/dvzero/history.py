@@ -1,0 +1,64 @@
+"""What a training records (:class:`History`) and whom it tells as it goes (:class:`Callback`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .training import Trainer
+
+
+@dataclass
+class History:
+    """What the original post records: the loss of every step, the accuracies of every epoch."""
+
+    train_loss_list: list[float] = field(default_factory=list)
+    train_acc_list: list[float] = field(default_factory=list)
+    test_acc_list: list[float] = field(default_factory=list)
+    #: The step after which each accuracy pair was measured (0, 600, 1200, ... by default).
+    epoch_steps: list[int] = field(default_factory=list)
+    #: Accuracy on the validation set, once an epoch (empty without one).
+    val_acc_list: list[float] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[list[float]]:
+        """The original post's three lists, so that a history unpacks into them::
+
+            train_loss_list, train_acc_list, test_acc_list = trainer.run()
+        """
+        return iter((self.train_loss_list, self.train_acc_list, self.test_acc_list))
+
+    def as_state(self) -> dict[str, list]:
+        """The lists, copied, as plain values for a checkpoint."""
+        return {"train_loss_list": list(self.train_loss_list),
+                "train_acc_list": list(self.train_acc_list),
+                "test_acc_list": list(self.test_acc_list),
+                "epoch_steps": list(self.epoch_steps),
+                "val_acc_list": list(self.val_acc_list)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> History:
+        """The history :meth:`as_state` gave (a checkpoint without ``val_acc_list`` has
+        none)."""
+        return cls(train_loss_list=[float(v) for v in state["train_loss_list"]],
+                   train_acc_list=[float(v) for v in state["train_acc_list"]],
+                   test_acc_list=[float(v) for v in state["test_acc_list"]],
+                   epoch_steps=[int(v) for v in state["epoch_steps"]],
+                   val_acc_list=[float(v) for v in state.get("val_acc_list", [])])
+
+
+class Callback:
+    """Hooks called by :class:`Trainer`; override the ones you need."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Before the first step."""
+
+    def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
+        """After the accuracies of an epoch were measured (at steps 0, 600, 1200, ...)."""
+
+    def on_step_end(self, step: int, loss: float) -> None:
+        """After each update, with the mini-batch loss measured after it."""
+
+    def on_train_end(self, history: History) -> None:
+        """After the last step."""

@@ -1,0 +1,128 @@
+"""The loss after each update, measured beside the training, a group of steps at a time.
+
+The original post measures the loss again after each update, on the same batch: one more
+forward pass a step, a third of the step's matrix products. It changes nothing in the
+training, so it need not hold the training up. The trainer copies the parameters after
+each update into a group of :data:`GROUP` slots, with the batch's row numbers; a full group
+goes to a thread of its own, where the network measures all its losses in one stacked
+pass (``stacked_loss``: the same products and sums as ``loss``, so the same figures, bit
+for bit), while the training goes on with the next group.
+
+A group's losses are recorded and announced when the next group is handed over (or when
+the run ends): at fixed steps, so that a run does the same things at the same steps
+however fast the thread is. :meth:`StepLosses.settle` records everything measured so far
+at once, for a checkpoint, without moving those fixed steps.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._parallel import run_beside, wait_for_all
+from .functions import labels_from_targets
+
+#: Steps measured together, at most. Memory: two groups of parameter copies (8 MB for
+#: 784-50-10) and a group's batches as floats (8 MB) on the thread.
+GROUP = 25
+
+
+def group_size(iter_per_epoch: int) -> int:
+    """Steps measured together: :data:`GROUP`, or a quarter of an epoch if that is less,
+    so that each step is announced within half an epoch, well before the evaluation
+    measured after it is due."""
+    return max(1, min(GROUP, iter_per_epoch // 4))
+
+
+def can_measure_losses_beside(network: Any) -> bool:
+    """Whether ``network`` can measure many losses in one pass (``stacked_loss``)."""
+    return callable(getattr(network, "stacked_loss", None))
+
+
+class StepLosses:
+    """The losses after the updates of one :meth:`~dvzero.training.Trainer.run`, measured
+    beside it in groups of ``group`` steps of equal batch sizes.
+
+    :meth:`add` takes each step; :attr:`announce_until` is the step up to which (not
+    included) the losses are recorded in the history and may be announced.
+    """
+
+    def __init__(self, network: Any, x: Any, t: Any, history: Any, first_step: int,
+                 group: int) -> None:
+        self.network, self.x, self.t, self.history = network, x, t, history
+        self.group = group
+        self.announce_until = first_step
+        self._first = first_step  # the first step of the group being filled
+        self._rows: list[NDArray] = []
+        self._measured = 0  # of the group being filled, recorded already (settle)
+        self._slots: dict[str, NDArray] | None = None
+        self._spare: dict[str, NDArray] | None = None
+        self._flight: tuple[int, Future[NDArray]] | None = None  # (its last step + 1, losses)
+
+    def add(self, step: int, params: dict[str, NDArray], rows: NDArray) -> None:
+        """The parameters after the update of ``step`` (copied) and its batch's rows."""
+        if self._rows and len(rows) != len(self._rows[0]):
+            self._hand_over()  # a batch of another size (the end of a shuffled epoch)
+        if self._slots is None:
+            self._slots = {key: np.empty((self.group, *value.shape), value.dtype)
+                           for key, value in params.items()}
+        slot = len(self._rows)
+        for key, value in params.items():
+            self._slots[key][slot] = value
+        self._rows.append(np.array(rows))  # a sampler may reuse its array
+        if len(self._rows) == self.group:
+            self._hand_over()
+
+    def finish(self) -> None:
+        """The run stops here: measure what is left and record everything."""
+        if self._rows:
+            self._hand_over()
+        self._collect()
+        self.announce_until = len(self.history.train_loss_list)
+
+    def settle(self) -> None:
+        """Record every loss measured or due so far (a checkpoint needs them all): wait for
+        the group on the thread and measure the group being filled here."""
+        self._collect()
+        if len(self._rows) > self._measured:
+            losses = self._measure(self._slots, self._rows, self._measured)
+            self.history.train_loss_list.extend(float(loss) for loss in losses)
+            self._measured = len(self._rows)
+
+    def abandon(self) -> None:
+        """After a failed training: wait for the group on the thread (nothing may outlive
+        the run); what it measured is dropped with the run."""
+        if self._flight is not None:
+            wait_for_all([self._flight[1]])
+            self._flight = None
+
+    def _hand_over(self) -> None:
+        """Record the group on the thread, then give it the group being filled."""
+        self._collect()
+        self.announce_until = self._first
+        slots, rows, start = self._slots, self._rows, self._measured
+        end = self._first + len(rows)
+        if start < len(rows):
+            self._flight = end, run_beside(lambda: self._measure(slots, rows, start))
+        self._slots, self._spare = self._spare, slots  # the group's copies stay its own
+        self._first, self._rows, self._measured = end, [], 0
+
+    def _collect(self) -> None:
+        if self._flight is not None:
+            _, losses = self._flight
+            wait_for_all([losses])
+            self._flight = None
+            self.history.train_loss_list.extend(float(loss) for loss in losses.result())
+
+    def _measure(self, slots: dict[str, NDArray], rows: list[NDArray], start: int
+                 ) -> NDArray:
+        """The losses of steps ``start`` on of a group, in one stacked pass."""
+        count, size = len(rows) - start, len(rows[0])
+        picked = np.concatenate(rows[start:])
+        x = self.x[picked].reshape(count, size, -1)
+        labels = labels_from_targets(self.t[picked], self.network.output_size)
+        params = {key: value[start:len(rows)] for key, value in slots.items()}
+        return self.network.stacked_loss(params, x, labels.reshape(count, size))

@@ -1,0 +1,213 @@
+"""The loss after each update measured beside the training, a group of steps at a time: the
+same figures bit for bit, announced at fixed steps, complete in every state, resumable."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from dvzero import SGD, Callback, DeepVisionZeroNet, Trainer, TrainingDiverged, step_losses
+from dvzero.networks import MultiLayerNet
+from dvzero.step_losses import StepLosses, can_measure_losses_beside, group_size
+from dvzero.training import History
+
+from helpers import random_classes
+
+
+def data(seed=0):
+    return random_classes(seed)
+
+
+class StepRecorder(Callback):
+    """Which step each on_step_end names, and how far the training was then."""
+
+    def __init__(self):
+        self.steps, self.at = [], []
+
+    def on_train_begin(self, trainer):
+        self.trainer = trainer
+
+    def on_step_end(self, step, loss):
+        self.steps.append(step)
+        self.at.append(self.trainer.next_step)
+
+
+def trainer_for(beside, steps=90, callbacks=(), network=None, lr=0.5, **options):
+    x, t, x_test, t_test = data()
+    network = network or DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=0)
+    return Trainer(network, x, t, x_test, t_test, step_num=steps, batch_size=20,
+                   optimizer=SGD(lr), rng=0, callbacks=list(callbacks),
+                   measure_beside=beside, **options)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_a_stacked_loss_is_each_networks_own_loss_bit_for_bit(dtype, activation):
+    rng = np.random.default_rng(1)
+    nets = [DeepVisionZeroNet(30, 9, 5, weight_init_std=0.7, activation=activation,
+                              dtype=dtype, rng=k) for k in range(6)]
+    for net in nets:
+        net.params["b1"] += rng.standard_normal(9).astype(dtype)
+    x = rng.random((6, 17, 30)).astype(dtype)
+    labels = rng.integers(0, 5, (6, 17))
+    stacked = {key: np.stack([net.params[key] for net in nets]) for key in nets[0].params}
+    losses = nets[0].stacked_loss(stacked, x, labels)
+    assert losses.shape == (6,)
+    assert [float(loss) for loss in losses] == [net.loss(x[k], labels[k])
+                                                for k, net in enumerate(nets)]
+
+
+@pytest.mark.parametrize("sampling, batch_size", [("replacement", 20), ("shuffle", 30)])
+def test_beside_the_training_the_losses_are_those_measured_in_place(sampling, batch_size):
+    # shuffled epochs of 200 images in batches of 30 end on a batch of 20: a group ends there
+    def run(beside):
+        x, t, x_test, t_test = data()
+        trainer = Trainer(DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=0), x, t, x_test,
+                          t_test, step_num=70, batch_size=batch_size, optimizer=SGD(0.5),
+                          rng=0, sampling=sampling, measure_beside=beside)
+        return trainer, trainer.run()
+
+    (now_trainer, now), (beside_trainer, beside) = run(False), run(True)
+    assert len(beside.train_loss_list) == 70
+    assert beside.train_loss_list == now.train_loss_list  # bit for bit
+    assert beside.test_acc_list == now.test_acc_list
+    for key, value in now_trainer.network.params.items():
+        np.testing.assert_array_equal(beside_trainer.network.params[key], value)
+
+
+def test_each_group_is_announced_when_the_next_is_handed_over(monkeypatch):
+    monkeypatch.setattr(step_losses, "GROUP", 4)
+    recorder = StepRecorder()
+    trainer = trainer_for(True, steps=30, callbacks=[recorder])  # epochs of 10: groups of 2
+    assert group_size(trainer.iter_per_epoch) == 2
+    trainer.run()
+    assert recorder.steps == list(range(30))  # each once, in order
+    # steps 0-1 when steps 2-3 are handed over (after step 3), ...; the last at the end
+    assert recorder.at == [4, 4, 6, 6, 8, 8, 10, 10, 12, 12, 14, 14, 16, 16, 18, 18, 20, 20,
+                           22, 22, 24, 24, 26, 26, 28, 28, 30, 30, 30, 30]
+    monkeypatch.setattr(step_losses, "GROUP", 25)
+    assert group_size(600) == 25 and group_size(10) == 2 and group_size(3) == 1
+
+
+def test_the_losses_are_measured_on_another_thread():
+    threads, in_place = [], []
+
+    class Watched(DeepVisionZeroNet):
+        def stacked_loss(self, params, x, labels):
+            threads.append((threading.get_ident(), len(x)))
+            return super().stacked_loss(params, x, labels)
+
+        def loss(self, x, t):
+            in_place.append(len(x))
+            return super().loss(x, t)
+
+    x, t, x_test, t_test = data()
+    trainer = Trainer(Watched(12, 8, 4, dtype=np.float32, rng=0), x, t, x_test, t_test,
+                      step_num=20, batch_size=20, iter_per_epoch=100,
+                      measure_beside=True)  # groups of 25: one of 20 steps
+    trainer.run()
+    assert [count for _, count in threads] == [20]
+    assert all(thread != threading.get_ident() for thread, _ in threads)
+    assert in_place == [200]  # only the starting loss, on the training set's 200 images
+
+
+def test_every_state_saved_mid_group_holds_every_loss_and_the_run_resumes_to_the_same():
+    whole_trainer = trainer_for(True)
+    whole = StepRecorder()
+    whole_trainer.callbacks = [whole]
+    reference = whole_trainer.run()
+    saved = {}
+
+    class CheckpointThenCrash(Callback):
+        def on_train_begin(self, trainer):
+            self.trainer = trainer
+
+        def on_step_end(self, step, loss):
+            if step == 30:
+                saved["state"] = self.trainer.state_dict()
+                saved["params"] = {k: v.copy() for k, v in self.trainer.network.params.items()}
+                raise RuntimeError("killed")
+
+    first = StepRecorder()
+    with pytest.raises(RuntimeError, match="killed"):
+        trainer_for(True, callbacks=[first, CheckpointThenCrash()]).run()
+    state = saved["state"]
+    # announced up to step 30, trained further: every loss up to then is in the state
+    assert state["steps_announced"] == 31 < state["next_step"]
+    assert len(state["history"]["train_loss_list"]) == state["next_step"]
+    assert state["history"]["train_loss_list"] == \
+        reference.train_loss_list[:state["next_step"]]
+
+    network = DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=0)
+    network.params = saved["params"]
+    second = StepRecorder()
+    trainer = trainer_for(True, callbacks=[second], network=network)
+    trainer.load_state_dict(state)
+    resumed = trainer.run()
+    assert first.steps + second.steps == whole.steps == list(range(90))  # each once
+    assert resumed.train_loss_list == reference.train_loss_list
+    for key, value in whole_trainer.network.params.items():
+        np.testing.assert_array_equal(network.params[key], value)
+
+
+def test_a_loss_blowing_up_beside_the_training_stops_it_at_the_same_step():
+    def diverge(beside):
+        trainer = trainer_for(beside, steps=300, lr=1e6)
+        with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as caught:
+            trainer.run()
+        return caught.value.step, trainer.history.train_loss_list
+
+    (step_now, now), (step_beside, beside) = diverge(False), diverge(True)
+    assert step_beside == step_now
+    # the losses measured after the blow-up are not kept: the history ends there
+    assert len(beside) == step_beside + 1 and beside == now
+
+
+@pytest.mark.parametrize("key, count", [("steps_announced", 20), ("epochs_announced", 2)])
+def test_a_state_without_the_counts_of_announced_steps_and_evaluations_counts_them_all(
+        key, count):
+    trainer = trainer_for(True, steps=20)
+    trainer.run()
+    state = trainer.state_dict()
+    assert state[key] == count
+    del state[key]  # a checkpoint of an older version
+    trainer.load_state_dict(state)
+    assert getattr(trainer, key) == count
+    state[key] = count + 1
+    before = trainer.state_dict()
+    with pytest.raises(ValueError, match=f"{key} {count + 1} is outside 0..{count}"):
+        trainer.load_state_dict(state)
+    assert trainer.state_dict() == before  # refused whole: nothing of it taken
+
+
+def test_settled_steps_are_not_measured_twice():
+    calls = []
+
+    class Counted(DeepVisionZeroNet):
+        def stacked_loss(self, params, x, labels):
+            calls.append(len(x))
+            return super().stacked_loss(params, x, labels)
+
+    network = Counted(12, 8, 4, dtype=np.float32, rng=0)
+    x, t, *_ = data()
+    history = History()
+    losses = StepLosses(network, x, t, history, first_step=0, group=5)
+    rows = np.arange(20)
+    for step in range(3):
+        losses.add(step, network.params, rows + step)
+    losses.settle()  # here, at once: the three steps of the group being filled
+    assert calls == [3] and len(history.train_loss_list) == 3 and losses.announce_until == 0
+    for step in range(3, 7):
+        losses.add(step, network.params, rows + step)  # the group is full at step 4
+    losses.finish()
+    assert calls == [3, 2, 2] and len(history.train_loss_list) == 7
+    assert losses.announce_until == 7
+    expected = [network.loss(x[rows + step], t[rows + step]) for step in range(7)]
+    assert history.train_loss_list == expected
+
+
+def test_only_networks_with_a_stacked_loss_measure_it_beside():
+    assert can_measure_losses_beside(DeepVisionZeroNet(4, 3, 2))
+    assert not can_measure_losses_beside(MultiLayerNet(4, [3], 2))
