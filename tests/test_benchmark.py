@@ -24,12 +24,11 @@ def test_the_jobs_products_are_the_networks_own():
     assert Product("x", 2, 3, 4, 1).flops == 48
 
 
-def test_the_steps_products_come_first_then_the_evaluations_chunks():
+def test_the_steps_own_products_come_first_then_the_loss_pass_and_the_evaluations():
     products = job_products(evaluations=18)
-    assert [p.count for p in products[:benchmark.STEP_PRODUCTS]] == [20000, 20000, 10000,
-                                                                     10000, 10000]
-    assert products[5].count == products[6].count == 18 * (30 + 5)  # 30 + 5 chunks of 2,000
-    assert all("evaluation" in p.what for p in products[benchmark.STEP_PRODUCTS:])
+    assert [p.count for p in products] == [10000] * 7 + [18 * (30 + 5)] * 2  # chunks of 2,000
+    assert all("loss pass" in p.what for p in products[benchmark.STEP_PRODUCTS:7])
+    assert all("evaluation" in p.what for p in products[7:])
 
 
 def test_median_seconds_times_one_call():
@@ -82,8 +81,8 @@ def test_the_table_says_what_was_measured_and_how():
     assert "1 thread  2 threads" in text
     assert "100x784x50" in text and "78.4      156.8" in text
     assert "= 2.50x the floor, 2.00x as run (test acc 0.9452)" in text
-    assert "floor as dvzero train runs them (steps on one thread)" in text
-    assert "evaluates beside the steps, on another" in text
+    assert "floor as dvzero train runs them (each on one thread)" in text
+    assert "the accuracies beside the steps, on other threads" in text
     assert "timed on 2,000 of its 79,520 loss evaluations and extrapolated" in text
     assert "10.0 minutes" in text and "33.3 hours" in text
 
@@ -114,7 +113,7 @@ def test_the_whole_bench_on_a_short_job(monkeypatch, small_mnist_dir):
         (2.0, 1000) if method == "naive" else (0.001, 0)))
     heard = []
     result = benchmark.run_bench(heard.append)
-    assert len(heard) == 4 and len(result.products) == 7
+    assert len(heard) == 4 and len(result.products) == 9
     products = job_products(18)
     seconds = [{int(k): v for k, v in product["seconds"].items()} for product in result.products]
     assert (result.floor_seconds, result.floor_as_run_seconds) == pytest.approx(

@@ -7,7 +7,8 @@ steps of three products forward and backward plus the original post's loss pass 
 each update, and the evaluations on all 70,000 images (see :func:`floors`). Everything
 else (activations, softmax, sampling, Python, files) is overhead above it.
 ``dvzero train`` runs each step's products on one thread (a second BLAS thread makes it
-several times slower on a busy machine) and the evaluations beside the steps, on another:
+several times slower on a busy machine) and the loss pass after each update and the
+evaluations beside the steps, on other threads:
 the *floor as run* is the least time that plan allows.
 :func:`run_bench` measures the products, a step of each way of computing the gradient, and
 the whole job, and returns plain numbers (:class:`BenchResult`).
@@ -56,24 +57,25 @@ def job_products(evaluations: int, steps: int = STEPS) -> list[Product]:
     """The matrix products of the original post's job with ``evaluations`` passes over the
     70,000 images (one each epoch, then the final accuracies and the test pictures).
 
-    The first five are the steps'; the last two, the evaluations'.
+    The first :data:`STEP_PRODUCTS` are the steps' own, one after the other; the rest, the
+    loss pass after each update and the evaluations, need not hold the steps up.
     """
     chunks = -(-TRAIN_IMAGES // EVAL_CHUNK) + -(-TEST_IMAGES // EVAL_CHUNK)
     return [
-        Product("x @ W1 (forward, and the loss pass after the update)", BATCH, INPUT, HIDDEN,
-                2 * steps),
-        Product("a @ W2 (forward, and the loss pass after the update)", BATCH, HIDDEN, OUTPUT,
-                2 * steps),
+        Product("x @ W1 (forward)", BATCH, INPUT, HIDDEN, steps),
+        Product("a @ W2 (forward)", BATCH, HIDDEN, OUTPUT, steps),
         Product("a.T @ dy (dW2)", HIDDEN, BATCH, OUTPUT, steps),
         Product("dy @ W2.T (da)", BATCH, OUTPUT, HIDDEN, steps),
         Product("x.T @ dz (dW1)", INPUT, BATCH, HIDDEN, steps),
+        Product("x @ W1 (the loss pass after the update)", BATCH, INPUT, HIDDEN, steps),
+        Product("a @ W2 (the loss pass after the update)", BATCH, HIDDEN, OUTPUT, steps),
         Product("x @ W1 (evaluation, 2,000 images a chunk)", EVAL_CHUNK, INPUT, HIDDEN,
                 evaluations * chunks),
         Product("a @ W2 (evaluation)", EVAL_CHUNK, HIDDEN, OUTPUT, evaluations * chunks),
     ]
 
 
-#: How many of :func:`job_products` are the steps'.
+#: How many of :func:`job_products` are the steps' own.
 STEP_PRODUCTS = 5
 
 
@@ -82,23 +84,25 @@ def floors(products: list[Product], seconds: list[dict[int, float]], threads: in
     """The floor and the floor as run of :func:`job_products` ``products``, product ``i``
     taking ``seconds[i][k]`` on ``k`` BLAS threads (``k`` = 1 is required).
 
-    * The floor: the steps' products one after another, each at its best speed, but no
+    * The floor: the steps' own products one after another, each at its best speed, but no
       less than all the work shared by the ``cores`` (each product's least core-seconds:
-      ``k`` times its time on ``k`` threads). The evaluations may run beside the steps.
-    * The floor as run: the steps' products on one thread, and the evaluations' one after
-      another on one thread beside them, but no less than all of them on one thread shared
-      by the run's ``threads``.
+      ``k`` times its time on ``k`` threads). The loss passes and the evaluations may run
+      beside the steps.
+    * The floor as run: the steps' own products on one thread, and the loss passes and the
+      evaluations one after another on one thread beside them (as ``dvzero train`` runs
+      them with two threads), but no less than all of it on one thread shared by the run's
+      ``threads``.
     """
     def total(share: slice, cost) -> float:
         return sum(product.count * cost(times)
                    for product, times in zip(products[share], seconds[share], strict=True))
 
     steps, every = slice(0, STEP_PRODUCTS), slice(0, len(products))
-    evaluations = slice(STEP_PRODUCTS, len(products))
+    beside = slice(STEP_PRODUCTS, len(products))
     floor = max(total(steps, lambda times: min(times.values())),
                 total(every, lambda times: min(k * t for k, t in times.items())) / cores)
     one_thread = lambda times: times[1]  # noqa: E731
-    as_run = max(total(steps, one_thread), total(evaluations, one_thread),
+    as_run = max(total(steps, one_thread), total(beside, one_thread),
                  total(every, one_thread) / threads)
     return floor, as_run
 
@@ -325,7 +329,7 @@ def report_lines(result: BenchResult) -> list[str]:
         "the original post's job (10,000 steps, evaluations, files):",
         f"  floor: the least time of its matrix products alone        "
         f"{duration(result.floor_seconds):>12}",
-        f"  floor as dvzero train runs them (steps on one thread)     "
+        f"  floor as dvzero train runs them (each on one thread)      "
         f"{duration(result.floor_as_run_seconds):>12}",
         f"  backprop, measured                                        "
         f"{duration(result.job_seconds):>12}  = {result.floor_ratio:.2f}x the floor, "
@@ -336,7 +340,8 @@ def report_lines(result: BenchResult) -> list[str]:
         f"{duration(result.projected_job['naive numerical']):>12}",
         "",
         "dvzero train keeps each step's products on one thread, as a second BLAS thread is",
-        "several times slower on a busy machine, and evaluates "
-        + ("beside the steps, on another." if result.threads > 1 else "between the steps."),
+        "several times slower on a busy machine, and measures the loss after each update and",
+        "the accuracies " + ("beside the steps, on other threads." if result.threads > 1
+                             else "between the steps."),
     ]
     return lines
