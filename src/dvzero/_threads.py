@@ -6,10 +6,10 @@ with one other busy process, whose core the second BLAS thread keeps waiting for
 matrices (100x784 by 784x50) are too small for a second BLAS thread to pay for that risk.
 
 So the networks that can, split their work instead (:mod:`dvzero._parallel`), with BLAS on
-one thread: the original post's network evaluates each epoch beside the training, on a
-thread of its own (:mod:`dvzero.evaluation`), and its 2,000-image chunks on every core
-when it evaluates in place; the convolutional networks cut each batch in parts, one per
-thread. A part on a busy
+one thread: the original post's network measures its losses and accuracies beside the
+training, on threads of their own (:mod:`dvzero.step_losses`, :mod:`dvzero.evaluation`),
+and its 2,000-image chunks on every core when it evaluates in place; the convolutional
+networks cut each batch in parts, one per thread. A part on a busy
 core is late by its own share only, not by the spinning of BLAS threads. ``mlp`` keeps
 BLAS threads, one by default. The thread count is a run's setting: a matrix product may
 round differently on another count, and a gradient summed over other parts too, so a

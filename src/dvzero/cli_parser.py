@@ -212,11 +212,10 @@ def _add_train(commands) -> None:
         "checkpoint, with its own settings (only --lr may be given, e.g. after a divergence); "
         "the result is bit for bit that of an uninterrupted run")
     add("--threads", type=positive_int, help="threads the run may use (default: every core; "
-        "1 for mlp). two-layer evaluates each epoch on a second one, beside the training, "
-        "and cnn and deep-cnn convolve parts of each batch on them, each matrix product on "
-        "one thread; mlp gives them to its matrix "
-        "products. A result may round differently on another count, so --resume keeps the "
-        "run's own")
+        "1 for mlp). two-layer measures its losses and accuracies on the others, beside the "
+        "training, and cnn and deep-cnn convolve parts of each batch on them, each matrix "
+        "product on one thread; mlp gives them to its matrix products. A result may round "
+        "differently on another count, so --resume keeps the run's own")
     add("--no-progress", action="store_true", help="no progress bar (the per-epoch lines are "
         "still printed)")
 
