@@ -282,3 +282,45 @@ def test_an_evaluation_recorded_in_a_checkpoint_but_not_yet_announced_is_announc
     # step 20's, due at step 29, is announced there as in the whole run
     events = second.events
     assert events[events.index(("step", 28)) + 1][:3] == ("epoch", 2, 20)
+
+
+def test_the_trainer_measures_what_a_starved_idle_thread_has_not():
+    from dvzero._parallel import run_beside
+    from dvzero.evaluation import _Beside
+
+    calls = []
+
+    class Watched(DeepVisionZeroNet):
+        def accuracy(self, x, t, batch_size=2000):
+            calls.append(threading.get_ident())
+            return super().accuracy(x, t, batch_size)
+
+    rng = np.random.default_rng(3)
+    x, t = rng.random((5000, 12)).astype(np.float32), rng.integers(0, 4, 5000)
+    network = Watched(12, 8, 4, dtype=np.float32, rng=0)
+    release = threading.Event()
+    blocker = run_beside(release.wait, idle=True)  # the idle thread gets no time at all
+    try:
+        measurement = _Beside(network, [("train", x, t), ("test", x[:2500], t[:2500])])
+        accuracies = measurement.result()  # would wait for ever on the idle thread
+    finally:
+        release.set()
+        blocker.result(timeout=10)
+    assert calls == [threading.get_ident()] * 5  # 3 + 2 chunks of 2,000 rows, all here
+    assert accuracies == {"train": DeepVisionZeroNet.accuracy(network, x, t),
+                          "test": DeepVisionZeroNet.accuracy(network, x[:2500], t[:2500])}
+    measurement.stop()  # the idle thread finds nothing left to take
+
+
+def test_an_evaluation_beside_that_fails_raises_where_its_result_is_asked():
+    from dvzero.evaluation import _Beside
+
+    class Failing(DeepVisionZeroNet):
+        def accuracy(self, x, t, batch_size=2000):
+            raise MemoryError("no room for a chunk")
+
+    x, t, *_ = data()
+    measurement = _Beside(Failing(12, 8, 4, rng=0), [("train", x, t)])
+    with pytest.raises(MemoryError, match="no room"):
+        measurement.result()
+    measurement.stop()

@@ -211,3 +211,103 @@ def test_settled_steps_are_not_measured_twice():
 def test_only_networks_with_a_stacked_loss_measure_it_beside():
     assert can_measure_losses_beside(DeepVisionZeroNet(4, 3, 2))
     assert not can_measure_losses_beside(MultiLayerNet(4, [3], 2))
+
+
+class JumpSGD(SGD):
+    """SGD whose learning rate jumps 10,000-fold at update ``at``: the loss explodes."""
+
+    def __init__(self, lr, at=80, nan_at=None):
+        super().__init__(lr)
+        self.updates, self.at, self.nan_at = 0, at, nan_at
+
+    def update(self, params, grads):
+        if self.updates == self.at:
+            self.lr *= 1e4
+        super().update(params, grads)
+        if self.updates == self.nan_at:
+            params["W2"][0, 0] = np.nan  # a parameter blows up at once
+        self.updates += 1
+
+
+def diverged(beside, **sgd):
+    x, t, x_test, t_test = data()
+    trainer = Trainer(DeepVisionZeroNet(12, 8, 4, rng=0), x, t, x_test, t_test, step_num=300,
+                      batch_size=20, optimizer=JumpSGD(0.5, **sgd), rng=0,
+                      iter_per_epoch=100, measure_beside=beside)
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as caught:
+        trainer.run()
+    return str(caught.value), trainer.history
+
+
+@pytest.mark.parametrize("sgd, step", [({"at": 80}, 93), ({"at": 10**9, "nan_at": 80}, 80)],
+                         ids=["the loss explodes", "a parameter turns NaN"])
+def test_a_divergence_beside_the_training_is_the_one_in_place(sgd, step):
+    # beside the training the blow-up is found later (when the losses are announced, or
+    # by the parameters' check at step 100): the same step, the same reason, the same
+    # history, evaluations measured after it forgotten
+    (now_message, now), (beside_message, beside) = diverged(False, **sgd), \
+        diverged(True, **sgd)
+    assert beside_message == now_message and f"at step {step}:" in now_message
+    np.testing.assert_array_equal(beside.train_loss_list, now.train_loss_list)  # NaN too
+    assert len(now.train_loss_list) == step + 1
+    assert beside.epoch_steps == now.epoch_steps == [0]
+    assert beside.test_acc_list == now.test_acc_list
+
+
+def test_a_checkpoint_is_only_called_healthy_when_every_loss_it_holds_passed_its_check():
+    from dvzero.divergence import is_healthy
+    from dvzero.runs.checkpoints import checkpoint_callback
+
+    x, t, x_test, t_test = data()
+    trainer = Trainer(DeepVisionZeroNet(12, 8, 4, rng=0), x, t, x_test, t_test, step_num=300,
+                      batch_size=20, optimizer=JumpSGD(0.5), rng=0, iter_per_epoch=100,
+                      measure_beside=True)
+    saved = []
+    trainer.callbacks = [checkpoint_callback(lambda: saved.append(trainer.state_dict()))]
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged):
+        trainer.run()
+    for state in saved:  # the explosion from step 80 is in none of them
+        losses = state["history"]["train_loss_list"]
+        assert is_healthy(losses, state["initial_loss"]) and max(losses, default=0) < 5
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_a_run_cut_short_by_a_callback_keeps_a_whole_history_and_resumes(error):
+    class Boom(Callback):
+        def on_step_end(self, step, loss):
+            if step == 30:
+                raise error
+
+    trainer = trainer_for(True, steps=200)
+    trainer.callbacks = [Boom()]
+    with pytest.raises(error):
+        trainer.run()
+    assert len(trainer.history.train_loss_list) == trainer.next_step > 31
+    assert trainer.steps_announced == 31
+    trainer.callbacks = [recorder := StepRecorder()]
+    trainer.load_state_dict(trainer.state_dict())
+    history = trainer.run()
+    assert recorder.steps == list(range(31, 200))  # the rest, each once
+    assert history.train_loss_list == trainer_for(False, steps=200).run().train_loss_list
+
+
+def test_a_checkpoint_file_keeps_how_much_was_announced(tmp_path):
+    from dvzero.storage import load_checkpoint, save_checkpoint
+
+    trainer = trainer_for(True, steps=20)
+    trainer.run()
+    state = {**trainer.state_dict(), "steps_announced": 13, "epochs_announced": 1}
+    save_checkpoint(tmp_path / "c.npz", trainer.network.params, state, {})
+    _, loaded, _ = load_checkpoint(tmp_path / "c.npz")
+    assert (loaded["steps_announced"], loaded["epochs_announced"]) == (13, 1)
+    del state["steps_announced"], state["epochs_announced"]  # as older versions wrote
+    save_checkpoint(tmp_path / "old.npz", trainer.network.params, state, {})
+    _, loaded, _ = load_checkpoint(tmp_path / "old.npz")
+    assert "steps_announced" not in loaded and "epochs_announced" not in loaded
+
+
+def test_a_group_takes_at_most_its_memory():
+    assert group_size(600, step_bytes=0) == 25
+    assert group_size(600, step_bytes=474_000) == 25  # 784-50-10, batches of 100
+    assert group_size(600, step_bytes=13 * 2**20) == 1  # 784-2000-10 in float64: one step
+    assert group_size(600, step_bytes=2**20) == 16

@@ -3,19 +3,22 @@
 Measured now, the training waits while the network runs over every image. Measured beside
 it, the trainer hands a snapshot of the network (its parameters at that step, copied) to
 a thread of its own, at the lowest priority, and goes on training on this one: on two
-cores the evaluations then cost the training nothing. The snapshot gives the accuracies
-the network had at that step. They are announced (to ``on_epoch_end``) an epoch later,
-just before the next evaluation starts: a fixed number of steps, so that a run does the
-same things at the same steps however fast the thread is. The history has them as soon
-as they are asked for (:meth:`EpochEvaluations.settle`). At most one evaluation runs
-beside the training at a time.
+cores the evaluations then cost the training nothing. When the training needs the figures
+before that thread is done (a busy machine leaves it little time), it measures the rest
+itself. The snapshot gives the accuracies the network had at that step. They are
+announced (to ``on_epoch_end``) an epoch later, just before the next evaluation starts: a
+fixed number of steps, so that a run does the same things at the same steps however fast
+the thread is. The history has them as soon as they are asked for
+(:meth:`EpochEvaluations.settle`). At most one evaluation runs beside the training at a
+time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +27,8 @@ from ._threads import current_threads
 
 #: One accuracy pair (or triple, with a validation set) as the trainer records it.
 Accuracies = dict[str, float]
+#: Rows an evaluation beside the training measures at a time (``accuracy``'s own chunk).
+CHUNK = 2000
 
 
 def can_evaluate_beside(network: Any) -> bool:
@@ -53,11 +58,86 @@ def measure(network: Any, eval_sets: Sequence[tuple[str, Any, Any]]) -> Accuraci
     return {name: network.accuracy(x, t) for name, x, t in eval_sets}
 
 
+class _Measured:
+    """Accuracies measured already (in place, or recorded before a checkpoint)."""
+
+    def __init__(self, accuracies: Accuracies) -> None:
+        self.accuracies = accuracies
+
+    def result(self) -> Accuracies:
+        return self.accuracies
+
+    def stop(self) -> None:
+        pass
+
+
+class _Beside:
+    """An evaluation of a snapshot in chunks of :data:`CHUNK` rows, which the idle thread
+    works through and the trainer joins when it needs the result: a starved idle thread
+    (a busy machine) then delays the training by one chunk at most, not by the whole
+    evaluation. The accuracy of each set is its chunks' right answers over its rows, as
+    ``accuracy`` counts them in place."""
+
+    def __init__(self, network: Any, eval_sets: Sequence[tuple[str, Any, Any]]) -> None:
+        self.network = network
+        self.sets = {name: (x, t) for name, x, t in eval_sets}
+        self.parts = [(name, start, min(start + CHUNK, len(x)))
+                      for name, x, _ in eval_sets for start in range(0, len(x), CHUNK)]
+        self._lock = threading.Lock()
+        self._taken = 0
+        self._left = len(self.parts)
+        self._correct = dict.fromkeys(self.sets, 0)
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        if not self.parts:
+            self._done.set()
+        self._helper = run_beside(self.work, idle=True)
+
+    def work(self) -> None:
+        """Measure chunks, on whichever thread calls it, until none is left to take."""
+        while True:
+            with self._lock:
+                if self._taken == len(self.parts) or self._error is not None:
+                    return
+                name, start, stop = self.parts[self._taken]
+                self._taken += 1
+            x, t = self.sets[name]
+            try:
+                correct = round(self.network.accuracy(x[start:stop], t[start:stop])
+                                * (stop - start))
+            except BaseException as exc:
+                with self._lock:
+                    self._error = self._error or exc
+                    self._done.set()
+                return
+            with self._lock:
+                self._correct[name] += correct
+                self._left -= 1
+                if self._left == 0:
+                    self._done.set()
+
+    def result(self) -> Accuracies:
+        """The accuracies, measuring here the chunks not yet taken; an error raises."""
+        self.work()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return {name: (self._correct[name] / float(len(x)) if len(x)
+                       else self.network.accuracy(x, t))  # its error for an empty set
+                for name, (x, t) in self.sets.items()}
+
+    def stop(self) -> None:
+        """No more chunks; wait for the one the idle thread may be measuring."""
+        with self._lock:
+            self._taken = len(self.parts)
+        wait_for_all([self._helper])
+
+
 @dataclass
 class _Evaluation:
     step: int  # measured after this step
     due: int  # announced at this step
-    result: Future[Accuracies]
+    measurement: _Measured | _Beside
     epoch: int | None = None  # its index in the history, once recorded there
 
 
@@ -77,13 +157,9 @@ class EpochEvaluations:
     def start(self, network: Any, step: int, history: Any) -> None:
         """Measure ``network`` as it is after ``step``."""
         self.settle(history)  # one at a time: threads and memory stay bounded
-        if self.lag:
-            snapshot, eval_sets = network.snapshot(), self.eval_sets
-            result = run_beside(lambda: measure(snapshot, eval_sets), idle=True)
-        else:
-            result = Future()
-            result.set_result(measure(network, self.eval_sets))
-        self._started.append(_Evaluation(step, step + self.lag, result))
+        measurement = _Beside(network.snapshot(), self.eval_sets) if self.lag else \
+            _Measured(measure(network, self.eval_sets))
+        self._started.append(_Evaluation(step, step + self.lag, measurement))
         if not self.lag:
             self.settle(history)
 
@@ -92,19 +168,19 @@ class EpochEvaluations:
         before a checkpoint, not yet announced when it was saved. Each is announced at its
         own step + ``lag``, or at once if that step is past."""
         for epoch in range(announced, len(history.epoch_steps)):
-            result: Future[Accuracies] = Future()
-            result.set_result({"train": history.train_acc_list[epoch],
-                               "test": history.test_acc_list[epoch]})
             step = history.epoch_steps[epoch]
-            self._started.append(_Evaluation(step, step + self.lag, result, epoch))
+            accuracies = {"train": history.train_acc_list[epoch],
+                          "test": history.test_acc_list[epoch]}
+            self._started.append(_Evaluation(step, step + self.lag, _Measured(accuracies),
+                                             epoch))
 
     def settle(self, history: Any) -> None:
-        """Record every evaluation started into ``history``, in order, waiting for the
-        one beside the training if it is still running; a failed one raises here."""
+        """Record every evaluation started into ``history``, in order, finishing the one
+        beside the training here if it is still running; a failed one raises here."""
         for evaluation in self._started:
             if evaluation.epoch is None:
-                wait_for_all([evaluation.result])
-                evaluation.epoch = _record(history, evaluation.step, evaluation.result.result())
+                evaluation.epoch = _record(history, evaluation.step,
+                                           evaluation.measurement.result())
 
     def due(self, history: Any, step: int | None = None, before: int | None = None
             ) -> list[tuple[int, int, Accuracies]]:
@@ -117,18 +193,19 @@ class EpochEvaluations:
             if self._started[0].epoch is None:
                 self.settle(history)
             evaluation = self._started.popleft()
-            ready.append((evaluation.epoch, evaluation.step, evaluation.result.result()))
+            ready.append((evaluation.epoch, evaluation.step, evaluation.measurement.result()))
         return ready
 
-    def abandon(self, history: Any) -> None:
-        """After a failed training: wait for the evaluation beside it (none may outlive
-        the run) and record those that worked; their errors are dropped, the training's
-        own is the one to report."""
+    def abandon(self, history: Any, keep: bool) -> None:
+        """After a failed training: with ``keep``, finish and record the evaluations
+        started (the history stays whole); then stop the one beside the training, which
+        may not outlive the run. Their errors are dropped: the training's own is the one
+        to report."""
+        if keep:
+            with contextlib.suppress(BaseException):
+                self.settle(history)
         while self._started:
-            evaluation = self._started.popleft()
-            wait_for_all([evaluation.result])
-            if evaluation.epoch is None and evaluation.result.exception() is None:
-                _record(history, evaluation.step, evaluation.result.result())
+            self._started.popleft().measurement.stop()
 
 
 def _record(history: Any, step: int, accuracies: Accuracies) -> int:

@@ -29,6 +29,14 @@ class History:
         """
         return iter((self.train_loss_list, self.train_acc_list, self.test_acc_list))
 
+    def truncate(self, step: int) -> None:
+        """Forget what was measured after ``step``: its later losses and evaluations."""
+        del self.train_loss_list[step + 1:]
+        kept = sum(1 for measured in self.epoch_steps if measured <= step)
+        for values in (self.train_acc_list, self.test_acc_list, self.epoch_steps):
+            del values[kept:]
+        del self.val_acc_list[kept:]
+
     def as_state(self) -> dict[str, list]:
         """The lists, copied, as plain values for a checkpoint."""
         return {"train_loss_list": list(self.train_loss_list),

@@ -16,6 +16,7 @@ at once, for a checkpoint, without moving those fixed steps.
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import Future
 from typing import Any
 
@@ -25,16 +26,19 @@ from numpy.typing import NDArray
 from ._parallel import run_beside, wait_for_all
 from .functions import labels_from_targets
 
-#: Steps measured together, at most. Memory: two groups of parameter copies (8 MB for
-#: 784-50-10) and a group's batches as floats (8 MB) on the thread.
+#: Steps measured together, at most.
 GROUP = 25
+#: The memory a group may take: its copies of the parameters and its batches as floats
+#: (for 784-50-10 and batches of 100 in float32, 12 MB for 25 steps).
+GROUP_BYTES = 16 * 2**20
 
 
-def group_size(iter_per_epoch: int) -> int:
-    """Steps measured together: :data:`GROUP`, or a quarter of an epoch if that is less,
-    so that each step is announced within half an epoch, well before the evaluation
-    measured after it is due."""
-    return max(1, min(GROUP, iter_per_epoch // 4))
+def group_size(iter_per_epoch: int, step_bytes: int = 0) -> int:
+    """Steps measured together: :data:`GROUP`, or a quarter of an epoch if that is less
+    (each step is then announced well before the evaluation measured after it is due),
+    or fewer if ``step_bytes`` a step (its parameters and batch) would take more than
+    :data:`GROUP_BYTES`; at least one."""
+    return max(1, min(GROUP, iter_per_epoch // 4, GROUP_BYTES // max(step_bytes, 1)))
 
 
 def can_measure_losses_beside(network: Any) -> bool:
@@ -92,9 +96,14 @@ class StepLosses:
             self.history.train_loss_list.extend(float(loss) for loss in losses)
             self._measured = len(self._rows)
 
-    def abandon(self) -> None:
-        """After a failed training: wait for the group on the thread (nothing may outlive
-        the run); what it measured is dropped with the run."""
+    def abandon(self, keep: bool) -> None:
+        """After a failed training: with ``keep``, record every loss (as :meth:`settle`), so
+        that the history stays whole; in any case, wait for the group on the thread, which
+        may not outlive the run. Errors here are dropped: the training's own is the one to
+        report."""
+        if keep:
+            with contextlib.suppress(BaseException):
+                self.settle()
         if self._flight is not None:
             wait_for_all([self._flight[1]])
             self._flight = None

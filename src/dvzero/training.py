@@ -14,7 +14,6 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from ._rng import restore_rng, rng_state
 from .divergence import (  # noqa: F401  (the constants are re-exported)
     DIVERGENCE_FACTOR,
     DIVERGENCE_REFERENCE_SIZE,
@@ -36,6 +35,7 @@ from .optimizers import SCHEDULES, SGD, scheduled_lr
 from .sampling import SAMPLINGS, fixed_sample, make_sampler
 from .sampling import default_iter_per_epoch as default_iter_per_epoch  # re-exported
 from .step_losses import StepLosses, can_measure_losses_beside, group_size
+from .trainer_state import restore_trainer, trainer_state
 
 GRADIENT_METHODS = ("backprop", "numerical")
 #: The ways of computing numerical gradients (see DeepVisionZeroNet.numerical_gradient).
@@ -231,8 +231,11 @@ class Trainer:
         self._evaluations.resume(self.history, self.epochs_announced)
         if beside and self.record_loss == "after_update" and \
                 can_measure_losses_beside(self.network):
+            step_bytes = sum(value.nbytes for value in self.network.params.values()) + \
+                self.batch_size * self.x_train[:1].nbytes  # parameters, a batch as floats
             self._losses = StepLosses(self.network, self.x_train, self.t_train, self.history,
-                                      self.next_step, group_size(self.iter_per_epoch))
+                                      self.next_step, group_size(self.iter_per_epoch,
+                                                                 step_bytes))
         self.stopped = False
         self._notify("on_train_begin", self)
         try:
@@ -244,10 +247,15 @@ class Trainer:
                 self._losses.finish()
             self._announce_steps(len(self.history.train_loss_list))
             self._announce(self._evaluations.due(self.history))
-        except BaseException:
-            self._evaluations.abandon(self.history)
-            if self._losses is not None:
-                self._losses.abandon()
+        except BaseException as exc:
+            diverged = isinstance(exc, TrainingDiverged)  # else: keep the history whole
+            try:
+                self._evaluations.abandon(self.history, keep=not diverged)
+            finally:
+                if self._losses is not None:
+                    self._losses.abandon(keep=not diverged)
+            if diverged:  # what was measured beside the training after the blow-up goes
+                self.history.truncate(exc.step)
             raise
         finally:
             self._evaluations = self._losses = None
@@ -297,7 +305,7 @@ class Trainer:
                 check_loss(i, loss, history.train_loss_list, self.initial_loss)
 
             if i % self.iter_per_epoch == 0:
-                check_params(i, loss, network.params)
+                self._check_params(i, loss)
                 evaluations.start(network, i, history)
             self.next_step = i + 1  # step i is complete: a checkpoint now resumes at i + 1
             if losses is None:
@@ -321,17 +329,30 @@ class Trainer:
     def _announce_steps(self, until: int, checked: bool = False) -> None:
         """Tell the callbacks about the steps up to ``until`` (not included) not yet
         announced, first checking their losses unless that was done (``checked``)."""
-        losses = self.history.train_loss_list
         for step in range(self.steps_announced, until):
             if not checked:
-                try:
-                    check_loss(step, losses[step], losses[max(step + 1 - DIVERGENCE_WINDOW, 0):
-                                                          step + 1], self.initial_loss)
-                except TrainingDiverged:
-                    del losses[step + 1:]  # measured beside, after the blow-up: not kept
-                    raise
+                self._check_losses(step, step + 1)
             self.steps_announced = step + 1
-            self._notify("on_step_end", step, losses[step])
+            self._notify("on_step_end", step, self.history.train_loss_list[step])
+
+    def _check_losses(self, start: int, until: int) -> None:
+        """The divergence checks of the losses of steps ``start`` to ``until``."""
+        losses = self.history.train_loss_list
+        for step in range(start, until):
+            check_loss(step, losses[step], losses[max(step + 1 - DIVERGENCE_WINDOW, 0):
+                                                  step + 1], self.initial_loss)
+
+    def _check_params(self, step: int, loss: float) -> None:
+        """The parameters' check at an evaluation. If it fails while the losses are
+        measured beside the training, the losses up to here come first: the run stops at
+        the step it would stop at measuring them in place, for the same reason."""
+        try:
+            check_params(step, loss, self.network.params)
+        except TrainingDiverged:
+            if self._losses is not None:
+                self._losses.settle()
+                self._check_losses(self.steps_announced, step + 1)
+            raise
 
     def recent_loss(self) -> tuple[float, int]:
         """Mean loss over the last :data:`DIVERGENCE_WINDOW` steps (or fewer): ``(mean, n)``."""
@@ -339,62 +360,35 @@ class Trainer:
 
     def is_healthy(self) -> bool:
         """True unless the recent loss is non-finite or above the divergence limit (see
-        :func:`dvzero.divergence.is_healthy`)."""
+        :func:`dvzero.divergence.is_healthy`). During :meth:`run`, the losses measured
+        beside the training count too, announced or not, and each must pass its check."""
+        if self._losses is not None:
+            self._losses.settle()
+            try:
+                self._check_losses(self.steps_announced, len(self.history.train_loss_list))
+            except TrainingDiverged:
+                return False
         return is_healthy(self.history.train_loss_list, self.initial_loss)
 
     # ------------------------------------------------------------------ checkpoints
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything :meth:`run` needs to continue exactly: step, RNG, history, optimizer.
+        """Everything :meth:`run` needs to continue exactly: step, RNG, history, optimizer
+        (see :func:`dvzero.trainer_state.trainer_state`).
 
-        The network's parameters are not included (save them beside it). Plain Python
-        values and NumPy arrays only, so it can be stored without pickle. Called during
-        :meth:`run`, it first waits for the evaluation beside the training, if one is
-        running, so that the history it holds is complete.
+        Called during :meth:`run`, it first records what is being measured beside the
+        training, so that the history it holds is complete.
         """
         if self._evaluations is not None:
             self._evaluations.settle(self.history)
         if self._losses is not None:
             self._losses.settle()
-        return {
-            "next_step": self.next_step,
-            "epochs_announced": self.epochs_announced,
-            "steps_announced": self.steps_announced,
-            "initial_loss": self.initial_loss,
-            "rng": rng_state(self.rng),
-            "history": self.history.as_state(),
-            "optimizer": self.optimizer.state_dict(),
-            "network_state": (self.network.state_dict()
-                              if hasattr(self.network, "state_dict") else {}),
-            "sampler_state": self.sampler.state_dict(),
-        }
+        return trainer_state(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned, so that :meth:`run` continues the run."""
-        next_step = int(state["next_step"])
-        history = History.from_state(state["history"])
-        epochs_announced = int(state.get("epochs_announced", len(history.epoch_steps)))
-        steps_announced = int(state.get("steps_announced", next_step))
-        for name, value, most in (("next_step", next_step, self.step_num),
-                                  ("epochs_announced", epochs_announced,
-                                   len(history.epoch_steps)),
-                                  ("steps_announced", steps_announced, next_step)):
-            if not 0 <= value <= most:
-                raise ValueError(f"{name} {value} is outside 0..{most}")
-        if len(history.train_loss_list) != next_step:
-            raise ValueError(
-                f"the history holds {len(history.train_loss_list)} losses but the state says "
-                f"{next_step} steps were done"
-            )
-        restore_rng(self.rng, state["rng"])
-        self.optimizer.load_state_dict(state.get("optimizer", {}))
-        if state.get("network_state"):
-            self.network.load_state_dict(state["network_state"])
-        self.sampler.load_state_dict(state.get("sampler_state", {}))
-        self.history, self.next_step = history, next_step
-        self.epochs_announced, self.steps_announced = epochs_announced, steps_announced
-        initial_loss = state.get("initial_loss")
-        self.initial_loss = None if initial_loss is None else float(initial_loss)
+        """Restore what :meth:`state_dict` returned, so that :meth:`run` continues the run;
+        a state that does not fit is refused whole (``ValueError``)."""
+        restore_trainer(self, state)
 
 
 def train(network: Network, x_train: NDArray, t_train: NDArray, x_test: NDArray,

@@ -142,6 +142,10 @@ def load_params_npz(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], d
 _MIXED_PARTS = ("network_state", "sampler_state")
 
 
+#: The counts of a trainer's state that say how much of its history was announced.
+_ANNOUNCED = ("steps_announced", "epochs_announced")
+
+
 def save_checkpoint(
     path: str | os.PathLike[str],
     params: Mapping[str, NDArray],
@@ -171,6 +175,8 @@ def save_checkpoint(
         "next_step": trainer_state["next_step"],
         "initial_loss": trainer_state["initial_loss"],
         "rng": trainer_state["rng"],
+        # how much of the history the callbacks heard of (older files: all of it)
+        **{key: trainer_state[key] for key in _ANNOUNCED if key in trainer_state},
     }
     for part in _MIXED_PARTS:
         values = {}
@@ -210,6 +216,7 @@ def load_checkpoint(
             "rng": header.pop("rng"),
             "history": history,
             "optimizer": members("optimizer"),
+            **{key: header.pop(key) for key in _ANNOUNCED if key in header},
         }
     except KeyError as exc:
         raise CheckpointError(f"{path}: incomplete checkpoint, {exc} is missing") from None
