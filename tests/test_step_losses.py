@@ -311,3 +311,24 @@ def test_a_group_takes_at_most_its_memory():
     assert group_size(600, step_bytes=474_000) == 25  # 784-50-10, batches of 100
     assert group_size(600, step_bytes=13 * 2**20) == 1  # 784-2000-10 in float64: one step
     assert group_size(600, step_bytes=2**20) == 16
+
+
+def test_a_divergence_keeps_the_evaluations_measured_before_it():
+    # a parameter turns NaN at step 149: the evaluation after step 100 (with a validation
+    # set) is announced only at step 199 beside the training, but it was measured before
+    # the blow-up and stays, as in place
+    def run(beside):
+        x, t, x_test, t_test = data()
+        trainer = Trainer(DeepVisionZeroNet(12, 8, 4, rng=0), x, t, x_test, t_test,
+                          step_num=300, batch_size=20,
+                          optimizer=JumpSGD(0.5, at=10**9, nan_at=149), rng=0,
+                          iter_per_epoch=100, x_val=x_test, t_val=t_test,
+                          measure_beside=beside)
+        with np.errstate(all="ignore"), pytest.raises(TrainingDiverged, match="step 149"):
+            trainer.run()
+        return trainer.history
+
+    now, beside = run(False), run(True)
+    assert beside.epoch_steps == now.epoch_steps == [0, 100]
+    assert beside.test_acc_list == now.test_acc_list
+    assert beside.val_acc_list == now.val_acc_list and len(now.val_acc_list) == 2

@@ -16,6 +16,7 @@ time.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -94,27 +95,32 @@ class _Beside:
         self._helper = run_beside(self.work, idle=True)
 
     def work(self) -> None:
-        """Measure chunks, on whichever thread calls it, until none is left to take."""
+        """Measure chunks, on whichever thread calls it, until none is left to take.
+
+        Anything raised between taking a chunk and counting it, even a Ctrl-C, ends the
+        measurement with that error, so that :meth:`result` never waits for a chunk no
+        one will count.
+        """
         while True:
-            with self._lock:
-                if self._taken == len(self.parts) or self._error is not None:
-                    return
-                name, start, stop = self.parts[self._taken]
-                self._taken += 1
-            x, t = self.sets[name]
             try:
+                with self._lock:
+                    if self._taken == len(self.parts) or self._error is not None:
+                        return
+                    name, start, stop = self.parts[self._taken]
+                    self._taken += 1
+                x, t = self.sets[name]
                 correct = round(self.network.accuracy(x[start:stop], t[start:stop])
                                 * (stop - start))
+                with self._lock:
+                    self._correct[name] += correct
+                    self._left -= 1
+                    if self._left == 0:
+                        self._done.set()
             except BaseException as exc:
                 with self._lock:
                     self._error = self._error or exc
                     self._done.set()
                 return
-            with self._lock:
-                self._correct[name] += correct
-                self._left -= 1
-                if self._left == 0:
-                    self._done.set()
 
     def result(self) -> Accuracies:
         """The accuracies, measuring here the chunks not yet taken; an error raises."""
@@ -127,9 +133,13 @@ class _Beside:
                 for name, (x, t) in self.sets.items()}
 
     def stop(self) -> None:
-        """No more chunks; wait for the one the idle thread may be measuring."""
+        """No more chunks; wait for the one the idle thread may be measuring. A stopped
+        measurement that was not done has no result (:meth:`result` raises)."""
         with self._lock:
             self._taken = len(self.parts)
+            if self._left:
+                self._error = self._error or RuntimeError("the evaluation was stopped")
+                self._done.set()
         wait_for_all([self._helper])
 
 
@@ -196,14 +206,17 @@ class EpochEvaluations:
             ready.append((evaluation.epoch, evaluation.step, evaluation.measurement.result()))
         return ready
 
-    def abandon(self, history: Any, keep: bool) -> None:
-        """After a failed training: with ``keep``, finish and record the evaluations
-        started (the history stays whole); then stop the one beside the training, which
-        may not outlive the run. Their errors are dropped: the training's own is the one
-        to report."""
-        if keep:
-            with contextlib.suppress(BaseException):
-                self.settle(history)
+    def abandon(self, history: Any, keep_until: float = math.inf) -> None:
+        """After a failed training: finish and record the evaluations started after steps
+        up to ``keep_until`` (all of them: the history stays whole; a diverged run's step:
+        what was measured before the blow-up); then stop the one beside the training,
+        which may not outlive the run. Their errors are dropped: the training's own is
+        the one to report."""
+        with contextlib.suppress(BaseException):
+            for evaluation in self._started:
+                if evaluation.epoch is None and evaluation.step <= keep_until:
+                    evaluation.epoch = _record(history, evaluation.step,
+                                               evaluation.measurement.result())
         while self._started:
             self._started.popleft().measurement.stop()
 

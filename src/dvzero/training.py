@@ -248,9 +248,10 @@ class Trainer:
             self._announce_steps(len(self.history.train_loss_list))
             self._announce(self._evaluations.due(self.history))
         except BaseException as exc:
-            diverged = isinstance(exc, TrainingDiverged)  # else: keep the history whole
+            # keep the history whole; after a blow-up, what was measured before it
+            diverged = isinstance(exc, TrainingDiverged)
             try:
-                self._evaluations.abandon(self.history, keep=not diverged)
+                self._evaluations.abandon(self.history, exc.step if diverged else math.inf)
             finally:
                 if self._losses is not None:
                     self._losses.abandon(keep=not diverged)
@@ -349,10 +350,11 @@ class Trainer:
         try:
             check_params(step, loss, self.network.params)
         except TrainingDiverged:
-            if self._losses is not None:
-                self._losses.settle()
-                self._check_losses(self.steps_announced, step + 1)
-            raise
+            if self._losses is None:
+                raise
+            self._losses.settle()
+            self._check_losses(self.steps_announced, step + 1)
+            check_params(step, self.history.train_loss_list[step], self.network.params)
 
     def recent_loss(self) -> tuple[float, int]:
         """Mean loss over the last :data:`DIVERGENCE_WINDOW` steps (or fewer): ``(mean, n)``."""
