@@ -28,20 +28,25 @@ MIN_PART_BYTES = 2**20
 
 T = TypeVar("T")
 
-_pool: ThreadPoolExecutor | None = None
-_pool_pid = 0
-_idle: ThreadPoolExecutor | None = None
-_idle_pid = 0
-_on_pool_thread = threading.local()  # .value: this thread is one of the pool's
+_executors: dict[str, tuple[int, ThreadPoolExecutor]] = {}  # name: (made in pid, pool)
+_on_pool_thread = threading.local()  # .value: this thread is one of the pools'
+
+
+def _executor(name: str, workers: int, initializer: Callable[[], None] | None = None
+              ) -> ThreadPoolExecutor:
+    """The pool ``name``, made on first use and made again in a forked child (whose copy
+    has no threads)."""
+    pid, pool = _executors.get(name, (0, None))
+    if pool is None or pid != os.getpid():
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name,
+                                  initializer=initializer)
+        _executors[name] = os.getpid(), pool
+    return pool
 
 
 def _workers() -> ThreadPoolExecutor:
-    """The shared pool, made again in a forked child (whose copy has no threads)."""
-    global _pool, _pool_pid
-    if _pool is None or _pool_pid != os.getpid():
-        _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="dvzero")
-        _pool_pid = os.getpid()
-    return _pool
+    """The shared pool."""
+    return _executor("dvzero", 64)
 
 
 def run_parts(work: Callable[[int, int], object], parts: int, threads: int) -> None:
@@ -92,17 +97,8 @@ def run_beside(work: Callable[[], T], idle: bool = False) -> Future[T]:
         _on_pool_thread.value = True
         return context.run(work)
 
-    return (_idle_worker() if idle else _workers()).submit(pooled)
-
-
-def _idle_worker() -> ThreadPoolExecutor:
-    """The thread for idle work (:func:`run_beside`), made again in a forked child."""
-    global _idle, _idle_pid
-    if _idle is None or _idle_pid != os.getpid():
-        _idle = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dvzero-idle",
-                                   initializer=_lowest_priority)
-        _idle_pid = os.getpid()
-    return _idle
+    pool = _executor("dvzero-idle", 1, _lowest_priority) if idle else _workers()
+    return pool.submit(pooled)
 
 
 def _lowest_priority() -> None:
