@@ -184,11 +184,12 @@ class EpochEvaluations:
             self._started.append(_Evaluation(step, step + self.lag, _Measured(accuracies),
                                              epoch))
 
-    def settle(self, history: Any) -> None:
-        """Record every evaluation started into ``history``, in order, finishing the one
-        beside the training here if it is still running; a failed one raises here."""
+    def settle(self, history: Any, until: float = math.inf) -> None:
+        """Record every evaluation started (after steps up to ``until``) into ``history``,
+        in order, finishing the one beside the training here if it is still running; a
+        failed one raises here."""
         for evaluation in self._started:
-            if evaluation.epoch is None:
+            if evaluation.epoch is None and evaluation.step <= until:
                 evaluation.epoch = _record(history, evaluation.step,
                                            evaluation.measurement.result())
 
@@ -213,10 +214,7 @@ class EpochEvaluations:
         which may not outlive the run. Their errors are dropped: the training's own is
         the one to report."""
         with contextlib.suppress(BaseException):
-            for evaluation in self._started:
-                if evaluation.epoch is None and evaluation.step <= keep_until:
-                    evaluation.epoch = _record(history, evaluation.step,
-                                               evaluation.measurement.result())
+            self.settle(history, keep_until)
         while self._started:
             self._started.popleft().measurement.stop()
 

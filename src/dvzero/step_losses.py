@@ -64,7 +64,7 @@ class StepLosses:
         self._measured = 0  # of the group being filled, recorded already (settle)
         self._slots: dict[str, NDArray] | None = None
         self._spare: dict[str, NDArray] | None = None
-        self._flight: tuple[int, Future[NDArray]] | None = None  # (its last step + 1, losses)
+        self._flight: Future[NDArray] | None = None  # the losses of the group on the thread
 
     def add(self, step: int, params: dict[str, NDArray], rows: NDArray) -> None:
         """The parameters after the update of ``step`` (copied) and its batch's rows."""
@@ -105,7 +105,7 @@ class StepLosses:
             with contextlib.suppress(BaseException):
                 self.settle()
         if self._flight is not None:
-            wait_for_all([self._flight[1]])
+            wait_for_all([self._flight])
             self._flight = None
 
     def _hand_over(self) -> None:
@@ -115,15 +115,14 @@ class StepLosses:
         slots, rows, start = self._slots, self._rows, self._measured
         end = self._first + len(rows)
         if start < len(rows):
-            self._flight = end, run_beside(lambda: self._measure(slots, rows, start))
+            self._flight = run_beside(lambda: self._measure(slots, rows, start))
         self._slots, self._spare = self._spare, slots  # the group's copies stay its own
         self._first, self._rows, self._measured = end, [], 0
 
     def _collect(self) -> None:
         if self._flight is not None:
-            _, losses = self._flight
-            wait_for_all([losses])
-            self._flight = None
+            wait_for_all([self._flight])  # a Ctrl-C here leaves the group to collect
+            losses, self._flight = self._flight, None
             self.history.train_loss_list.extend(float(loss) for loss in losses.result())
 
     def _measure(self, slots: dict[str, NDArray], rows: list[NDArray], start: int
