@@ -307,7 +307,7 @@ def _add_bench(commands) -> None:
         description="Measure, on this machine, the speed of the matrix products of the "
         "original post's network, one training step by backpropagation, by the structured "
         "numerical gradient and by the original post's loop (timed on a part and "
-        "extrapolated), and the whole original post's job against its floor: the time of "
+        "extrapolated), and the whole original post's job against its floor: the least time of "
         "its matrix products alone. Prints a table and writes the figures as JSON. About a "
         "minute.", formatter_class=_HelpFormatter)
     bench.add_argument("--out", type=path, default=Path("bench.json"),
