@@ -126,13 +126,16 @@ class DeepVisionZeroNet:
 
     # ------------------------------------------------------------------ the original post's API
 
-    def _hidden(self, x: NDArray) -> NDArray:
+    def _hidden(self, x: NDArray, params: dict[str, NDArray] | None = None) -> NDArray:
+        params = self.params if params is None else params
         activation = ACTIVATIONS[self.activation][0]
-        return activation(x @ self.params["W1"] + self.params["b1"])
+        return activation(x @ params["W1"] + params["b1"])
 
-    def _scores(self, x: NDArray) -> NDArray:
-        """Logits ``(N, output_size)``: everything but the final softmax."""
-        return self._hidden(x) @ self.params["W2"] + self.params["b2"]
+    def _scores(self, x: NDArray, params: dict[str, NDArray] | None = None) -> NDArray:
+        """Logits ``(N, output_size)``: everything but the final softmax. ``params``
+        (this network's by default) may be stacked, with the batches: ``(K, N, ...)``."""
+        params = self.params if params is None else params
+        return self._hidden(x, params) @ params["W2"] + params["b2"]
 
     def predict(self, x: ArrayLike) -> NDArray:
         """Class probabilities for ``x`` ``(N, input_size)`` -> ``(N, output_size)``."""
@@ -216,9 +219,8 @@ class DeepVisionZeroNet:
         products, each on its own, and the same sums): the trainer measures the loss after
         each update this way, a group of steps at a time, beside the training.
         """
-        activation = ACTIVATIONS[self.activation][0]
-        hidden = activation(np.matmul(x, params["W1"]) + params["b1"][:, None, :])
-        y = softmax(np.matmul(hidden, params["W2"]) + params["b2"][:, None, :])
+        stacked = {**params, "b1": params["b1"][:, None, :], "b2": params["b2"][:, None, :]}
+        y = softmax(self._scores(x, stacked))  # the biases broadcast over each batch
         picked = np.take_along_axis(y, labels[:, :, None], axis=2)[:, :, 0]
         return -np.log(np.maximum(picked, CROSS_ENTROPY_FLOOR)).sum(axis=1) / x.shape[1]
 
