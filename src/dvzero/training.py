@@ -303,7 +303,7 @@ class Trainer:
                 if self.record_loss == "after_update":
                     loss = network.loss(x_batch, t_batch)
                 history.train_loss_list.append(loss)
-                check_loss(i, loss, history.train_loss_list, self.initial_loss)
+                self._check_losses(i, i + 1)
 
             if i % self.iter_per_epoch == 0:
                 self._check_params(i, loss)
