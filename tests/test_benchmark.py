@@ -68,6 +68,7 @@ def fake_result() -> benchmark.BenchResult:
                         "seconds": {"1": 1e-4, "2": 5e-5}, "gflops": {"1": 78.4, "2": 156.8}}]
     result.floor_seconds, result.job_seconds, result.job_test_acc = 2.0, 5.0, 0.9452
     result.floor_as_run_seconds = 2.5
+    result.job_cpu_seconds, result.products_cpu_seconds = 8.75, 4.06
     result.backprop_step, result.structured_step, result.naive_step = 3e-4, 0.06, 12.0
     result.naive_timed_evaluations = 2000
     result.projected_job = {"backprop": 5.0, "structured numerical": 602.0,
@@ -82,6 +83,8 @@ def test_the_table_says_what_was_measured_and_how():
     assert "100x784x50" in text and "78.4      156.8" in text
     assert "= 2.50x the floor, 2.00x as run (test acc 0.9452)" in text
     assert "floor as dvzero train runs them (each on one thread)" in text
+    assert "its processor time, all threads: 8.8 s on 2 cores, of which its matrix " \
+        "products need 4.1 s" in text
     assert "the accuracies beside the steps, on other threads" in text
     assert "timed on 2,000 of its 79,520 loss evaluations and extrapolated" in text
     assert "10.0 minutes" in text and "33.3 hours" in text
@@ -108,7 +111,7 @@ def test_dvzero_bench_refuses_an_output_it_cannot_write(tmp_path, capsys, name, 
 
 def test_the_whole_bench_on_a_short_job(monkeypatch, small_mnist_dir):
     # the real measurements, with the job cut short (run_job is what takes seconds)
-    monkeypatch.setattr(benchmark, "run_job", lambda: (1.5, 0.9, 17))
+    monkeypatch.setattr(benchmark, "run_job", lambda: (1.5, 2.5, 0.9, 17))
     monkeypatch.setattr(benchmark, "step_seconds", lambda method, dtype, **_: (
         (2.0, 1000) if method == "naive" else (0.001, 0)))
     heard = []
@@ -120,6 +123,9 @@ def test_the_whole_bench_on_a_short_job(monkeypatch, small_mnist_dir):
         benchmark.floors(products, seconds, result.threads, result.cores))
     assert result.floor_ratio == pytest.approx(1.5 / result.floor_seconds)
     assert result.floor_seconds <= result.floor_as_run_seconds
+    assert result.job_cpu_seconds == 2.5
+    assert result.products_cpu_seconds == pytest.approx(benchmark.core_seconds(products, seconds))
+    assert result.products_cpu_seconds >= result.floor_seconds  # on 1 or more cores
     for product, times in zip(result.products, seconds, strict=True):
         for count, time in times.items():
             flops = 2 * np.prod(product["shape"])
@@ -140,6 +146,7 @@ def test_the_floors_in_closed_form():
     # steps at their best: 10 * 0.6 + 10 * 2.0 = 26; the least core-seconds: 10 * 1.0 +
     # 10 * 2.0 + 4 * 4.0 = 46, over 2 cores = 23; the larger
     assert floor == pytest.approx(26.0)
+    assert benchmark.core_seconds(products, seconds) == pytest.approx(46.0)
     # steps on one thread 30; evaluations on one thread 20; everything 50 / 2 = 25
     assert as_run == pytest.approx(30.0)
     # with the evaluations the longer part, they bound both

@@ -9,7 +9,9 @@ else (activations, softmax, sampling, Python, files) is overhead above it.
 ``dvzero train`` runs each step's products on one thread (a second BLAS thread makes it
 several times slower on a busy machine) and the loss pass after each update and the
 evaluations beside the steps, on other threads:
-the *floor as run* is the least time that plan allows.
+the *floor as run* is the least time that plan allows. The job's processor time, all its
+threads together, against the least its products take (:func:`core_seconds`) shows how
+much of the machine's work is the products and how much the work around them.
 :func:`run_bench` measures the products, a step of each way of computing the gradient, and
 the whole job, and returns plain numbers (:class:`BenchResult`).
 """
@@ -100,11 +102,18 @@ def floors(products: list[Product], seconds: list[dict[int, float]], threads: in
     steps, every = slice(0, STEP_PRODUCTS), slice(0, len(products))
     beside = slice(STEP_PRODUCTS, len(products))
     floor = max(total(steps, lambda times: min(times.values())),
-                total(every, lambda times: min(k * t for k, t in times.items())) / cores)
+                core_seconds(products, seconds) / cores)
     one_thread = lambda times: times[1]  # noqa: E731
     as_run = max(total(steps, one_thread), total(beside, one_thread),
                  total(every, one_thread) / threads)
     return floor, as_run
+
+
+def core_seconds(products: list[Product], seconds: list[dict[int, float]]) -> float:
+    """The processor time ``products`` take at the least: each product's count times its
+    least core-seconds (``k`` times its time ``seconds[i][k]`` on ``k`` BLAS threads)."""
+    return sum(product.count * min(k * t for k, t in times.items())
+               for product, times in zip(products, seconds, strict=True))
 
 
 def cpu_model() -> str:
@@ -171,6 +180,10 @@ class BenchResult:
     #: The job less its steps: loading, files, pictures, the final accuracies.
     rest_seconds: float = 0.0
     job_seconds: float = 0.0
+    #: The processor time of the job, all its threads together.
+    job_cpu_seconds: float = 0.0
+    #: The least processor time of the job's matrix products (:func:`core_seconds`).
+    products_cpu_seconds: float = 0.0
     job_test_acc: float = 0.0
     projected_job: dict[str, float] = field(default_factory=dict)
 
@@ -247,13 +260,14 @@ def evaluation_seconds() -> float:
                                    network.accuracy(x_test, t_test)), least=0.0, samples=3)
 
 
-def run_job() -> tuple[float, float, int]:
+def run_job() -> tuple[float, float, float, int]:
     """The original post's job in this process (imports and start-up excluded): its wall
-    seconds, its test accuracy and the evaluations it made."""
+    seconds, its processor seconds (all threads), its test accuracy and the evaluations it
+    made."""
     from .runs import Run
 
     with tempfile.TemporaryDirectory(prefix="dvzero-bench-") as folder:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         run = Run.start({"seed": 1}, Path(folder) / "run")
         run.load_data()
         with run_threads(run.config):
@@ -261,8 +275,8 @@ def run_job() -> tuple[float, float, int]:
             if outcome.status != "finished":
                 raise RuntimeError(f"the benchmark's training did not finish: {outcome.status}")
             summary = run.finish(start)
-        seconds = time.perf_counter() - start
-    return seconds, summary["test_acc"], summary["epochs_evaluated"]
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    return seconds, cpu_seconds, summary["test_acc"], summary["epochs_evaluated"]
 
 
 def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchResult:
@@ -272,7 +286,8 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
     result = BenchResult(cpu=cpu_model(), threads=threads, numpy=np.__version__,
                          cores=available_cores())
     progress("the whole job (dvzero train --seed 1)")
-    result.job_seconds, result.job_test_acc, evaluations = run_job()  # on the run's threads
+    # on the run's threads
+    result.job_seconds, result.job_cpu_seconds, result.job_test_acc, evaluations = run_job()
     progress("matrix products, on one thread and on every core")
     # + the final accuracies; the test pictures' 10,000 images are left out (a floor
     # a little too low only makes the ratio to it a little worse)
@@ -288,6 +303,7 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
                        for count, time in seconds[-1].items()}})
     result.floor_seconds, result.floor_as_run_seconds = floors(products, seconds, threads,
                                                                result.cores)
+    result.products_cpu_seconds = core_seconds(products, seconds)
     with run_threads({"net": "two-layer", "threads": threads}):  # as dvzero train
         progress("one step: backprop, structured numerical, naive numerical (a part of it)")
         result.backprop_step, _ = step_seconds("backprop", np.float32)
@@ -338,6 +354,9 @@ def report_lines(result: BenchResult) -> list[str]:
         f"  backprop, measured                                        "
         f"{duration(result.job_seconds):>12}  = {result.floor_ratio:.2f}x the floor, "
         f"{result.floor_as_run_ratio:.2f}x as run (test acc {result.job_test_acc:.4f})",
+        f"    its processor time, all threads: {result.job_cpu_seconds:.1f} s on "
+        f"{result.cores} core{'s' if result.cores > 1 else ''}, of which its matrix products "
+        f"need {result.products_cpu_seconds:.1f} s",
         f"  structured numerical, projected                           "
         f"{duration(result.projected_job['structured numerical']):>12}",
         f"  naive numerical, projected                                "
@@ -347,5 +366,7 @@ def report_lines(result: BenchResult) -> list[str]:
         "several times slower on a busy machine, and measures the loss after each update and",
         "the accuracies " + ("beside the steps, on other threads." if result.threads > 1
                              else "between the steps."),
+        "The processor time above its products' is the work around them: activations,",
+        "softmax, sampling, copies, Python, threads handing work over, files and pictures.",
     ]
     return lines
