@@ -251,7 +251,7 @@ def plot_confusion(path: str | os.PathLike[str], matrix, title: str) -> None:
         if count:
             dark = np.log1p(count) > np.log1p(matrix.max()) / 2  # the colour scale is log
             axes.text(guess, true, str(count), ha="center", va="center", fontsize=6,
-                      color="white" if dark else "black")
+                      color="white" if dark else "black", in_layout=False)  # inside the axes
     axes.set_xticks(range(matrix.shape[1]))
     axes.set_yticks(range(matrix.shape[0]))
     axes.set_xlabel("predicted digit")
