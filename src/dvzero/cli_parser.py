@@ -308,8 +308,9 @@ def _add_bench(commands) -> None:
         "original post's network, one training step by backpropagation, by the structured "
         "numerical gradient and by the original post's loop (timed on a part and "
         "extrapolated), and the whole original post's job against its floor: the least time of "
-        "its matrix products alone. Prints a table and writes the figures as JSON. About a "
-        "minute.", formatter_class=_HelpFormatter)
+        "its matrix products alone; and the job's processor time against the least its "
+        "products take. Prints a table and writes the figures as JSON. About a minute.",
+        formatter_class=_HelpFormatter)
     bench.add_argument("--out", type=path, default=Path("bench.json"),
                        help="the JSON file to write (default: bench.json)")
 
