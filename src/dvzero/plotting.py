@@ -290,8 +290,10 @@ def _image_grid(path, images, labels, title: str, columns: int, cmap="gray",
                       ha="center", va="top")
     from matplotlib import colormaps
 
+    # coloured here, as bytes: matplotlib would resample the floats at the picture's size
+    # first, in arrays ten times as large as the picture (20 MB for the mistakes)
     colours = colormaps[cmap].with_extremes(bad="white")
-    axes.imshow(mosaic, cmap=colours, vmin=0, vmax=1, interpolation="nearest")
+    axes.imshow(colours(mosaic, bytes=True), interpolation="nearest")
     axes.set_axis_off()
     figure.suptitle(title, fontsize=9)
     with atomic_write(path, "wb") as handle:
