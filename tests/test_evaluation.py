@@ -334,28 +334,137 @@ def test_an_evaluation_beside_that_fails_raises_where_its_result_is_asked():
     measurement.stop()
 
 
-def test_a_ctrl_c_in_the_trainers_chunk_ends_the_measurement_without_a_hang():
+def test_a_ctrl_c_in_the_trainers_chunk_puts_it_back_for_later():
     from dvzero._parallel import run_beside
     from dvzero.evaluation import _Beside
 
-    class Interrupting(DeepVisionZeroNet):
+    class InterruptedOnce(DeepVisionZeroNet):
+        armed = True
+
         def accuracy(self, x, t, batch_size=2000):
-            if threading.current_thread() is threading.main_thread():
+            if InterruptedOnce.armed and threading.current_thread() is threading.main_thread():
+                InterruptedOnce.armed = False
                 raise KeyboardInterrupt  # a second Ctrl-C, mid-chunk
             return super().accuracy(x, t, batch_size)
 
     rng = np.random.default_rng(0)
     x, t = rng.random((8000, 12)).astype(np.float32), rng.integers(0, 4, 8000)
+    network = InterruptedOnce(12, 8, 4, dtype=np.float32, rng=0)
     release = threading.Event()
     blocker = run_beside(release.wait, idle=True)  # the chunks are the trainer's
-    measurement = _Beside(Interrupting(12, 8, 4, dtype=np.float32, rng=0), [("train", x, t)])
-    with pytest.raises(KeyboardInterrupt):
-        measurement.result()
-    with pytest.raises(KeyboardInterrupt):  # asked again: the same, at once
-        measurement.result()
-    release.set()
+    try:
+        measurement = _Beside(network, [("train", x, t)])
+        with pytest.raises(KeyboardInterrupt):
+            measurement.result()
+        try:  # asked again, every chunk is counted once, the interrupted one too
+            accuracies = measurement.result()
+        except KeyboardInterrupt:
+            pytest.fail("the interrupted chunk ended the measurement")
+        assert accuracies == {"train": DeepVisionZeroNet.accuracy(network, x, t)}
+    finally:
+        release.set()
+        blocker.result(timeout=10)
     measurement.stop()
-    blocker.result(timeout=10)
+
+
+def test_a_ctrl_c_while_the_trainer_measures_loses_no_evaluation():
+    # the idle thread is busy, the trainer measures an evaluation's chunks itself and a
+    # second Ctrl-C lands there: the state saved afterwards still holds that evaluation,
+    # and the resumed run is the whole run
+    from dvzero._parallel import run_beside
+
+    class InterruptedOnce(DeepVisionZeroNet):
+        armed = False
+
+        def accuracy(self, x, t, batch_size=2000):
+            if InterruptedOnce.armed and threading.current_thread() is threading.main_thread():
+                InterruptedOnce.armed = False
+                raise KeyboardInterrupt
+            return super().accuracy(x, t, batch_size)
+
+    release = threading.Event()
+
+    class BusyIdleThread(Callback):
+        def on_step_end(self, step, loss):
+            if step == 12:
+                run_beside(release.wait, idle=True)
+                InterruptedOnce.armed = True
+                threading.Timer(0.5, release.set).start()
+
+    _, whole = trained(True)
+    network = InterruptedOnce(12, 8, 4, dtype=np.float32, rng=0)
+    x, t, x_test, t_test = data()
+
+    def trainer(callbacks=()):
+        return Trainer(network, x, t, x_test, t_test, step_num=45, batch_size=20,
+                       optimizer=SGD(0.5), rng=0, measure_beside=True,
+                       callbacks=list(callbacks))
+
+    first = trainer([BusyIdleThread()])
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            first.run()
+    finally:
+        release.set()
+    state = first.state_dict()
+    assert state["next_step"] == 30 and state["history"]["epoch_steps"] == [0, 10, 20]
+    resumed = trainer()
+    resumed.load_state_dict(state)
+    history = resumed.run()
+    assert history.epoch_steps == whole.epoch_steps
+    assert history.test_acc_list == whole.test_acc_list
+    assert history.train_loss_list == whole.train_loss_list
+
+
+class FailsOnce(DeepVisionZeroNet):
+    """Its fifth accuracy (the third evaluation's first set) raises."""
+
+    calls = 0
+
+    def accuracy(self, x, t, batch_size=2000):
+        FailsOnce.calls += 1
+        if FailsOnce.calls == 5:
+            raise MemoryError("no room")
+        return super().accuracy(x, t, batch_size)
+
+
+def failed_then_resumed(beside):
+    FailsOnce.calls = 0
+    network = FailsOnce(12, 8, 4, dtype=np.float32, rng=0)
+    x, t, x_test, t_test = data()
+
+    def trainer():
+        return Trainer(network, x, t, x_test, t_test, step_num=45, batch_size=20,
+                       optimizer=SGD(0.5), rng=0, measure_beside=beside)
+
+    first = trainer()
+    with pytest.raises(MemoryError, match="no room"):
+        first.run()
+    state = first.state_dict()
+    assert len(state["history"]["train_loss_list"]) == state["next_step"]
+    second = trainer()
+    second.load_state_dict(state)
+    return state, second.run()
+
+
+def test_an_evaluation_that_fails_in_place_leaves_a_state_that_resumes_to_the_whole_run():
+    # the step is done when its evaluation fails: the state counts it, and the resumed
+    # run measures that evaluation first (the parameters are still the step's)
+    _, whole = trained(False)
+    state, history = failed_then_resumed(False)
+    assert state["next_step"] == 21 and state["history"]["epoch_steps"] == [0, 10]
+    assert history.epoch_steps == whole.epoch_steps
+    assert history.test_acc_list == whole.test_acc_list
+    assert history.train_loss_list == whole.train_loss_list
+
+
+def test_an_evaluation_that_fails_beside_leaves_a_state_that_resumes():
+    # the snapshot it measured is gone: that evaluation is lost, the rest is the whole run
+    _, whole = trained(True)
+    state, history = failed_then_resumed(True)
+    assert 20 not in state["history"]["epoch_steps"]
+    assert history.epoch_steps == [step for step in whole.epoch_steps if step != 20]
+    assert history.train_loss_list == whole.train_loss_list
 
 
 def test_a_stopped_measurement_has_no_result():

@@ -229,29 +229,38 @@ class JumpSGD(SGD):
         self.updates += 1
 
 
-def diverged(beside, **sgd):
+def diverged(beside, iter_per_epoch=100, **sgd):
     x, t, x_test, t_test = data()
+    recorder = StepRecorder()
     trainer = Trainer(DeepVisionZeroNet(12, 8, 4, rng=0), x, t, x_test, t_test, step_num=300,
                       batch_size=20, optimizer=JumpSGD(0.5, **sgd), rng=0,
-                      iter_per_epoch=100, measure_beside=beside)
+                      iter_per_epoch=iter_per_epoch, measure_beside=beside,
+                      callbacks=[recorder])
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as caught:
         trainer.run()
-    return str(caught.value), trainer.history
+    return str(caught.value), trainer.history, recorder.steps
 
 
-@pytest.mark.parametrize("sgd, step", [({"at": 80}, 93), ({"at": 10**9, "nan_at": 80}, 80)],
-                         ids=["the loss explodes", "a parameter turns NaN"])
-def test_a_divergence_beside_the_training_is_the_one_in_place(sgd, step):
+@pytest.mark.parametrize("sgd, iter_per_epoch, step, epochs", [
+    ({"at": 80}, 100, 93, [0]), ({"at": 10**9, "nan_at": 80}, 100, 80, [0]),
+    ({"at": 80}, 31, 93, [0, 31, 62]), ({"at": 10**9, "nan_at": 100}, 10, 100, list(
+        range(0, 100, 10)))],
+    ids=["the loss explodes", "a parameter turns NaN", "the loss explodes at an epoch's step",
+         "a parameter is NaN at an epoch's step"])
+def test_a_divergence_beside_the_training_is_the_one_in_place(sgd, iter_per_epoch, step,
+                                                              epochs):
     # beside the training the blow-up is found later (when the losses are announced, or
-    # by the parameters' check at step 100): the same step, the same reason, the same
-    # history, evaluations measured after it forgotten
-    (now_message, now), (beside_message, beside) = diverged(False, **sgd), \
-        diverged(True, **sgd)
+    # by the parameters' check at the next epoch): the same step, the same reason, the
+    # same history (no evaluation of the step that failed, none after it), the same steps
+    # announced before it
+    (now_message, now, now_steps), (beside_message, beside, beside_steps) = \
+        diverged(False, iter_per_epoch, **sgd), diverged(True, iter_per_epoch, **sgd)
     assert beside_message == now_message and f"at step {step}:" in now_message
     np.testing.assert_array_equal(beside.train_loss_list, now.train_loss_list)  # NaN too
     assert len(now.train_loss_list) == step + 1
-    assert beside.epoch_steps == now.epoch_steps == [0]
+    assert beside.epoch_steps == now.epoch_steps == epochs
     assert beside.test_acc_list == now.test_acc_list
+    assert beside_steps == now_steps == list(range(step))
 
 
 def test_a_checkpoint_is_only_called_healthy_when_every_loss_it_holds_passed_its_check():
@@ -332,3 +341,37 @@ def test_a_divergence_keeps_the_evaluations_measured_before_it():
     assert beside.epoch_steps == now.epoch_steps == [0, 100]
     assert beside.test_acc_list == now.test_acc_list
     assert beside.val_acc_list == now.val_acc_list and len(now.val_acc_list) == 2
+
+
+def test_a_group_that_fails_on_its_thread_files_no_loss_under_another_step():
+    # the thread fails once: the error is the run's, and the history keeps only the losses
+    # before that group, each at its own step (the next group is not filed in its place)
+    class FailsOnce(DeepVisionZeroNet):
+        failed = False
+
+        def stacked_loss(self, params, x, labels):
+            if threading.current_thread() is not threading.main_thread() and \
+                    not FailsOnce.failed:
+                FailsOnce.failed = True
+                raise MemoryError("no room on the loss thread")
+            return super().stacked_loss(params, x, labels)
+
+    whole = trainer_for(False, steps=60).run().train_loss_list
+    trainer = trainer_for(True, steps=60, network=FailsOnce(12, 8, 4, dtype=np.float32,
+                                                            rng=0))
+    with pytest.raises(MemoryError, match="no room"):
+        trainer.run()
+    kept = trainer.history.train_loss_list
+    assert len(kept) < trainer.next_step and kept == whole[:len(kept)]
+
+
+def test_losses_recorded_again_land_on_their_own_steps():
+    # a Ctrl-C between recording a group and forgetting it records it again: no harm
+    history = History(train_loss_list=[1.0, 2.0])
+    losses = StepLosses(None, None, None, history, first_step=2, group=4)
+    losses._record(2, np.array([3.0, 4.0]))
+    losses._record(2, np.array([3.0, 4.0]))
+    losses._record(3, np.array([4.0, 5.0]))
+    assert history.train_loss_list == [1.0, 2.0, 3.0, 4.0, 5.0]
+    with pytest.raises(RuntimeError, match="from step 7 on cannot be recorded before"):
+        losses._record(7, np.array([8.0]))

@@ -85,7 +85,7 @@ class _Beside:
         self.parts = [(name, start, min(start + CHUNK, len(x)))
                       for name, x, _ in eval_sets for start in range(0, len(x), CHUNK)]
         self._lock = threading.Lock()
-        self._taken = 0
+        self._todo = deque(self.parts)  # not yet taken
         self._left = len(self.parts)
         self._correct = dict.fromkeys(self.sets, 0)
         self._error: BaseException | None = None
@@ -97,25 +97,33 @@ class _Beside:
     def work(self) -> None:
         """Measure chunks, on whichever thread calls it, until none is left to take.
 
-        Anything raised between taking a chunk and counting it, even a Ctrl-C, ends the
-        measurement with that error, so that :meth:`result` never waits for a chunk no
-        one will count.
+        A Ctrl-C (on the trainer's thread, the only one that gets them) puts its chunk
+        back and is raised: the measurement can be finished later. Anything else raised
+        between taking a chunk and counting it ends the measurement with that error, so
+        that :meth:`result` never waits for a chunk no one will count.
         """
         while True:
+            part = None
             try:
                 with self._lock:
-                    if self._taken == len(self.parts) or self._error is not None:
+                    if not self._todo or self._error is not None:
                         return
-                    name, start, stop = self.parts[self._taken]
-                    self._taken += 1
+                    part = self._todo.popleft()
+                name, start, stop = part
                 x, t = self.sets[name]
                 correct = round(self.network.accuracy(x[start:stop], t[start:stop])
                                 * (stop - start))
                 with self._lock:
                     self._correct[name] += correct
                     self._left -= 1
+                    part = None  # counted
                     if self._left == 0:
                         self._done.set()
+            except KeyboardInterrupt:
+                if part is not None:
+                    with self._lock:
+                        self._todo.appendleft(part)
+                raise
             except BaseException as exc:
                 with self._lock:
                     self._error = self._error or exc
@@ -136,7 +144,7 @@ class _Beside:
         """No more chunks; wait for the one the idle thread may be measuring. A stopped
         measurement that was not done has no result (:meth:`result` raises)."""
         with self._lock:
-            self._taken = len(self.parts)
+            self._todo.clear()
             if self._left:
                 self._error = self._error or RuntimeError("the evaluation was stopped")
                 self._done.set()
@@ -172,6 +180,14 @@ class EpochEvaluations:
         self._started.append(_Evaluation(step, step + self.lag, measurement))
         if not self.lag:
             self.settle(history)
+
+    def start_missing(self, network: Any, history: Any, step: int, iter_per_epoch: int
+                      ) -> None:
+        """Measure ``network`` after ``step``, the last step done, if that was an epoch's
+        and ``history`` lacks its evaluation (it failed, or was interrupted, after the
+        step: the network is still as the step left it)."""
+        if step >= 0 and step % iter_per_epoch == 0 and history.epoch_steps[-1:] != [step]:
+            self.start(network, step, history)
 
     def resume(self, history: Any, announced: int) -> None:
         """Queue the evaluations ``history`` holds beyond its first ``announced``: recorded

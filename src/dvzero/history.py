@@ -30,9 +30,10 @@ class History:
         return iter((self.train_loss_list, self.train_acc_list, self.test_acc_list))
 
     def truncate(self, step: int) -> None:
-        """Forget what was measured after ``step``: its later losses and evaluations."""
+        """Keep what a training that fails at ``step`` had measured: the losses up to
+        ``step``'s, and the evaluations before it (the one of a failed step never starts)."""
         del self.train_loss_list[step + 1:]
-        kept = sum(1 for measured in self.epoch_steps if measured <= step)
+        kept = sum(1 for measured in self.epoch_steps if measured < step)
         for values in (self.train_acc_list, self.test_acc_list, self.epoch_steps):
             del values[kept:]
         del self.val_acc_list[kept:]

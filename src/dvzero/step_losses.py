@@ -64,7 +64,8 @@ class StepLosses:
         self._measured = 0  # of the group being filled, recorded already (settle)
         self._slots: dict[str, NDArray] | None = None
         self._spare: dict[str, NDArray] | None = None
-        self._flight: Future[NDArray] | None = None  # the losses of the group on the thread
+        #: The group on the thread: its first step and the future of its losses.
+        self._flight: tuple[int, Future[NDArray]] | None = None
 
     def add(self, step: int, params: dict[str, NDArray], rows: NDArray) -> None:
         """The parameters after the update of ``step`` (copied) and its batch's rows."""
@@ -93,7 +94,7 @@ class StepLosses:
         self._collect()
         if len(self._rows) > self._measured:
             losses = self._measure(self._slots, self._rows, self._measured)
-            self.history.train_loss_list.extend(float(loss) for loss in losses)
+            self._record(self._first + self._measured, losses)
             self._measured = len(self._rows)
 
     def abandon(self, keep: bool) -> None:
@@ -105,25 +106,45 @@ class StepLosses:
             with contextlib.suppress(BaseException):
                 self.settle()
         if self._flight is not None:
-            wait_for_all([self._flight])
+            wait_for_all([self._flight[1]])
             self._flight = None
 
     def _hand_over(self) -> None:
-        """Record the group on the thread, then give it the group being filled."""
+        """Record the group on the thread, then give it the group being filled.
+
+        A Ctrl-C anywhere in here leaves a state that :meth:`settle` completes: the group
+        handed over is still the one being filled until the last line (one assignment),
+        and measuring it again records the same losses at the same steps.
+        """
         self._collect()
         self.announce_until = self._first
         slots, rows, start = self._slots, self._rows, self._measured
         end = self._first + len(rows)
         if start < len(rows):
-            self._flight = run_beside(lambda: self._measure(slots, rows, start))
-        self._slots, self._spare = self._spare, slots  # the group's copies stay its own
-        self._first, self._rows, self._measured = end, [], 0
+            first = self._first + start
+            self._flight = first, run_beside(lambda: self._measure(slots, rows, start))
+        # the group's copies stay its own: the spare ones are filled next
+        self._slots, self._spare, self._first, self._rows, self._measured = \
+            self._spare, slots, end, [], 0
 
     def _collect(self) -> None:
+        """Record the losses of the group on the thread. If measuring them failed, the
+        error is raised here and again at each call, and nothing after that group is
+        recorded: no loss is ever filed under another step."""
         if self._flight is not None:
-            wait_for_all([self._flight])  # a Ctrl-C here leaves the group to collect
-            losses, self._flight = self._flight, None
-            self.history.train_loss_list.extend(float(loss) for loss in losses.result())
+            first, future = self._flight
+            wait_for_all([future])
+            self._record(first, future.result())
+            self._flight = None  # after recording: a Ctrl-C before it records them again
+
+    def _record(self, first: int, losses: NDArray) -> None:
+        """The losses of steps ``first``, ``first + 1``, ... into the history, in their own
+        places: recording them again changes nothing."""
+        losses_list = self.history.train_loss_list
+        if first > len(losses_list):
+            raise RuntimeError(f"the losses from step {first} on cannot be recorded before "
+                               f"those of steps {len(losses_list)} to {first - 1}")
+        losses_list[first:first + len(losses)] = [float(loss) for loss in losses]
 
     def _measure(self, slots: dict[str, NDArray], rows: list[NDArray], start: int
                  ) -> NDArray:

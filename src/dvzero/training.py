@@ -240,6 +240,8 @@ class Trainer:
         self._notify("on_train_begin", self)
         try:
             self._announce_steps(self.next_step)  # of a checkpoint's history
+            self._evaluations.start_missing(self.network, self.history, self.next_step - 1,
+                                            self.iter_per_epoch)
             self._announce(self._evaluations.due(self.history, self.next_step - 1,
                                                  before=self.steps_announced))
             self._steps()
@@ -251,7 +253,8 @@ class Trainer:
             # keep the history whole; after a blow-up, what was measured before it
             diverged = isinstance(exc, TrainingDiverged)
             try:
-                self._evaluations.abandon(self.history, exc.step if diverged else math.inf)
+                self._evaluations.abandon(self.history,
+                                          exc.step - 1 if diverged else math.inf)
             finally:
                 if self._losses is not None:
                     self._losses.abandon(keep=not diverged)
@@ -307,6 +310,7 @@ class Trainer:
 
             if i % self.iter_per_epoch == 0:
                 self._check_params(i, loss)
+                self.next_step = i + 1  # an error in the evaluation leaves it to measure
                 evaluations.start(network, i, history)
             self.next_step = i + 1  # step i is complete: a checkpoint now resumes at i + 1
             if losses is None:
@@ -345,15 +349,17 @@ class Trainer:
 
     def _check_params(self, step: int, loss: float) -> None:
         """The parameters' check at an evaluation. If it fails while the losses are
-        measured beside the training, the losses up to here come first: the run stops at
-        the step it would stop at measuring them in place, for the same reason."""
+        measured beside the training, the losses up to here come first (checked, and the
+        steps before this one announced): the run stops at the step it would stop at
+        measuring them in place, for the same reason, after the same callbacks."""
         try:
             check_params(step, loss, self.network.params)
         except TrainingDiverged:
             if self._losses is None:
                 raise
             self._losses.settle()
-            self._check_losses(self.steps_announced, step + 1)
+            self._announce_steps(step)  # the healthy steps before it, as in place
+            self._check_losses(step, step + 1)
             check_params(step, self.history.train_loss_list[step], self.network.params)
 
     def recent_loss(self) -> tuple[float, int]:
