@@ -416,3 +416,19 @@ def test_the_original_posts_sampling_is_pinned(rng, seed, batch_size):
     assert history.train_loss_list == [expected.loss(x[batch], t[batch])]
     for key in start:
         np.testing.assert_array_equal(network.params[key], expected.params[key])
+
+
+def test_a_callback_failing_at_the_start_leaves_nothing_running_beside():
+    class Refuses(Callback):
+        def on_train_begin(self, trainer):
+            raise RuntimeError("not now")
+
+    x, t = np.random.default_rng(0).random((60, 12)).astype(np.float32), np.arange(60) % 4
+    trainer = Trainer(DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=0), x, t, x, t,
+                      step_num=20, batch_size=10, rng=0, callbacks=[Refuses()],
+                      measure_beside=True)
+    with pytest.raises(RuntimeError, match="not now"):
+        trainer.run()
+    assert trainer._evaluations is None and trainer._losses is None
+    trainer.callbacks = []
+    assert len(trainer.run().train_loss_list) == 20  # and it can run afterwards

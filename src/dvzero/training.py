@@ -237,8 +237,8 @@ class Trainer:
                                       self.next_step, group_size(self.iter_per_epoch,
                                                                  step_bytes))
         self.stopped = False
-        self._notify("on_train_begin", self)
         try:
+            self._notify("on_train_begin", self)
             self._announce_steps(self.next_step)  # of a checkpoint's history
             self._evaluations.start_missing(self.network, self.history, self.next_step - 1,
                                             self.iter_per_epoch)
