@@ -12,6 +12,12 @@ machine. About 5 s a run on a 2-core machine: under a minute with the default 10
 
 Any other option is passed to ``dvzero train``, e.g. ``--hidden 100`` or ``--dtype
 float64`` (``--seed`` and ``--out`` are the benchmark's own).
+
+``--torch-python PATH`` (a Python that has PyTorch; dvzero never imports it) runs the same
+job in PyTorch too, after each dvzero run with the same seed (benchmarks/torch_seed_job.py:
+the same network, settings and bytes, the images made float32 once as a tutorial does,
+parameters and metrics written but no pictures), and prints both sides' medians and their
+ratios: the whole command, the training (steps and evaluations) and the peak memory.
 """
 
 from __future__ import annotations
@@ -35,6 +41,48 @@ def spread(values: list[float], digits: int) -> str:
             f"({min(values):.{digits}f}-{max(values):.{digits}f})")
 
 
+def measured(command: list[str]) -> tuple[float, float]:
+    """Run ``command``; its wall seconds and peak memory in MiB, measured from outside."""
+    result = subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, *command],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command[:4])} ... failed (exit {result.returncode}):\n"
+                 f"{result.stderr}")
+    wall, peak_kib = result.stdout.split()[-2:]
+    return float(wall), int(peak_kib) / 1024
+
+
+def run_dvzero(command: list[str], seed: int, out: Path) -> dict:
+    wall, peak = measured([*command, "--seed", str(seed), "--out", str(out)])
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    print(f"seed {seed}: {wall:5.2f} s wall (command), peak {peak:.0f} MiB, test acc "
+          f"{summary['test_acc']:.4f}, train acc {summary['train_acc']:.4f}, "
+          f"{summary['epochs_evaluated']} evaluation"
+          f"{'' if summary['epochs_evaluated'] == 1 else 's'}, "
+          f"{summary['steps_per_second']:.0f} steps/s", flush=True)
+    return {"wall": wall, "peak": peak, "test": summary["test_acc"],
+            "train": summary["train_acc"], "training": summary["train_seconds"]}
+
+
+def run_torch(python: str, data: Path, seed: int, out: Path) -> dict:
+    wall, peak = measured([python, str(Path(__file__).with_name("torch_seed_job.py")),
+                           str(data), str(out), "--seed", str(seed)])
+    figures = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    print(f"seed {seed}: PyTorch {figures['torch']} ({figures['threads']} threads) "
+          f"{wall:5.2f} s wall (command), peak {peak:.0f} MiB, test acc "
+          f"{figures['test_acc']:.4f}, training {figures['train_seconds']:.2f} s", flush=True)
+    return {"wall": wall, "peak": peak, "test": figures["test_acc"],
+            "train": figures["train_acc"], "training": figures["train_seconds"]}
+
+
+def report(who: str, runs: list[dict]) -> None:
+    column = lambda key: [run[key] for run in runs]  # noqa: E731
+    print(f"{who}, median (range) of {len(runs)} runs: wall {spread(column('wall'), 2)} s "
+          f"for the whole command, training {spread(column('training'), 2)} s, peak memory "
+          f"{spread(column('peak'), 0)} MiB, test acc {spread(column('test'), 4)}, train acc "
+          f"{spread(column('train'), 4)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -45,46 +93,46 @@ def main() -> None:
                         help="runs, each with its own seed (default: 10)")
     parser.add_argument("--first-seed", type=int_at_least(0), default=1,
                         help="seed of the first run; the others count up from it (default: 1)")
+    parser.add_argument("--torch-python", metavar="PATH",
+                        help="a Python with PyTorch: run the same job in PyTorch too")
     args, extra = parser.parse_known_args()
     for option in extra:
         name = option.split("=", 1)[0]
         # dvzero train takes abbreviations too: --se is --seed.
         if len(name) >= 4 and any(own.startswith(name) for own in ("--seed", "--out", "--resume")):
             parser.error(f"{option} is set by the benchmark for each run")
+    if args.torch_python and extra:
+        parser.error("--torch-python runs the original post's job: no dvzero train options")
 
     command = [sys.executable, "-m", "dvzero.cli", "train", "--no-progress", *extra]
     subprocess.run([sys.executable, "-c", "import dvzero; dvzero.load_mnist()"], check=True)
     print(f"CPU: {cpu_model()}; Python {platform.python_version()}; "
           f"command: dvzero train {' '.join(extra) or '(defaults)'}")
 
-    walls, peaks, tests, trains = [], [], [], []
+    ours, theirs = [], []
     workdir = Path(tempfile.mkdtemp(prefix="dvzero-bench-"))
     try:
+        if args.torch_python:
+            data = workdir / "mnist.npz"
+            subprocess.run([sys.executable, "-c", "import sys, numpy as np; from dvzero import "
+                            "load_mnist; (a, b), (c, d) = load_mnist(normalize=False); "
+                            "np.savez(sys.argv[1], x_train=a, t_train=b, x_test=c, t_test=d)",
+                            str(data)], check=True)
         for repeat in range(args.repeats):
             seed = args.first_seed + repeat
-            out = workdir / f"run{repeat}"
-            result = subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, *command, "--seed",
-                                     str(seed), "--out", str(out)],
-                                    capture_output=True, text=True)
-            if result.returncode != 0:
-                sys.exit(f"dvzero train failed (exit {result.returncode}):\n{result.stderr}")
-            wall, peak_kib = result.stdout.split()[-2:]
-            wall, peak = float(wall), int(peak_kib) / 1024
-            summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-            walls.append(wall)
-            peaks.append(peak)
-            tests.append(summary["test_acc"])
-            trains.append(summary["train_acc"])
-            print(f"seed {seed}: {wall:5.2f} s wall (command), peak {peak:.0f} MiB, test acc "
-                  f"{summary['test_acc']:.4f}, train acc {summary['train_acc']:.4f}, "
-                  f"{summary['epochs_evaluated']} evaluation"
-                  f"{'' if summary['epochs_evaluated'] == 1 else 's'}, "
-                  f"{summary['steps_per_second']:.0f} steps/s")
+            ours.append(run_dvzero(command, seed, workdir / f"run{repeat}"))
+            if args.torch_python:
+                theirs.append(run_torch(args.torch_python, data, seed, workdir / f"torch{repeat}"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"median (range) of {args.repeats} runs: wall {spread(walls, 2)} s for the whole "
-          f"command, peak memory {spread(peaks, 0)} MiB, test acc {spread(tests, 4)}, "
-          f"train acc {spread(trains, 4)}")
+    report("dvzero", ours)
+    if theirs:
+        report("PyTorch", theirs)
+        for what, key in (("whole command", "wall"), ("training", "training"),
+                          ("peak memory", "peak")):
+            ratio = statistics.median(run[key] for run in ours) / \
+                statistics.median(run[key] for run in theirs)
+            print(f"dvzero / PyTorch, {what}: {ratio:.2f}")
     print("the original post's figures, for scale: 45 s per numerical step, about 125 hours "
           "for the job")
 

@@ -172,3 +172,34 @@ def test_the_toolkit_code_runs_as_the_readme_says(tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert float(result.stdout.split()[0]) > 0.9
+
+
+def test_the_job_benchmark_runs_the_pytorch_side_and_prints_the_ratios(tmp_path):
+    # a stand-in for a Python with PyTorch: it writes the figures torch_seed_job.py writes
+    fake = tmp_path / "fake-python"
+    fake.write_text('#!/bin/sh\nmkdir -p "$3"\nprintf \'{"torch": "0.0-fake", "threads": 2, '
+                    '"train_seconds": 8.0, "train_acc": 0.95, "test_acc": 0.94, '
+                    '"evaluations": 17}\' > "$3/summary.json"\n')
+    fake.chmod(0o755)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_seed_job.py"), "--repeats", "1",
+         "--torch-python", str(fake)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^seed 1: PyTorch 0\.0-fake \(2 threads\) .*test acc 0\.9400, "
+                     r"training 8\.00 s", result.stdout, re.MULTILINE)
+    assert "PyTorch, median (range) of 1 runs: wall " in result.stdout
+    training = float(re.search(r"^dvzero, .* training (\d+\.\d+) ", result.stdout,
+                               re.MULTILINE).group(1))
+    ratio = float(re.search(r"^dvzero / PyTorch, training: (\d+\.\d+)$", result.stdout,
+                            re.MULTILINE).group(1))
+    assert ratio == pytest.approx(training / 8.0, abs=0.006)  # of figures rounded to 0.01
+    assert "dvzero / PyTorch, peak memory: " in result.stdout
+
+
+def test_the_job_benchmark_compares_with_pytorch_on_the_original_posts_job_only():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_seed_job.py"), "--torch-python",
+         "python3", "--hidden", "100"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--torch-python runs the original post's job: no dvzero train options" in \
+        result.stderr
