@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -145,3 +146,27 @@ def test_idle_work_runs_on_a_thread_of_its_own_at_the_lowest_priority():
     if sys.platform.startswith("linux"):
         assert os.getpriority(os.PRIO_PROCESS, native) == 19
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours  # as it was
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no pthread_sigmask here")
+def test_a_ctrl_c_during_a_held_block_lands_after_it():
+    from dvzero._parallel import signals_held
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            for step in range(10000):  # bytecodes enough for a pending signal to be handled
+                done.append(step)
+            done.append("the end of the block")
+    assert done[-1] == "the end of the block"
+
+
+def test_holding_signals_off_the_main_thread_changes_nothing():
+    from dvzero._parallel import signals_held
+
+    def held() -> bool:
+        with signals_held():
+            return True
+
+    assert run_beside(held).result(timeout=10)

@@ -375,3 +375,45 @@ def test_losses_recorded_again_land_on_their_own_steps():
     assert history.train_loss_list == [1.0, 2.0, 3.0, 4.0, 5.0]
     with pytest.raises(RuntimeError, match="from step 7 on cannot be recorded before"):
         losses._record(7, np.array([8.0]))
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_no_checkpoint_holds_a_bad_parameter_and_each_one_loads(beside):
+    # a parameter turns infinite while the loss stays finite (a loss that cannot show
+    # it); the run stops at the next parameters' check, and every checkpoint saved on the
+    # way (here, at every step it may) loads and holds finite parameters only
+    from dvzero.runs.checkpoints import checkpoint_callback
+
+    class Blind(DeepVisionZeroNet):
+        def loss(self, x, t):
+            return 1.0
+
+        def stacked_loss(self, params, x, labels):
+            return np.ones(len(x))
+
+    class Inject(SGD):
+        updates = 0
+
+        def update(self, params, grads):
+            super().update(params, grads)
+            if self.updates == 5:
+                params["b2"][1] = np.inf
+            self.updates += 1
+
+    x, t, *_ = data()
+
+    def trainer():
+        return Trainer(Blind(12, 8, 4, dtype=np.float32, rng=0), x, t, x[:20], t[:20],
+                       step_num=20, batch_size=10, rng=0, optimizer=Inject(0.1),
+                       iter_per_epoch=8, measure_beside=beside)
+
+    saved, first = [], trainer()
+    first.callbacks = [checkpoint_callback(lambda: saved.append(
+        (first.state_dict(), {k: v.copy() for k, v in first.network.params.items()})),
+        every_seconds=0)]
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged, match="step 8"):
+        first.run()
+    assert saved
+    for state, params in saved:
+        assert all(np.isfinite(value).all() for value in params.values())
+        trainer().load_state_dict(state)  # refuses a state that does not fit

@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
@@ -107,6 +108,23 @@ def _lowest_priority() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while the block runs on the main thread (where the
+    platform can, with ``pthread_sigmask``): a Ctrl-C lands before the block or after it,
+    never between two of its statements. For the few lines that must change shared state
+    together; elsewhere, and on other threads (which get no signals), it does nothing."""
+    if not hasattr(signal, "pthread_sigmask") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:  # a signal that came meanwhile is handled once they are let through
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def wait_for_all(futures: list) -> None:

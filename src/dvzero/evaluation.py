@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._parallel import run_beside, wait_for_all
+from ._parallel import run_beside, signals_held, wait_for_all
 from ._threads import current_threads
 
 #: One accuracy pair (or triple, with a validation set) as the trainer records it.
@@ -105,7 +105,7 @@ class _Beside:
         while True:
             part = None
             try:
-                with self._lock:
+                with signals_held(), self._lock:  # taken and known as taken, together
                     if not self._todo or self._error is not None:
                         return
                     part = self._todo.popleft()
@@ -113,10 +113,10 @@ class _Beside:
                 x, t = self.sets[name]
                 correct = round(self.network.accuracy(x[start:stop], t[start:stop])
                                 * (stop - start))
-                with self._lock:
+                with signals_held(), self._lock:  # counted once, and known as counted
                     self._correct[name] += correct
                     self._left -= 1
-                    part = None  # counted
+                    part = None
                     if self._left == 0:
                         self._done.set()
             except KeyboardInterrupt:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._parallel import run_beside, wait_for_all
+from ._parallel import run_beside, signals_held, wait_for_all
 from .functions import labels_from_targets
 
 #: Steps measured together, at most.
@@ -113,19 +113,19 @@ class StepLosses:
         """Record the group on the thread, then give it the group being filled.
 
         A Ctrl-C anywhere in here leaves a state that :meth:`settle` completes: the group
-        handed over is still the one being filled until the last line (one assignment),
-        and measuring it again records the same losses at the same steps.
+        is handed over and forgotten here together, and measuring it again records the
+        same losses at the same steps.
         """
         self._collect()
         self.announce_until = self._first
         slots, rows, start = self._slots, self._rows, self._measured
-        end = self._first + len(rows)
-        if start < len(rows):
-            first = self._first + start
-            self._flight = first, run_beside(lambda: self._measure(slots, rows, start))
-        # the group's copies stay its own: the spare ones are filled next
-        self._slots, self._spare, self._first, self._rows, self._measured = \
-            self._spare, slots, end, [], 0
+        first, end = self._first + start, self._first + len(rows)
+        with signals_held():
+            if start < len(rows):
+                self._flight = first, run_beside(lambda: self._measure(slots, rows, start))
+            # the group's copies stay its own: the spare ones are filled next
+            self._slots, self._spare, self._first, self._rows, self._measured = \
+                self._spare, slots, end, [], 0
 
     def _collect(self) -> None:
         """Record the losses of the group on the thread. If measuring them failed, the

@@ -308,11 +308,12 @@ class Trainer:
                 history.train_loss_list.append(loss)
                 self._check_losses(i, i + 1)
 
+            # step i is complete: a checkpoint now resumes at i + 1 (an evaluation that
+            # fails at i is measured first then: see EpochEvaluations.start_missing)
+            self.next_step = i + 1
             if i % self.iter_per_epoch == 0:
                 self._check_params(i, loss)
-                self.next_step = i + 1  # an error in the evaluation leaves it to measure
                 evaluations.start(network, i, history)
-            self.next_step = i + 1  # step i is complete: a checkpoint now resumes at i + 1
             if losses is None:
                 self._announce(evaluations.due(history, i))
                 self._announce_steps(i + 1, checked=True)
@@ -368,14 +369,16 @@ class Trainer:
 
     def is_healthy(self) -> bool:
         """True unless the recent loss is non-finite or above the divergence limit (see
-        :func:`dvzero.divergence.is_healthy`). During :meth:`run`, the losses measured
-        beside the training count too, announced or not, and each must pass its check."""
-        if self._losses is not None:
-            self._losses.settle()
-            try:
+        :func:`dvzero.divergence.is_healthy`), or a parameter is not finite. During
+        :meth:`run`, the losses measured beside the training count too, announced or not,
+        and each must pass its check."""
+        try:
+            if self._losses is not None:
+                self._losses.settle()
                 self._check_losses(self.steps_announced, len(self.history.train_loss_list))
-            except TrainingDiverged:
-                return False
+            check_params(self.next_step - 1, math.nan, self.network.params)
+        except TrainingDiverged:
+            return False
         return is_healthy(self.history.train_loss_list, self.initial_loss)
 
     # ------------------------------------------------------------------ checkpoints
