@@ -352,7 +352,8 @@ class Trainer:
         """The parameters' check at an evaluation. If it fails while the losses are
         measured beside the training, the losses up to here come first (checked, and the
         steps before this one announced): the run stops at the step it would stop at
-        measuring them in place, for the same reason, after the same callbacks."""
+        measuring them in place, for the same reason, after the same step callbacks
+        (evaluations beside the training are announced an epoch late, so fewer may be)."""
         try:
             check_params(step, loss, self.network.params)
         except TrainingDiverged:
