@@ -198,12 +198,12 @@ def test_settled_steps_are_not_measured_twice():
     for step in range(3):
         losses.add(step, network.params, rows + step)
     losses.settle()  # here, at once: the three steps of the group being filled
-    assert calls == [3] and len(history.train_loss_list) == 3 and losses.announce_until == 0
+    assert calls == [3] and len(history.train_loss_list) == 3 and losses.announced_by(2) == 0
     for step in range(3, 7):
         losses.add(step, network.params, rows + step)  # the group is full at step 4
     losses.finish()
     assert calls == [3, 2, 2] and len(history.train_loss_list) == 7
-    assert losses.announce_until == 7
+    assert [losses.announced_by(step) for step in (4, 8, 9, 14)] == [0, 0, 5, 10]
     expected = [network.loss(x[rows + step], t[rows + step]) for step in range(7)]
     assert history.train_loss_list == expected
 
@@ -417,3 +417,53 @@ def test_no_checkpoint_holds_a_bad_parameter_and_each_one_loads(beside):
     for state, params in saved:
         assert all(np.isfinite(value).all() for value in params.values())
         trainer().load_state_dict(state)  # refuses a state that does not fit
+
+
+def test_a_run_resumed_from_any_checkpoint_makes_the_callbacks_of_the_whole_run_in_order():
+    # a checkpoint at every callback, a crash at the next one, a resume: the callbacks of
+    # the two sessions together are the whole run's, in the same order (the groups are cut
+    # by the step count, not where a session started)
+    class Crash(Exception):
+        pass
+
+    class Events(Callback):
+        def __init__(self, save_at=None):
+            self.events, self.save_at, self.saved = [], save_at, None
+
+        def on_train_begin(self, trainer):
+            self.trainer = trainer
+
+        def hit(self, event):
+            self.events.append(event)
+            if self.save_at is not None and len(self.events) == self.save_at:
+                self.saved = (self.trainer.state_dict(), len(self.events),
+                              {k: v.copy() for k, v in self.trainer.network.params.items()})
+            elif self.save_at is not None and len(self.events) == self.save_at + 1:
+                raise Crash
+
+        def on_step_end(self, step, loss):
+            self.hit(("step", step, loss))
+
+        def on_epoch_end(self, epoch, step, train_acc, test_acc):
+            self.hit(("epoch", epoch, step, train_acc, test_acc))
+
+    def trainer(callback, params=None):
+        network = DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=0)
+        if params is not None:
+            network.params = params
+        return trainer_for(True, steps=40, callbacks=[callback], network=network,
+                           iter_per_epoch=9)  # groups of 2; evaluations due 8 steps later
+
+    whole = Events()
+    trainer(whole).run()
+    assert len(whole.events) == 40 + 5
+    for save_at in range(1, len(whole.events)):
+        first = Events(save_at)
+        with pytest.raises(Crash):
+            trainer(first).run()
+        state, count, params = first.saved
+        second = Events()
+        resumed = trainer(second, params)
+        resumed.load_state_dict(state)
+        resumed.run()
+        assert first.events[:count] + second.events == whole.events, save_at

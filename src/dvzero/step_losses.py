@@ -8,10 +8,13 @@ goes to a thread of its own, where the network measures all its losses in one st
 pass (``stacked_loss``: the same products and sums as ``loss``, so the same figures, bit
 for bit), while the training goes on with the next group.
 
-A group's losses are recorded and announced when the next group is handed over (or when
-the run ends): at fixed steps, so that a run does the same things at the same steps
-however fast the thread is. :meth:`StepLosses.settle` records everything measured so far
-at once, for a checkpoint, without moving those fixed steps.
+The groups are cut where the step count is a multiple of the group size (and where the
+batch size changes): step 0-24, 25-49, ... A group's losses are recorded and announced
+when the next group is handed over (or when the run ends): at fixed steps, the steps' own,
+so that a run does the same things at the same steps however fast the thread is, and a
+run resumed from any checkpoint announces them where the whole run would.
+:meth:`StepLosses.settle` records everything measured so far at once, for a checkpoint,
+without moving those fixed steps.
 """
 
 from __future__ import annotations
@@ -50,15 +53,14 @@ class StepLosses:
     """The losses after the updates of one :meth:`~dvzero.training.Trainer.run`, measured
     beside it in groups of ``group`` steps of equal batch sizes.
 
-    :meth:`add` takes each step; :attr:`announce_until` is the step up to which (not
-    included) the losses are recorded in the history and may be announced.
+    :meth:`add` takes each step; :meth:`announced_by` says up to which step the losses
+    are recorded in the history and may be announced.
     """
 
     def __init__(self, network: Any, x: Any, t: Any, history: Any, first_step: int,
                  group: int) -> None:
         self.network, self.x, self.t, self.history = network, x, t, history
         self.group = group
-        self.announce_until = first_step
         self._first = first_step  # the first step of the group being filled
         self._rows: list[NDArray] = []
         self._measured = 0  # of the group being filled, recorded already (settle)
@@ -67,9 +69,16 @@ class StepLosses:
         #: The group on the thread: its first step and the future of its losses.
         self._flight: tuple[int, Future[NDArray]] | None = None
 
+    def announced_by(self, step: int) -> int:
+        """The steps (those before the one returned) whose losses may be announced once
+        ``step`` is done: every group but the last one handed over by then. Groups end
+        where a step count is a multiple of the group size, so this depends on the step
+        alone, not on where the run started."""
+        return max(((step + 1) // self.group - 1) * self.group, 0)
+
     def add(self, step: int, params: dict[str, NDArray], rows: NDArray) -> None:
         """The parameters after the update of ``step`` (copied) and its batch's rows."""
-        if self._rows and len(rows) != len(self._rows[0]):
+        if self._rows and len(rows) != len(self._rows[-1]):
             self._hand_over()  # a batch of another size (the end of a shuffled epoch)
         if self._slots is None:
             self._slots = {key: np.empty((self.group, *value.shape), value.dtype)
@@ -78,7 +87,7 @@ class StepLosses:
         for key, value in params.items():
             self._slots[key][slot] = value
         self._rows.append(np.array(rows))  # a sampler may reuse its array
-        if len(self._rows) == self.group:
+        if (step + 1) % self.group == 0:
             self._hand_over()
 
     def finish(self) -> None:
@@ -86,7 +95,6 @@ class StepLosses:
         if self._rows:
             self._hand_over()
         self._collect()
-        self.announce_until = len(self.history.train_loss_list)
 
     def settle(self) -> None:
         """Record every loss measured or due so far (a checkpoint needs them all): wait for
@@ -117,7 +125,6 @@ class StepLosses:
         same losses at the same steps.
         """
         self._collect()
-        self.announce_until = self._first
         slots, rows, start = self._slots, self._rows, self._measured
         first, end = self._first + start, self._first + len(rows)
         with signals_held():

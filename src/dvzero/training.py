@@ -239,7 +239,7 @@ class Trainer:
         self.stopped = False
         try:
             self._notify("on_train_begin", self)
-            self._announce_steps(self.next_step)  # of a checkpoint's history
+            self._announce_steps(self._announced_by(self.next_step - 1))  # a checkpoint's
             self._evaluations.start_missing(self.network, self.history, self.next_step - 1,
                                             self.iter_per_epoch)
             self._announce(self._evaluations.due(self.history, self.next_step - 1,
@@ -318,13 +318,20 @@ class Trainer:
                 self._announce(evaluations.due(history, i))
                 self._announce_steps(i + 1, checked=True)
             else:  # an epoch after the steps before it
-                self._announce_steps(losses.announce_until)
+                self._announce_steps(self._announced_by(i))
                 self._announce(evaluations.due(history, i, before=self.steps_announced))
             if self._stop_requested:
                 self._stop_requested = False
                 self.stopped = self.next_step < self.step_num
                 if self.stopped:
                     return
+
+    def _announced_by(self, step: int) -> int:
+        """The steps announced once ``step`` is done: all of them, or with the losses
+        measured beside the training, those of the groups recorded by then."""
+        if self._losses is None:
+            return step + 1
+        return min(self._losses.announced_by(step), len(self.history.train_loss_list))
 
     def _announce(self, evaluations: list[tuple[int, int, dict[str, float]]]) -> None:
         """Tell the callbacks about these evaluations: ``(epoch, step, accuracies)``."""
