@@ -30,9 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dvzero import load_mnist
-
-from common import cpu_model, int_at_least
+from common import cpu_model, int_at_least, write_mnist
 
 HERE = Path(__file__).resolve().parent
 COMMAND = ["--net", "mlp", "--hidden", "100,100,100,100", "--activation", "relu", "--init",
@@ -75,9 +73,8 @@ def main() -> None:
     print(f"CPU: {cpu_model()}; Python {platform.python_version()}, NumPy {np.__version__}; "
           f"784-100x4-10 ReLU, He, Adam lr 0.001, batch 100, {args.epochs} epochs")
     workdir = Path(tempfile.mkdtemp(prefix="dvzero-bench-mlp-"))
-    (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False)
     data = workdir / "mnist.npz"
-    np.savez(data, x_train=x_train, t_train=t_train, x_test=x_test, t_test=t_test)
+    write_mnist(data)
     use_torch = args.torch_python != "none"
     cases = {"constant": [], "cosine": ["--lr-schedule", "cosine"], "batchnorm": ["--batchnorm"]}
     results: dict[tuple[str, str], list[dict]] = {}

@@ -32,7 +32,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import PEAK_LAUNCHER, cpu_model, int_at_least
+from common import PEAK_LAUNCHER, cpu_model, int_at_least, write_mnist
 
 
 def spread(values: list[float], digits: int) -> str:
@@ -114,10 +114,7 @@ def main() -> None:
     try:
         if args.torch_python:
             data = workdir / "mnist.npz"
-            subprocess.run([sys.executable, "-c", "import sys, numpy as np; from dvzero import "
-                            "load_mnist; (a, b), (c, d) = load_mnist(normalize=False); "
-                            "np.savez(sys.argv[1], x_train=a, t_train=b, x_test=c, t_test=d)",
-                            str(data)], check=True)
+            write_mnist(data)
         for repeat in range(args.repeats):
             seed = args.first_seed + repeat
             ours.append(run_dvzero(command, seed, workdir / f"run{repeat}"))

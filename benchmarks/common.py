@@ -1,10 +1,22 @@
-"""What the benchmark scripts share: the CPU's name and argument types."""
+"""What the benchmark scripts share: the CPU's name, argument types, the MNIST file for
+the PyTorch sides, and the launcher that measures a command from outside."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+import numpy as np
+
+from dvzero import load_mnist
 from dvzero.benchmark import cpu_model  # noqa: F401  (the scripts' CPU name)
+
+
+def write_mnist(path: Path) -> None:
+    """The MNIST bytes dvzero ships (uint8 images, labels) into the ``.npz`` file ``path``,
+    for a PyTorch side to read (torch_data.mnist_tensors): both sides see the same bytes."""
+    (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False)
+    np.savez(path, x_train=x_train, t_train=t_train, x_test=x_test, t_test=t_test)
 
 
 def int_at_least(low: int):

@@ -14,8 +14,8 @@ import json
 import math
 import time
 
-import numpy as np
 import torch
+from torch_data import mnist_tensors
 
 
 def main() -> None:
@@ -27,11 +27,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    arrays = np.load(args.data)
-    x_train = torch.from_numpy(arrays["x_train"].reshape(-1, 784).astype(np.float32) / 255)
-    t_train = torch.from_numpy(arrays["t_train"].astype(np.int64))
-    x_test = torch.from_numpy(arrays["x_test"].reshape(-1, 784).astype(np.float32) / 255)
-    t_test = torch.from_numpy(arrays["t_test"].astype(np.int64))
+    x_train, t_train, x_test, t_test = mnist_tensors(args.data)
     torch.manual_seed(args.seed)
     sizes = [784, 100, 100, 100, 100, 10]
     layers: list[torch.nn.Module] = []

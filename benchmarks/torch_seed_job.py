@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch_data import mnist_tensors
 
 STEPS, BATCH, LR, ITER_PER_EPOCH, CHUNK = 10000, 100, 0.1, 600, 10000
 
@@ -36,11 +37,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    arrays = np.load(args.data)
-    x_train = torch.from_numpy(arrays["x_train"].reshape(-1, 784).astype(np.float32) / 255)
-    t_train = torch.from_numpy(arrays["t_train"].astype(np.int64))
-    x_test = torch.from_numpy(arrays["x_test"].reshape(-1, 784).astype(np.float32) / 255)
-    t_test = torch.from_numpy(arrays["t_test"].astype(np.int64))
+    x_train, t_train, x_test, t_test = mnist_tensors(args.data)
     torch.manual_seed(args.seed)
     params = {"W1": (0.01 * torch.randn(784, 50)).requires_grad_(),
               "b1": torch.zeros(50, requires_grad=True),
