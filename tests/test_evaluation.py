@@ -334,19 +334,24 @@ def test_an_evaluation_beside_that_fails_raises_where_its_result_is_asked():
     measurement.stop()
 
 
+class InterruptedOnce(DeepVisionZeroNet):
+    """Once :attr:`armed`, its next accuracy on the main thread is cut by a Ctrl-C (a second
+    one, mid-chunk), and it is disarmed."""
+
+    armed = False
+
+    def accuracy(self, x, t, batch_size=2000):
+        if InterruptedOnce.armed and threading.current_thread() is threading.main_thread():
+            InterruptedOnce.armed = False
+            raise KeyboardInterrupt
+        return super().accuracy(x, t, batch_size)
+
+
 def test_a_ctrl_c_in_the_trainers_chunk_puts_it_back_for_later():
     from dvzero._parallel import run_beside
     from dvzero.evaluation import _Beside
 
-    class InterruptedOnce(DeepVisionZeroNet):
-        armed = True
-
-        def accuracy(self, x, t, batch_size=2000):
-            if InterruptedOnce.armed and threading.current_thread() is threading.main_thread():
-                InterruptedOnce.armed = False
-                raise KeyboardInterrupt  # a second Ctrl-C, mid-chunk
-            return super().accuracy(x, t, batch_size)
-
+    InterruptedOnce.armed = True
     rng = np.random.default_rng(0)
     x, t = rng.random((8000, 12)).astype(np.float32), rng.integers(0, 4, 8000)
     network = InterruptedOnce(12, 8, 4, dtype=np.float32, rng=0)
@@ -373,15 +378,7 @@ def test_a_ctrl_c_while_the_trainer_measures_loses_no_evaluation():
     # and the resumed run is the whole run
     from dvzero._parallel import run_beside
 
-    class InterruptedOnce(DeepVisionZeroNet):
-        armed = False
-
-        def accuracy(self, x, t, batch_size=2000):
-            if InterruptedOnce.armed and threading.current_thread() is threading.main_thread():
-                InterruptedOnce.armed = False
-                raise KeyboardInterrupt
-            return super().accuracy(x, t, batch_size)
-
+    InterruptedOnce.armed = False
     release = threading.Event()
 
     class BusyIdleThread(Callback):

@@ -96,23 +96,27 @@ def floors(products: list[Product], seconds: list[dict[int, float]], threads: in
       ``threads``.
     """
     def total(share: slice, cost) -> float:
-        return sum(product.count * cost(times)
-                   for product, times in zip(products[share], seconds[share], strict=True))
+        return _total(products[share], seconds[share], cost)
 
-    steps, every = slice(0, STEP_PRODUCTS), slice(0, len(products))
-    beside = slice(STEP_PRODUCTS, len(products))
+    steps, beside = slice(0, STEP_PRODUCTS), slice(STEP_PRODUCTS, len(products))
     floor = max(total(steps, lambda times: min(times.values())),
                 core_seconds(products, seconds) / cores)
     one_thread = lambda times: times[1]  # noqa: E731
     as_run = max(total(steps, one_thread), total(beside, one_thread),
-                 total(every, one_thread) / threads)
+                 _total(products, seconds, one_thread) / threads)
     return floor, as_run
 
 
 def core_seconds(products: list[Product], seconds: list[dict[int, float]]) -> float:
     """The processor time ``products`` take at the least: each product's count times its
     least core-seconds (``k`` times its time ``seconds[i][k]`` on ``k`` BLAS threads)."""
-    return sum(product.count * min(k * t for k, t in times.items())
+    return _total(products, seconds, lambda times: min(k * t for k, t in times.items()))
+
+
+def _total(products: list[Product], seconds: list[dict[int, float]],
+           cost: Callable[[dict[int, float]], float]) -> float:
+    """The sum over ``products`` of each one's count times ``cost`` of its times."""
+    return sum(product.count * cost(times)
                for product, times in zip(products, seconds, strict=True))
 
 
