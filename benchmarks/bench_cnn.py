@@ -35,9 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from dvzero import load_mnist
-from dvzero._threads import default_threads, run_threads
+from dvzero._parallel import limit_threads
 from dvzero.networks import DeepConvNet, SimpleConvNet
 from dvzero.optimizers import Adam
+from dvzero.runs.config import default_threads
 
 from common import PEAK_LAUNCHER, cpu_model, int_at_least
 
@@ -62,7 +63,7 @@ def timed(layer, method: str, label: str, seconds: dict) -> None:
 def dvzero_speed(name: str, steps: int, x: np.ndarray, t: np.ndarray) -> dict:
     """Steps on the threads ``dvzero train`` takes by default: each batch cut in parts."""
     net = NETS[name][1]
-    with run_threads({"net": net, "threads": default_threads(net)}):
+    with limit_threads(default_threads(net), split_batches=True):  # as dvzero train
         return _dvzero_steps(name, steps, x, t)
 
 
@@ -70,7 +71,7 @@ def _dvzero_steps(name: str, steps: int, x: np.ndarray, t: np.ndarray) -> dict:
     network = NETS[name][0](dtype=np.float32, rng=1)
     optimizer = Adam(0.001)
     seconds: dict[str, float] = defaultdict(float)
-    for i, (layer, _) in enumerate(network._layers):
+    for i, layer in enumerate(network._layers):
         label = f"{i + 1:>2} {type(layer).__name__}"
         timed(layer, "forward", label, seconds)
         timed(layer, "backward", label, seconds)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from dvzero import DeepVisionZeroNet, load_mnist
-from dvzero._threads import limit_threads
-from dvzero.benchmark import median_seconds
+from dvzero._parallel import limit_threads
+from dvzero.apps.bench import median_seconds
 
 from common import cpu_model, int_at_least
 

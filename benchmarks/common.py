@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from dvzero import load_mnist
-from dvzero.benchmark import cpu_model  # noqa: F401  (the scripts' CPU name)
+from dvzero.apps.bench import cpu_model  # noqa: F401  (the scripts' CPU name)
 
 
 def write_mnist(path: Path) -> None:

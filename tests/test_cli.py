@@ -670,7 +670,7 @@ def test_evaluate_network_that_does_not_fit_the_images(tmp_path, small_mnist_dir
 def test_interrupted_training(tmp_path, small_mnist_dir, capsys, monkeypatch):
     from dvzero.training import Trainer
 
-    def interrupt(self):
+    def interrupt(self, *args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Trainer, "run", interrupt)
@@ -761,7 +761,7 @@ def test_help_texts_say_what_users_asked():
 
 def test_help_examples_are_valid_commands():
     """Every example in the help parses (and so names only real options)."""
-    from dvzero.cli import MAIN_EXAMPLES, TRAIN_EXAMPLES, build_parser
+    from dvzero.cli.parser import MAIN_EXAMPLES, TRAIN_EXAMPLES, build_parser
 
     parser = build_parser()
     examples = [line.strip().split("  ")[0] for line in (MAIN_EXAMPLES + TRAIN_EXAMPLES)

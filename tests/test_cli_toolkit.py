@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dvzero.apps.experiments import EXPERIMENTS, run_experiment
 from dvzero.cli import main
-from dvzero.experiments import EXPERIMENTS, run_experiment
 from dvzero.networks import MultiLayerNet, load_network
 from dvzero.storage import load_checkpoint
 
@@ -209,7 +209,7 @@ def test_every_experiment_writes_its_picture_csv_and_summary(experiment_data, tm
 
 
 def test_the_experiment_command(experiment_data, tmp_path, capsys, monkeypatch):
-    from dvzero import experiments
+    from dvzero.apps import experiments
 
     real = experiments.run_experiment
     monkeypatch.setattr(experiments, "run_experiment",

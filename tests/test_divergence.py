@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from dvzero.divergence import (
+from dvzero.errors import TrainingDiverged
+from dvzero.training.divergence import (
     DIVERGENCE_FACTOR,
     DIVERGENCE_WINDOW,
     check_loss,
@@ -15,7 +16,6 @@ from dvzero.divergence import (
     is_healthy,
     recent_mean,
 )
-from dvzero.errors import TrainingDiverged
 
 
 def test_recent_mean_is_over_the_last_window_of_losses():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from dvzero.images import ImageError, mnist_like, read_digit, read_grey
+from dvzero.apps.images import ImageError, mnist_like, read_digit, read_grey
 
 from helpers import render
 

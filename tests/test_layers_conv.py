@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dvzero import _parallel, numerical_gradient
-from dvzero._threads import limit_threads
+from dvzero._parallel import limit_threads
 from dvzero.layers import Convolution, Pooling, col2im, im2col
 from dvzero.layers import conv as conv_module
 

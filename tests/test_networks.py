@@ -1,10 +1,7 @@
-import threading
-
 import numpy as np
 import pytest
 
 from dvzero import DeepVisionZeroNet, cross_entropy_error, sigmoid, softmax
-from dvzero._threads import limit_threads
 
 from helpers import max_relative_error
 
@@ -76,20 +73,12 @@ def test_accuracy_against_independent_count(rng):
     assert isinstance(network.accuracy(x, labels), float)
 
 
-def test_accuracy_in_chunks_on_several_threads_counts_every_chunk_once(rng, monkeypatch):
+@pytest.mark.parametrize("batch_size", [1, 10, 102, 103, 1000])
+def test_accuracy_in_chunks_counts_every_sample_once(rng, batch_size):
     network = DeepVisionZeroNet(8, 5, 4, weight_init_std=1.0, rng=2)
     x, labels = rng.random((103, 8)), rng.integers(0, 4, size=103)
-    expected = np.mean(np.argmax(network.predict(x), axis=1) == labels)
-    threads, scores = set(), network._scores
-
-    def _scores(rows):
-        threads.add(threading.get_ident())
-        return scores(rows)
-
-    monkeypatch.setattr(network, "_scores", _scores)
-    with limit_threads(3, split_batches=True):
-        assert network.accuracy(x, labels, batch_size=10) == expected  # 11 chunks
-    assert len(threads) >= 2  # this thread and the pool's shared the chunks
+    expected = np.sum(np.argmax(network.predict(x), axis=1) == labels) / 103
+    assert network.accuracy(x, labels, batch_size=batch_size) == expected
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])

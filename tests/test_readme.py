@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dvzero.cli import build_parser
+from dvzero.cli.parser import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

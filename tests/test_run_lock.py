@@ -106,7 +106,7 @@ def test_a_closed_output_pipe_is_not_called_a_full_disk(tmp_path, small_mnist_di
                                                          monkeypatch, capsys):
     from dvzero.runs.run import Run
 
-    def broken(self, callbacks=()):
+    def broken(self, *args):
         raise BrokenPipeError(32, "Broken pipe")
 
     monkeypatch.setattr(Run, "_train", broken)

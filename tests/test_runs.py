@@ -13,9 +13,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from dvzero.apps.evaluate import evaluate
 from dvzero.cli import main
 from dvzero.errors import UsageError
-from dvzero.runs import check_settings, evaluate, find_model
+from dvzero.runs import check_settings, find_model
 
 from helpers import write_mnist_dir
 

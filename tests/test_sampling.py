@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dvzero.sampling import ReplacementSampler, ShuffledSampler, make_sampler
+from dvzero.training.sampling import ReplacementSampler, ShuffledSampler, make_sampler
 
 
 def test_the_original_posts_draws_use_the_global_random_state():

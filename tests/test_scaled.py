@@ -49,7 +49,7 @@ def test_only_bytes_and_floats(pixels):
 def test_accuracy_on_bytes_is_accuracy_on_floats(pixels):
     x_train, t_train, x_test, t_test = pixels
     network = DeepVisionZeroNet(784, 30, 10, rng=0)
-    Trainer(network, normalized(x_train), t_train, normalized(x_test), t_test,
+    Trainer(network, normalized(x_train), t_train, {"test": (normalized(x_test), t_test)},
             step_num=200, rng=0).run()
     for batch_size in (7, 2000):
         assert network.accuracy(ScaledImages(x_test), t_test, batch_size) == \
@@ -68,7 +68,7 @@ def test_training_on_bytes_is_training_on_floats_bit_for_bit(pixels):
     for x, x_t in ((ScaledImages(x_train), ScaledImages(x_test)),
                    (normalized(x_train), normalized(x_test))):
         network = DeepVisionZeroNet(784, 20, 10, rng=1)
-        history = Trainer(network, x, t_train, x_t, t_test, step_num=150,
+        history = Trainer(network, x, t_train, {"test": (x_t, t_test)}, step_num=150,
                           iter_per_epoch=50, rng=2).run()
         results.append((network.params, history))
     (bytes_params, bytes_history), (float_params, float_history) = results
@@ -81,7 +81,7 @@ def test_training_on_bytes_is_training_on_floats_bit_for_bit(pixels):
 def test_a_released_trainer_refuses_to_run(pixels):
     x_train, t_train, x_test, t_test = pixels
     trainer = Trainer(DeepVisionZeroNet(784, 5, 10, rng=0), ScaledImages(x_train), t_train,
-                      ScaledImages(x_test), t_test, step_num=2)
+                      {"test": (ScaledImages(x_test), t_test)}, step_num=2)
     trainer.run()
     trainer.release_training_data()
     assert trainer.x_train is None and [name for name, *_ in trainer.eval_sets] == ["test"]

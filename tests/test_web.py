@@ -23,11 +23,11 @@ import pytest
 from PIL import Image
 
 from dvzero import DeepVisionZeroNet
+from dvzero.apps.images import read_digit
+from dvzero.apps.predict import load_predictor, predict_files
 from dvzero.cli import main
 from dvzero.functions import relu, sigmoid
-from dvzero.images import read_digit
 from dvzero.networks import DeepConvNet, MultiLayerNet, SimpleConvNet
-from dvzero.prediction import load_predictor, predict_files
 from dvzero.web import (
     MAX_BODY,
     Catalog,

@@ -1,13 +1,17 @@
-"""Work split across the cores, for the passes over memory that BLAS does not do for us.
+"""Threads: how many a run may use, work split across them, and the one thread that
+measures beside a training. The only module that starts threads.
 
 NumPy copies on one thread, while its matrix products use every core. A convolution spends
-about as long unrolling its images (copies of tens of megabytes) as multiplying them, so it
-can cut its batch in parts and run the parts on several threads: NumPy lets go of the
-interpreter lock while it copies and multiplies. Each part writes only its own slice of the
-result, so the result is the same bit for bit however the parts are scheduled.
+about as long unrolling its images as multiplying them, so it cuts its batch in parts and
+runs the parts on several threads (:func:`run_parts`): NumPy lets go of the interpreter
+lock while it copies and multiplies. Each part writes only its own slice of the result, so
+the result is the same bit for bit however the parts are scheduled.
 
-How many threads: :func:`dvzero._threads.current_threads`, one unless a run asks for more
-(``limit_threads(threads, split_batches=True)``), which also puts BLAS on one thread.
+How many threads: :func:`current_threads`, one unless a run asks for more
+(``limit_threads(threads, split_batches=True)``, which also puts BLAS on one thread: a
+part on a busy core is then late by its own share only, not by BLAS threads spinning).
+The thread count is a run's setting: a matrix product may round differently on another
+count, and a gradient summed over other parts too, so a resumed run keeps its own.
 """
 
 from __future__ import annotations
@@ -15,39 +19,67 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import TypeVar
 
-from ._threads import current_threads
-
-#: Less memory than this is not worth a thread of its own: handing work over costs ~50 us.
+#: Less memory than this is not worth a thread of its own: handing work over costs more.
 MIN_PART_BYTES = 2**20
 
-T = TypeVar("T")
-
-_executors: dict[str, tuple[int, ThreadPoolExecutor]] = {}  # name: (made in pid, pool)
+#: The parts per batch inside the innermost ``limit_threads(..., split_batches=True)``.
+_parts = 1
+_pools: dict[str, tuple[int, ThreadPoolExecutor]] = {}  # name: (made in pid, pool)
 _on_pool_thread = threading.local()  # .value: this thread is one of the pools'
 
 
-def _executor(name: str, workers: int, initializer: Callable[[], None] | None = None
-              ) -> ThreadPoolExecutor:
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def current_threads() -> int:
+    """The threads on which a network may run the parts of its work: one, unless
+    :func:`limit_threads` was asked to split."""
+    return _parts
+
+
+@contextlib.contextmanager
+def limit_threads(threads: int | None, split_batches: bool = False) -> Iterator[None]:
+    """Run the ``with`` block on at most ``threads`` threads (``None``: no limit, as runs of
+    older versions had).
+
+    BLAS (and OpenMP) get ``threads`` threads; or, with ``split_batches``, the networks and
+    layers that split their work run ``threads`` parts at a time, each part's matrix
+    products on its own thread, with BLAS on one thread. Like threadpoolctl's limits, the
+    setting is process-wide: use one such block at a time, from one thread (a run does).
+    """
+    global _parts
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    outer, _parts = _parts, (threads if split_batches else 1)
+    try:
+        with threadpool_limits(limits=1 if split_batches else threads):
+            yield
+    finally:
+        _parts = outer
+
+
+def _pool(name: str, workers: int) -> ThreadPoolExecutor:
     """The pool ``name``, made on first use and made again in a forked child (whose copy
     has no threads)."""
-    pid, pool = _executors.get(name, (0, None))
+    pid, pool = _pools.get(name, (0, None))
     if pool is None or pid != os.getpid():
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name,
-                                  initializer=initializer)
-        _executors[name] = os.getpid(), pool
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        _pools[name] = os.getpid(), pool
     return pool
-
-
-def _workers() -> ThreadPoolExecutor:
-    """The shared pool."""
-    return _executor("dvzero", 64)
 
 
 def run_parts(work: Callable[[int, int], object], parts: int, threads: int) -> None:
@@ -74,7 +106,7 @@ def run_parts(work: Callable[[int, int], object], parts: int, threads: int) -> N
     others = []
     try:
         for index in range(1, threads):
-            others.append(_workers().submit(pooled, index))
+            others.append(_pool("dvzero", 64).submit(pooled, index))
         worker(0)
     finally:
         wait_for_all(others)  # nothing may still write into the results after this
@@ -82,52 +114,35 @@ def run_parts(work: Callable[[int, int], object], parts: int, threads: int) -> N
         other.result()  # raises that worker's exception, if any
 
 
-def run_beside(work: Callable[[], T], idle: bool = False) -> Future[T]:
-    """Start ``work()`` on a pool thread, beside this one, and return its future.
+def threads_for(n: int, nbytes: int) -> int:
+    """The threads worth giving ``n`` items holding ``nbytes`` of work: at most
+    :func:`current_threads` and ``n``, each with at least :data:`MIN_PART_BYTES`; at
+    least one."""
+    return max(1, min(current_threads(), n, nbytes // MIN_PART_BYTES))
 
-    Split work inside it runs on that thread alone (see :func:`run_parts`), so it takes
-    one core and leaves this thread its own. It sees this thread's NumPy error settings
-    (``np.errstate``) as they are now. ``idle`` work goes to a thread of its own, one
-    piece after the other, at the lowest priority on Linux: it takes the time the other
-    threads leave (measured on 2 cores: evaluations beside a training then cost it
-    nothing, against 0.5 s of 4.5 s at the same priority as the training's helpers).
-    """
+
+def split_batch(work: Callable[[int, int], object], n: int, nbytes: int) -> None:
+    """Call ``work(start, stop)`` over consecutive parts of ``range(n)`` that cover it: one
+    part per thread (:func:`threads_for`), or ``work(0, n)`` here."""
+    threads = threads_for(n, nbytes)
+    bounds = [n * part // threads for part in range(threads + 1)]
+    run_parts(lambda part, _: work(bounds[part], bounds[part + 1]), threads, threads)
+
+
+def beside(work: Callable[[], object]) -> Future:
+    """Start ``work()`` on the one thread that measures beside a training, after what was
+    handed to it before. It sees this thread's NumPy error settings (``np.errstate``) as
+    they are now; split work inside it stays on that thread."""
     context = contextvars.copy_context()
 
-    def pooled() -> T:
+    def pooled() -> object:
         _on_pool_thread.value = True
         return context.run(work)
 
-    pool = _executor("dvzero-idle", 1, _lowest_priority) if idle else _workers()
-    return pool.submit(pooled)
+    return _pool("dvzero-beside", 1).submit(pooled)
 
 
-def _lowest_priority() -> None:
-    """This thread at the lowest priority (niceness 19), on Linux, where a thread has a
-    priority of its own; elsewhere, and where it is not allowed, it keeps the process's."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back while the block runs on the main thread (where the
-    platform can, with ``pthread_sigmask``): a Ctrl-C lands before the block or after it,
-    never between two of its statements. For the few lines that must change shared state
-    together; elsewhere, and on other threads (which get no signals), it does nothing."""
-    if not hasattr(signal, "pthread_sigmask") or \
-            threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:  # a signal that came meanwhile is handled once they are let through
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
-def wait_for_all(futures: list) -> None:
+def wait_for_all(futures: list[Future]) -> None:
     """Wait until every future is done, even through Ctrl-C (raised again afterwards)."""
     interrupted = None
     while True:
@@ -138,18 +153,3 @@ def wait_for_all(futures: list) -> None:
             interrupted = exc
     if interrupted is not None:
         raise interrupted
-
-
-def threads_for(n: int, nbytes: int) -> int:
-    """The threads worth giving ``n`` items holding ``nbytes`` of work: at most
-    :func:`~dvzero._threads.current_threads` and ``n``, each with at least
-    :data:`MIN_PART_BYTES`; at least one."""
-    return max(1, min(current_threads(), n, nbytes // MIN_PART_BYTES))
-
-
-def split_batch(work: Callable[[int, int], object], n: int, nbytes: int) -> None:
-    """Call ``work(start, stop)`` over consecutive parts of ``range(n)`` that cover it: one
-    part per thread (:func:`threads_for`), or ``work(0, n)`` here."""
-    threads = threads_for(n, nbytes)
-    bounds = [n * part // threads for part in range(threads + 1)]
-    run_parts(lambda part, _: work(bounds[part], bounds[part + 1]), threads, threads)

@@ -76,8 +76,8 @@ class SGD(Optimizer):
         super().__init__(lr)
 
     def update(self, params: Mapping[str, NDArray], grads: Mapping[str, NDArray]) -> None:
-        for key in params:
-            params[key] -= self.lr * grads[key]
+        for key, param in params.items():
+            param -= self.lr * grads[key]
 
     def load_state_dict(self, state: Mapping[str, NDArray]) -> None:
         if state:

@@ -13,8 +13,8 @@ A file per family: :mod:`~dvzero.layers.core` (``Affine``, ``Sigmoid``, ``Relu``
 """
 
 from .conv import Convolution, Pooling, col2im, im2col
-from .core import Affine, Relu, Sigmoid, SoftmaxWithLoss, Tanh
+from .core import ACTIVATIONS, Affine, Relu, Sigmoid, SoftmaxWithLoss, Tanh
 from .regularization import BatchNormalization, Dropout
 
-__all__ = ["Affine", "BatchNormalization", "Convolution", "Dropout", "Pooling", "Relu",
-           "Sigmoid", "SoftmaxWithLoss", "Tanh", "col2im", "im2col"]
+__all__ = ["ACTIVATIONS", "Affine", "BatchNormalization", "Convolution", "Dropout", "Pooling",
+           "Relu", "Sigmoid", "SoftmaxWithLoss", "Tanh", "col2im", "im2col"]

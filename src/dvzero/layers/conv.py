@@ -187,7 +187,7 @@ class Convolution:
     def _unroll(self, x: NDArray, buffers: Buffers) -> NDArray:
         return unroll(x, self.W.shape[2], self.W.shape[3], self.stride, self.pad, buffers)
 
-    def forward(self, x: NDArray) -> NDArray:
+    def forward(self, x: NDArray, train_flg: bool = False) -> NDArray:
         filters = self.W.shape[0]
         out_h, out_w = self._out_size(x)
         parts, threads, keep = self._plan(x)
@@ -289,7 +289,7 @@ class Pooling:
         col = im2col(x.reshape(n * c, 1, h, w), self.pool_h, self.pool_w, self.stride, self.pad)
         return col, out_h, out_w
 
-    def forward(self, x: NDArray) -> NDArray:
+    def forward(self, x: NDArray, train_flg: bool = False) -> NDArray:
         self.x_shape = x.shape
         n, c, h, w = x.shape
         self.tiled = self._tiles(x.shape)

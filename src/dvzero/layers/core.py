@@ -1,4 +1,8 @@
-"""The core layers: ``Affine``, the activations and ``SoftmaxWithLoss``."""
+"""The core layers: ``Affine``, the activations and ``SoftmaxWithLoss``.
+
+Every layer's ``forward`` takes ``train_flg``: these behave the same while training and
+predicting, so they ignore it.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ class Affine:
         self.dW: NDArray | None = None
         self.db: NDArray | None = None
 
-    def forward(self, x: NDArray) -> NDArray:
+    def forward(self, x: NDArray, train_flg: bool = False) -> NDArray:
         self.original_x_shape = x.shape
         self.x = x.reshape(x.shape[0], -1) if x.ndim > 2 else x
         return self.x @ self.W + self.b
@@ -50,7 +54,7 @@ class Sigmoid:
     def __init__(self) -> None:
         self.out: NDArray | None = None
 
-    def forward(self, x: NDArray) -> NDArray:
+    def forward(self, x: NDArray, train_flg: bool = False) -> NDArray:
         self.out = sigmoid(x)
         return self.out
 
@@ -64,7 +68,7 @@ class Relu:
     def __init__(self) -> None:
         self.mask: NDArray[np.bool_] | None = None
 
-    def forward(self, x: NDArray) -> NDArray:
+    def forward(self, x: NDArray, train_flg: bool = False) -> NDArray:
         self.mask = x > 0
         return x * self.mask
 
@@ -78,7 +82,7 @@ class Tanh:
     def __init__(self) -> None:
         self.out: NDArray | None = None
 
-    def forward(self, x: NDArray) -> NDArray:
+    def forward(self, x: NDArray, train_flg: bool = False) -> NDArray:
         self.out = np.tanh(x)
         return self.out
 
@@ -111,3 +115,7 @@ class SoftmaxWithLoss:
         dx[np.arange(batch_size), self.labels] -= 1
         dx *= dout / batch_size
         return dx
+
+
+#: The activation layers by name: the one table of them.
+ACTIVATIONS = {"sigmoid": Sigmoid, "relu": Relu, "tanh": Tanh}

@@ -1,13 +1,13 @@
-"""Networks built from layers, and the registry that rebuilds any of them from a file.
+"""Networks: one family, every network a :class:`~dvzero.networks.layered.LayerNet` (its
+layers in a list), and the registry that builds any of them by name.
 
-A network keeps its parameters in a ``params`` dict and offers ``predict``, ``loss``,
-``accuracy``, ``gradient`` (backpropagation through :mod:`dvzero.layers`) and
-``numerical_gradient`` (the original post's slow method, for checking), and ``config()``:
-the constructor arguments that rebuild it. A file per family:
-:mod:`~dvzero.networks.two_layer` (:class:`DeepVisionZeroNet`, the original post's),
-:mod:`~dvzero.networks.multilayer` (:class:`MultiLayerNet`) and :mod:`~dvzero.networks.conv`
-(:class:`SimpleConvNet`, :class:`DeepConvNet`); :mod:`~dvzero.networks.layered` is what
-the last three share.
+A network keeps its parameters in a ``params`` dict and offers the original post's
+``predict``, ``loss``, ``accuracy`` and ``numerical_gradient``, ``gradient`` by
+backpropagation through :mod:`dvzero.layers`, and ``config()``: the constructor arguments
+that rebuild it. A file per family: :mod:`~dvzero.networks.two_layer`
+(:class:`DeepVisionZeroNet`, the original post's), :mod:`~dvzero.networks.multilayer`
+(:class:`MultiLayerNet`) and :mod:`~dvzero.networks.conv` (:class:`SimpleConvNet`,
+:class:`DeepConvNet`).
 """
 
 from __future__ import annotations
@@ -19,18 +19,19 @@ import numpy as np
 
 from .. import storage
 from ..errors import ParamsFileError
-from .base import fit_params
 from .conv import DeepConvNet, SimpleConvNet
+from .layered import LayerNet, fit_params
 from .multilayer import MultiLayerNet
-from .two_layer import ACTIVATIONS, PARAM_KEYS, DeepVisionZeroNet
+from .two_layer import PARAM_KEYS, DeepVisionZeroNet
 
-#: Every network class by name: the name a parameter file's header records.
-NETWORKS: dict[str, type] = {"DeepVisionZeroNet": DeepVisionZeroNet,
-                             "MultiLayerNet": MultiLayerNet, "SimpleConvNet": SimpleConvNet,
-                             "DeepConvNet": DeepConvNet}
+#: Every network by the name ``dvzero train --net`` gives it.
+NETS: dict[str, type[LayerNet]] = {"two-layer": DeepVisionZeroNet, "mlp": MultiLayerNet,
+                                   "cnn": SimpleConvNet, "deep-cnn": DeepConvNet}
+#: Every network class by its own name: the name a parameter file's header records.
+NETWORKS: dict[str, type[LayerNet]] = {cls.__name__: cls for cls in NETS.values()}
 
 
-def build_network(name: str, config: dict[str, Any], **options: Any) -> Any:
+def network_from_config(name: str, config: dict[str, Any], **options: Any) -> LayerNet:
     """The network class ``name`` built from its ``config()`` (and ``options``, e.g. ``rng``)."""
     if name not in NETWORKS:
         raise ParamsFileError(f"unknown network class {name!r}; dvzero knows "
@@ -40,15 +41,7 @@ def build_network(name: str, config: dict[str, Any], **options: Any) -> Any:
     return NETWORKS[name](**config, **options)
 
 
-def load_arrays_into(network: Any, arrays: dict[str, np.ndarray], source: str) -> None:
-    """Put a file's arrays into ``network``: its ``params``, and its buffers if it has any."""
-    if hasattr(network, "load_arrays"):
-        network.load_arrays(arrays, source)
-    else:
-        network.params = fit_params(arrays, network.params, source)
-
-
-def load_network(file_name: str | os.PathLike[str]) -> Any:
+def load_network(file_name: str | os.PathLike[str]) -> LayerNet:
     """Rebuild a network from a parameter file alone.
 
     ``.npz`` files name their network class (see :data:`NETWORKS`) and its constructor
@@ -60,7 +53,7 @@ def load_network(file_name: str | os.PathLike[str]) -> Any:
     if header:
         try:
             # rng=0: the weights are replaced at once; do not consume the global np.random.
-            network = build_network(header.get("network"), header.get("config", {}), rng=0)
+            network = network_from_config(header.get("network"), header.get("config", {}), rng=0)
         except ParamsFileError as exc:
             raise ParamsFileError(f"{file_name}: {exc}") from None
         except (TypeError, ValueError) as exc:  # unknown or bad arguments
@@ -82,10 +75,9 @@ def load_network(file_name: str | os.PathLike[str]) -> Any:
         if not np.issubdtype(dtype, np.floating):
             dtype = np.float64
         network = DeepVisionZeroNet(input_size, hidden_size, output_size, dtype=dtype, rng=0)
-    load_arrays_into(network, params, str(file_name))
+    network.load_arrays(params, str(file_name))
     return network
 
 
-__all__ = ["ACTIVATIONS", "NETWORKS", "PARAM_KEYS", "DeepConvNet", "DeepVisionZeroNet",
-           "MultiLayerNet", "SimpleConvNet", "build_network", "fit_params", "load_arrays_into",
-           "load_network"]
+__all__ = ["NETS", "NETWORKS", "PARAM_KEYS", "DeepConvNet", "DeepVisionZeroNet", "LayerNet",
+           "MultiLayerNet", "SimpleConvNet", "fit_params", "load_network", "network_from_config"]

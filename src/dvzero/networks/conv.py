@@ -16,8 +16,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from ..layers import Affine, Convolution, Dropout, Pooling, Relu
 from ..layers.conv import output_size as positions
-from .base import positive_int
-from .layered import LayerNet, check_init, init_scale
+from .layered import LayerNet, check_init, float_dtype, init_std, positive_int
 
 
 def _image_shape(input_dim: Sequence[int]) -> tuple[int, int, int]:
@@ -30,16 +29,15 @@ def _check_common(weight_init_std: Any, weight_decay_lambda: float, dtype: DType
     check_init(weight_init_std)
     if not (np.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0):
         raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")
-    dtype = np.dtype(dtype)
-    if not np.issubdtype(dtype, np.floating):
-        raise ValueError(f"dtype must be a float dtype, got {dtype}")
-    return dtype
+    return float_dtype(dtype)
 
 
 class _ImageNet(LayerNet):
     """A network whose inputs are images ``input_dim = (channels, height, width)``."""
 
     input_dim: tuple[int, int, int]
+    takes_images = True
+    splits_work = True
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -106,7 +104,7 @@ class SimpleConvNet(_ImageNet):
         fan_ins = {"W1": channels * size * size, "W2": pooled, "W3": self.hidden_size}
         params = {}
         for i, key in enumerate(shapes, start=1):
-            scale = init_scale(weight_init_std, fan_ins[key])
+            scale = init_std(weight_init_std, fan_ins[key])
             params[key] = (scale * normal(shapes[key])).astype(self.dtype)
             params[f"b{i}"] = np.zeros(shapes[key][0] if i == 1 else shapes[key][-1], self.dtype)
         self._start_dropout()
@@ -122,8 +120,7 @@ class SimpleConvNet(_ImageNet):
                             Affine(params["W3"], params["b3"]))
         # Max-pooling and ReLU commute (each keeps the larger value), so pooling first gives
         # the same outputs and gradients with ReLU on a quarter of the values.
-        layers = [(conv, False), (Pooling(2, 2, 2), False), (Relu(), False), (affine2, False),
-                  (Relu(), False), (affine3, False)]
+        layers = [conv, Pooling(2, 2, 2), Relu(), affine2, Relu(), affine3]
         trainable = [(f"{name}{i}", layer, name) for i, layer in
                      enumerate((conv, affine2, affine3), start=1) for name in ("W", "b")]
         return layers, trainable
@@ -185,7 +182,7 @@ class DeepConvNet(_ImageNet):
             height = positions(height, size, conv["stride"], conv["pad"])
             width = positions(width, size, conv["stride"], conv["pad"])
             fan_in = channels * size * size
-            params[f"W{i}"] = (init_scale(weight_init_std, fan_in)
+            params[f"W{i}"] = (init_std(weight_init_std, fan_in)
                                * normal((num, channels, size, size))).astype(self.dtype)
             params[f"b{i}"] = np.zeros(num, self.dtype)
             self.bytes_per_sample = max(self.bytes_per_sample, 3 * height * width * max(
@@ -196,7 +193,7 @@ class DeepConvNet(_ImageNet):
         flat = channels * height * width
         for i, (fan_in, fan_out) in enumerate(((flat, self.hidden_size),
                                               (self.hidden_size, self.output_size)), start=7):
-            params[f"W{i}"] = (init_scale(weight_init_std, fan_in)
+            params[f"W{i}"] = (init_std(weight_init_std, fan_in)
                                * normal((fan_in, fan_out))).astype(self.dtype)
             params[f"b{i}"] = np.zeros(fan_out, self.dtype)
         self._start_dropout()
@@ -204,19 +201,18 @@ class DeepConvNet(_ImageNet):
         self.params = params
 
     def _build_layers(self, params: dict[str, NDArray]) -> tuple[list, list]:
-        layers: list[tuple[Any, bool]] = []
+        layers: list[Any] = []
         trainable: list[tuple[str, Any, str]] = []
         for i, conv in enumerate(self.conv_params, start=1):
             layer = Convolution(params[f"W{i}"], params[f"b{i}"], conv["stride"], conv["pad"])
-            layers.append((layer, False))
+            layers.append(layer)
             trainable += [(f"W{i}", layer, "W"), (f"b{i}", layer, "b")]
             if i % 2 == 0:  # pooling before ReLU: the same result, see SimpleConvNet
-                layers.append((Pooling(2, 2, 2), False))
-            layers.append((Relu(), False))
+                layers.append(Pooling(2, 2, 2))
+            layers.append(Relu())
         affine7, affine8 = Affine(params["W7"], params["b7"]), Affine(params["W8"], params["b8"])
-        layers += [(affine7, False), (Relu(), False),
-                   (Dropout(self.dropout_ratio, self.dropout_rng), True),
-                   (affine8, False), (Dropout(self.dropout_ratio, self.dropout_rng), True)]
+        layers += [affine7, Relu(), Dropout(self.dropout_ratio, self.dropout_rng),
+                   affine8, Dropout(self.dropout_ratio, self.dropout_rng)]
         trainable += [("W7", affine7, "W"), ("b7", affine7, "b"), ("W8", affine8, "W"),
                       ("b8", affine8, "b")]
         return layers, trainable

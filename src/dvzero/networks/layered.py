@@ -1,16 +1,18 @@
-""":class:`LayerNet`: what every network built as a list of layers shares.
+""":class:`LayerNet`: what every network shares, as a list of layers.
 
-A subclass sets ``input_shape``, ``output_size``, ``dtype`` and ``weight_decay_lambda``,
-makes its parameters (and ``buffers``, ``dropout_rng``) and lists its layers in
-:meth:`LayerNet._build_layers`; this class gives it the original post's API (``params``,
-``predict``, ``loss``, ``accuracy``, ``numerical_gradient``) and ``gradient`` by
-backpropagation, the state a checkpoint needs, and the safe parameter files.
+A subclass sets ``input_shape``, ``output_size`` and ``dtype``, makes its ``params`` (and
+``buffers``, ``dropout_rng`` if it has any) and lists its layers in
+:meth:`LayerNet._build_layers`. This class gives it the original post's API (``params``,
+``predict``, ``loss``, ``accuracy``, ``numerical_gradient``), ``gradient`` by
+backpropagation, the state a checkpoint needs and the safe parameter files.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import os
+import weakref
 from typing import Any
 
 import numpy as np
@@ -19,14 +21,29 @@ from numpy.typing import ArrayLike, NDArray
 from .. import storage
 from .._rng import plain
 from ..data.scaled import ScaledImages
+from ..errors import ParamsFileError
 from ..functions import labels_from_targets, softmax
 from ..gradient import numerical_gradient
-from ..layers import Relu, Sigmoid, SoftmaxWithLoss, Tanh
-from .base import count_correct, fit_params
+from ..layers import ACTIVATIONS, SoftmaxWithLoss
 
 #: Initial weight scales by name, as functions of the number of inputs of a unit.
 INIT_SCALES = {"he": lambda fan_in: math.sqrt(2.0 / fan_in),  # for ReLU
                "xavier": lambda fan_in: math.sqrt(1.0 / fan_in)}  # for sigmoid and tanh
+
+
+def positive_int(name: str, value: Any) -> int:
+    """``value`` as an ``int`` if it is a whole number >= 1, else ``ValueError`` naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def float_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` as a NumPy float dtype, else ``ValueError``."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise ValueError(f"dtype must be a float dtype, got {dtype}")
+    return dtype
 
 
 def check_init(weight_init_std: Any) -> None:
@@ -39,20 +56,36 @@ def check_init(weight_init_std: Any) -> None:
                          f"got {weight_init_std!r}")
 
 
-def init_scale(weight_init_std: str | float, fan_in: int) -> float:
+def init_std(weight_init_std: str | float, fan_in: int) -> float:
     """The standard deviation of initial weights for units with ``fan_in`` inputs."""
     if isinstance(weight_init_std, str):
         return INIT_SCALES[weight_init_std](fan_in)
     return float(weight_init_std)
 
 
-def eval_batch_size(network: Any, most: int = 10000) -> int:
-    """How many samples ``network`` can evaluate at once: ``most``, or fewer when its
-    ``bytes_per_sample`` would pass its ``eval_budget_bytes`` (convolutional networks)."""
-    per_sample = getattr(network, "bytes_per_sample", 0)
-    if not per_sample:
-        return most
-    return max(1, min(most, getattr(network, "eval_budget_bytes", 0) // per_sample))
+def fit_params(
+    loaded: dict[str, NDArray], expected: dict[str, NDArray], source: str
+) -> dict[str, NDArray]:
+    """``loaded`` checked against ``expected`` (keys and shapes, named) and cast to its dtypes.
+
+    Raises :class:`ParamsFileError` listing every missing or unexpected key and every shape
+    mismatch, e.g. ``W1: file has (784, 100), network expects (784, 50)``.
+    """
+    problems = []
+    missing = [key for key in expected if key not in loaded]
+    extra = [key for key in loaded if key not in expected]
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if extra:
+        problems.append(f"unexpected {', '.join(extra)}")
+    for key, value in expected.items():
+        if key in loaded and loaded[key].shape != value.shape:
+            problems.append(
+                f"{key}: file has {loaded[key].shape}, network expects {value.shape}"
+            )
+    if problems:
+        raise ParamsFileError(f"{source} does not fit the network: " + "; ".join(problems))
+    return {key: loaded[key].astype(value.dtype, copy=True) for key, value in expected.items()}
 
 
 class LayerNet:
@@ -62,13 +95,40 @@ class LayerNet:
     output_size: int
     dtype: np.dtype
     weight_decay_lambda: float = 0.0
+    buffers: dict[str, NDArray]
+    #: The generator of the dropout masks, for a network with dropout.
+    dropout_rng: np.random.Generator | None = None
     #: Bytes one sample takes through the widest layer: accuracy() sizes its chunks by it.
     bytes_per_sample = 0
     #: The most memory accuracy() lets one chunk take.
     eval_budget_bytes = 128 * 2**20
 
+    # What a training run needs to know of the network (see dvzero.runs and dvzero.training).
+    #: Inputs are images ``(N, C, H, W)``, not rows.
+    takes_images = False
+    #: It splits its own work into parts on the run's threads, each part's matrix products
+    #: on one thread (BLAS on one thread); otherwise BLAS gets the threads.
+    splits_work = False
+    #: The loss a training records each step: measured again after the update, on the same
+    #: batch (the original post's way), or that of the forward pass that gave the gradient
+    #: (free; with dropout and batch statistics it differs a little).
+    loss_after_update = False
+    #: ``dvzero train`` measures its losses and accuracies beside the training when it has
+    #: a second thread (see :mod:`dvzero.training.beside`).
+    measured_beside = False
+    #: Its numerical gradients (``numerical_gradient(x, t, method=...)``), the default first.
+    numerical_methods: tuple[str, ...] = ("naive",)
+    #: The original post's pickle of the parameters, for its network.
+    post_params_file: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The network's class name, as files and pictures name it."""
+        return type(self).__name__
+
     def _make_generators(self, rng: int | np.random.Generator | None):
-        """The weights' normal draws, then the dropout generator (saved in checkpoints)."""
+        """The weights' normal draws, then the dropout generator's seed (the global
+        ``np.random`` for ``rng`` ``None``)."""
         if rng is None:
             self._dropout_seed = lambda: int(np.random.randint(2**31))
             return np.random.standard_normal
@@ -77,7 +137,6 @@ class LayerNet:
         return generator.standard_normal
 
     def _start_dropout(self) -> None:
-        #: The generator of the dropout masks (its state is saved in checkpoints).
         self.dropout_rng = np.random.default_rng(self._dropout_seed())
 
     # ------------------------------------------------------------------ layers
@@ -90,11 +149,11 @@ class LayerNet:
     def params(self, params: dict[str, NDArray]) -> None:
         """New parameter arrays: the layers are rebuilt around them (and again whenever one
         key is replaced, as in ``net.params["W1"] = W``)."""
-        self._params = _Params(params, self._rebuild)
+        self._params = _Params(params, self)
         self._rebuild()
 
     def _rebuild(self) -> None:
-        #: (layer, whether forward takes train_flg); and (param key, layer, its attribute).
+        #: The layers in order; and (param key, layer, its attribute) for each parameter.
         self._layers, self._trainable = self._build_layers(self._params)
         self._last_layer = SoftmaxWithLoss()
 
@@ -102,38 +161,59 @@ class LayerNet:
         raise NotImplementedError
 
     def _check_x(self, x: ArrayLike) -> NDArray:
+        """``x`` as a batch ``(N, *input_shape)``: rows, images, or one sample."""
         x = np.asarray(x)
-        if x.dtype.kind not in "biuf":
+        if x.dtype.kind not in "biuf":  # booleans, integers, floats
             raise ValueError(f"x must be an array of real numbers, got dtype {x.dtype}")
+        if x.shape[1:] == self.input_shape:
+            return x  # a batch already
         size = math.prod(self.input_shape)
         if x.ndim >= 2 and math.prod(x.shape[1:]) == size:
             return x.reshape(x.shape[0], *self.input_shape)
-        if x.shape == self.input_shape or (x.ndim == 1 and x.shape[0] == size):
+        if x.shape in (self.input_shape, (size,)):
             return x.reshape(1, *self.input_shape)
-        raise ValueError(f"x must have shape (N, {', '.join(map(str, self.input_shape))}) or "
-                         f"(N, {size}), got {x.shape}")
+        one = (f"({size},)" if len(self.input_shape) == 1 else
+               f"(N, {', '.join(map(str, self.input_shape))})")
+        raise ValueError(f"x must have shape (N, {size}) or {one}, got {x.shape}"
+                         if len(self.input_shape) == 1 else
+                         f"x must have shape {one} or (N, {size}), got {x.shape}")
 
-    def _scores(self, x: NDArray, train_flg: bool) -> NDArray:
-        for layer, takes_flag in self._layers:
-            x = layer.forward(x, train_flg) if takes_flag else layer.forward(x)
+    def _check_t(self, x: NDArray, t: ArrayLike) -> NDArray:
+        """``t`` for the batch ``x``: one-hot ``(N, output_size)`` or labels ``(N,)``."""
+        t = np.asarray(t)
+        if len(x) == 1 and t.ndim <= 1 and t.size in (1, self.output_size):
+            return t.reshape(1, -1) if t.size > 1 else t.reshape(1)  # one sample
+        if t.shape[:1] != x.shape[:1]:
+            raise ValueError(
+                f"t must have shape ({len(x)}, {self.output_size}) (one-hot) or ({len(x)},) "
+                f"(labels) to match x of shape {x.shape}, got {t.shape}"
+            )
+        return t
+
+    def _scores(self, x: NDArray, train_flg: bool = False) -> NDArray:
+        """Logits ``(N, output_size)``: every layer but the final softmax."""
+        for layer in self._layers:
+            x = layer.forward(x, train_flg)
         return x
 
     # ------------------------------------------------------------------ the original post's API
 
     def predict(self, x: ArrayLike, train_flg: bool = False) -> NDArray:
-        """Class probabilities for ``x`` -> ``(N, output_size)``."""
-        return softmax(self._scores(self._check_x(x), train_flg))
+        """Class probabilities for ``x`` -> ``(N, output_size)``; ``(output_size,)`` for
+        one sample given as a 1-D row."""
+        y = softmax(self._scores(self._check_x(x), train_flg))
+        return y[0] if np.ndim(x) == 1 else y
 
     def first_hidden(self, x: ArrayLike) -> NDArray:
         """The first hidden layer's activations for ``x`` (predicting): ``(N, units)``
         after a fully connected layer, ``(N, channels, height, width)`` after a
         convolution (and the pooling before its activation, if any)."""
         x = self._check_x(x)
-        for layer, takes_flag in self._layers:
-            x = layer.forward(x, False) if takes_flag else layer.forward(x)
-            if isinstance(layer, (Sigmoid, Relu, Tanh)):
+        for layer in self._layers:
+            x = layer.forward(x, False)
+            if type(layer) in ACTIVATIONS.values():
                 return x
-        raise ValueError(f"{type(self).__name__} has no hidden layer")
+        raise ValueError(f"{self.name} has no hidden layer")
 
     def weight_decay(self) -> float:
         """The L2 term of the loss: ``lambda / 2 * sum of W ** 2`` over all weights."""
@@ -144,31 +224,40 @@ class LayerNet:
         return 0.5 * self.weight_decay_lambda * total
 
     def loss(self, x: ArrayLike, t: ArrayLike, train_flg: bool = False) -> float:
-        """Cross-entropy of the predictions for ``x`` against ``t``, plus the weight decay."""
+        """Cross-entropy of the predictions for ``x`` against ``t`` (one-hot or labels),
+        plus the weight decay."""
+        return self._forward(x, t, train_flg)
+
+    def _forward(self, x: ArrayLike, t: ArrayLike, train_flg: bool) -> float:
+        """The loss, through every layer and the last: what backpropagation goes back
+        through."""
         x = self._check_x(x)
-        t = np.asarray(t)
-        if t.shape[:1] != x.shape[:1]:
-            raise ValueError(f"t must have {x.shape[0]} rows to match x, got shape {t.shape}")
+        t = self._check_t(x, t)
         return self._last_layer.forward(self._scores(x, train_flg), t) + self.weight_decay()
 
     def accuracy(self, x: ArrayLike, t: ArrayLike, batch_size: int | None = None) -> float:
         """Share of samples whose most probable class is the one in ``t`` (predicting).
 
-        Evaluated ``batch_size`` samples at a time (by default as many as fit
-        :attr:`eval_budget_bytes`), so that 60,000 images need no gigabytes.
+        Measured ``batch_size`` samples at a time (by default as many as fit
+        :attr:`eval_budget_bytes`), so that 60,000 images need no gigabytes; softmax is
+        skipped, since it does not change which class is largest.
         """
         rows = x if isinstance(x, ScaledImages) else self._check_x(x)  # bytes: by chunks
-        labels = labels_from_targets(np.asarray(t), self.output_size)
-        if len(rows) == 0 or labels.shape[0] != len(rows):
-            raise ValueError(f"x has {len(rows)} rows and t {labels.shape[0]}; need the same "
-                             f"number, at least one")
-        if batch_size is None:
-            batch_size = eval_batch_size(self)
-        # One chunk at a time: the layers keep each pass's inputs (a convolution splits its
-        # own work across the threads).
-        correct = count_correct(lambda chunk: self._scores(self._check_x(chunk), False), rows,
-                                labels, batch_size)
-        return correct / len(rows)
+        labels = labels_from_targets(self._check_t(rows, t), self.output_size)
+        if len(rows) == 0:
+            raise ValueError("accuracy of an empty set is undefined: x has 0 rows")
+        batch_size = batch_size or self.eval_batch_size()
+        correct = sum(int(np.sum(np.argmax(self._scores(self._check_x(rows[i:i + batch_size])),
+                                           axis=1) == labels[i:i + batch_size]))
+                      for i in range(0, len(rows), batch_size))
+        return correct / float(len(rows))
+
+    def eval_batch_size(self, most: int = 2000) -> int:
+        """How many samples it can predict at once: ``most``, or fewer where
+        :attr:`bytes_per_sample` would pass :attr:`eval_budget_bytes`."""
+        if not self.bytes_per_sample:
+            return most
+        return max(1, min(most, self.eval_budget_bytes // self.bytes_per_sample))
 
     def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, NDArray]:
         """Gradients of the loss for every parameter by backpropagation, in training mode.
@@ -177,11 +266,11 @@ class LayerNet:
         :attr:`last_loss`.
         """
         #: The loss of the forward pass of the last :meth:`gradient` call.
-        self.last_loss = self.loss(x, t, train_flg=True)
+        self.last_loss = self._forward(x, t, train_flg=True)
         dout = self._last_layer.backward(1.0)
-        for layer, _ in reversed(self._layers[1:]):
+        for layer in reversed(self._layers[1:]):
             dout = layer.backward(dout)
-        self._layers[0][0].backward(dout, need_dx=False)  # nobody needs the data's gradient
+        self._layers[0].backward(dout, need_dx=False)  # nobody needs the data's gradient
         grads = {}
         for key, layer, name in self._trainable:
             grad = getattr(layer, "d" + name)
@@ -199,17 +288,18 @@ class LayerNet:
         that call would leave it.
         """
         x = self._check_x(x)
-        rng_state = self.dropout_rng.bit_generator.state
+        rng_state = None if self.dropout_rng is None else self.dropout_rng.bit_generator.state
         saved = {key: value.copy() for key, value in self.buffers.items()}
 
         def restore() -> None:
             for key, value in saved.items():
                 self.buffers[key][...] = value
-            self.dropout_rng.bit_generator.state = rng_state
+            if rng_state is not None:
+                self.dropout_rng.bit_generator.state = rng_state
 
         def loss_W(_: NDArray) -> float:
             restore()
-            return self.loss(x, t, train_flg=True)
+            return self._forward(x, t, train_flg=True)
 
         try:
             grads = {key: numerical_gradient(loss_W, param) for key, param in self.params.items()}
@@ -217,8 +307,20 @@ class LayerNet:
             restore()
         # One more forward pass leaves the network as gradient() does: masks drawn, running
         # averages moved, last_loss set.
-        self.last_loss = self.loss(x, t, train_flg=True)
+        self.last_loss = self._forward(x, t, train_flg=True)
         return grads
+
+    def snapshot(self) -> LayerNet:
+        """A copy of this network with arrays and layers of its own: what it is now, to be
+        measured while this one trains on."""
+        twin = copy.copy(self)
+        twin.buffers = {key: value.copy() for key, value in self.buffers.items()}
+        twin.params = {key: value.copy() for key, value in self.params.items()}
+        return twin
+
+    def fresh(self, rng: int | np.random.Generator | None) -> LayerNet:
+        """A new network of this class and settings, its weights drawn from ``rng``."""
+        return type(self)(**self.config(), rng=rng)
 
     # ------------------------------------------------------------------ state and files
 
@@ -227,8 +329,10 @@ class LayerNet:
 
     def state_dict(self) -> dict[str, Any]:
         """What training changes besides ``params``: running averages, dropout generator."""
-        return {**{key: value.copy() for key, value in self.buffers.items()},
-                "dropout_rng": plain(self.dropout_rng.bit_generator.state)}
+        state = {key: value.copy() for key, value in self.buffers.items()}
+        if self.dropout_rng is not None:
+            state["dropout_rng"] = plain(self.dropout_rng.bit_generator.state)
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
@@ -237,7 +341,8 @@ class LayerNet:
                 raise ValueError(f"{key}: state has shape {np.shape(state[key])}, network "
                                  f"expects {value.shape}")
             value[...] = state[key]  # in place: the layers hold these arrays
-        self.dropout_rng.bit_generator.state = state["dropout_rng"]
+        if self.dropout_rng is not None:
+            self.dropout_rng.bit_generator.state = state["dropout_rng"]
 
     def arrays(self) -> dict[str, NDArray]:
         """Everything a parameter file holds: ``params`` and ``buffers``."""
@@ -252,7 +357,7 @@ class LayerNet:
 
     def save_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
         """Save ``params`` and ``buffers``: the safe ``.npz`` format, or a pickle for others."""
-        meta = {"network": type(self).__name__, "config": self.config(), "dtype": self.dtype.name}
+        meta = {"network": self.name, "config": self.config(), "dtype": self.dtype.name}
         storage.save_params_file(file_name, self.arrays(), meta)
 
     def load_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
@@ -262,16 +367,28 @@ class LayerNet:
 
 
 class _Params(dict):
-    """A network's ``params`` dict: replacing a key rebuilds the layers.
+    """A network's ``params`` dict: replacing a key (or ``update``) rebuilds the layers.
 
     (Updating an array in place, as the optimizers do, needs nothing: the layers hold the
-    arrays themselves.)
+    arrays themselves.) It refers to its network weakly, so that a network is freed as
+    soon as it is dropped, with the arrays its layers hold.
     """
 
-    def __init__(self, params: dict[str, NDArray], rebuild) -> None:
+    def __init__(self, params: dict[str, NDArray], network: LayerNet) -> None:
         super().__init__(params)
-        self._rebuild = rebuild
+        self._network = weakref.ref(network)
 
     def __setitem__(self, key: str, value: NDArray) -> None:
+        replaced = self.get(key) is not value  # not ``params[key] -= ...``, which is in place
         super().__setitem__(key, value)
-        self._rebuild()
+        if replaced:
+            self._layers_anew()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._layers_anew()
+
+    def _layers_anew(self) -> None:
+        network = self._network()
+        if network is not None:
+            network._rebuild()

@@ -13,11 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from ..layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, Tanh
-from .base import positive_int
-from .layered import LayerNet, check_init, init_scale
-
-ACTIVATION_LAYERS = {"relu": Relu, "sigmoid": Sigmoid, "tanh": Tanh}
+from ..layers import ACTIVATIONS, Affine, BatchNormalization, Dropout
+from .layered import LayerNet, check_init, float_dtype, init_std, positive_int
 
 
 class MultiLayerNet(LayerNet):
@@ -68,17 +65,15 @@ class MultiLayerNet(LayerNet):
         self.input_size = positive_int("input_size", input_size)
         self.hidden_size_list = [positive_int("hidden size", size) for size in hidden_size_list]
         self.output_size = positive_int("output_size", output_size)
-        if activation not in ACTIVATION_LAYERS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATION_LAYERS)}, "
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, "
                              f"got {activation!r}")
         check_init(weight_init_std)
         if not (math.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0):
             raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")
         if use_dropout and not 0 <= dropout_ratio < 1:
             raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
-        self.dtype = np.dtype(dtype)
-        if not np.issubdtype(self.dtype, np.floating):
-            raise ValueError(f"dtype must be a float dtype, got {self.dtype}")
+        self.dtype = float_dtype(dtype)
         self.activation = activation
         self.weight_init_std = weight_init_std
         self.weight_decay_lambda = float(weight_decay_lambda)
@@ -95,7 +90,7 @@ class MultiLayerNet(LayerNet):
         sizes = [self.input_size, *self.hidden_size_list, self.output_size]
         params: dict[str, NDArray] = {}
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
-            scale = init_scale(self.weight_init_std, fan_in)
+            scale = init_std(self.weight_init_std, fan_in)
             # Drawn in float64 and then cast, so one seed gives the same network in any dtype.
             params[f"W{i}"] = (scale * standard_normal((fan_in, fan_out))).astype(self.dtype)
             params[f"b{i}"] = np.zeros(fan_out, dtype=self.dtype)
@@ -111,11 +106,11 @@ class MultiLayerNet(LayerNet):
         self.params = params
 
     def _build_layers(self, params: dict[str, NDArray]) -> tuple[list, list]:
-        layers: list[tuple[Any, bool]] = []
+        layers: list[Any] = []
         trainable: list[tuple[str, Any, str]] = []
         for i in range(1, len(self.hidden_size_list) + 2):
             affine = Affine(params[f"W{i}"], params[f"b{i}"])
-            layers.append((affine, False))
+            layers.append(affine)
             trainable += [(f"W{i}", affine, "W"), (f"b{i}", affine, "b")]
             if i > len(self.hidden_size_list):
                 break
@@ -123,11 +118,11 @@ class MultiLayerNet(LayerNet):
                 norm = BatchNormalization(params[f"gamma{i}"], params[f"beta{i}"],
                                           running_mean=self.buffers[f"running_mean{i}"],
                                           running_var=self.buffers[f"running_var{i}"])
-                layers.append((norm, True))
+                layers.append(norm)
                 trainable += [(f"gamma{i}", norm, "gamma"), (f"beta{i}", norm, "beta")]
-            layers.append((ACTIVATION_LAYERS[self.activation](), False))
+            layers.append(ACTIVATIONS[self.activation]())
             if self.use_dropout:
-                layers.append((Dropout(self.dropout_ratio, self.dropout_rng), True))
+                layers.append(Dropout(self.dropout_ratio, self.dropout_rng))
         return layers, trainable
 
     def config(self) -> dict[str, Any]:

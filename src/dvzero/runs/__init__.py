@@ -1,29 +1,29 @@
-"""Runs: the life of a training run in its directory, and reading finished runs back.
+"""Runs: the life of a training run in its directory.
 
 * :mod:`~dvzero.runs.config`: a run's settings, their defaults and checks, and the
   network and optimizer built from them by name;
 * :mod:`~dvzero.runs.run`: :class:`Run`, from a new or interrupted directory to the
   finished files;
 * :mod:`~dvzero.runs.directory`: making or refusing the directory; nothing is overwritten;
-* :mod:`~dvzero.runs.signals`: stopping cleanly on SIGINT and SIGTERM;
-* :mod:`~dvzero.runs.records`: the model a finished run left, evaluated on its own data.
+* :mod:`~dvzero.runs.checkpoints`, :mod:`~dvzero.runs.lock`, :mod:`~dvzero.runs.signals`:
+  when checkpoints are saved, one process at a time, stopping cleanly on a signal;
+* :mod:`~dvzero.runs.pictures`: the pictures of a trained network;
+* :mod:`~dvzero.runs.files`: the files of a run directory, and the model a run left.
 """
 
 from .config import check_settings, resolve
-from .records import (
+from .files import (
     CHECKPOINT_NAME,
     PARAMS_FILES,
     RUN_FILES,
     SHIPPED_DATA,
-    Evaluation,
     ModelSource,
     describe_data,
-    evaluate,
     find_model,
 )
 from .run import Outcome, Run
 from .signals import StopOnSignal
 
-__all__ = ["CHECKPOINT_NAME", "PARAMS_FILES", "RUN_FILES", "SHIPPED_DATA", "Evaluation",
-           "ModelSource", "Outcome", "Run", "StopOnSignal", "check_settings", "describe_data",
-           "evaluate", "find_model", "resolve"]
+__all__ = ["CHECKPOINT_NAME", "PARAMS_FILES", "RUN_FILES", "SHIPPED_DATA", "ModelSource",
+           "Outcome", "Run", "StopOnSignal", "check_settings", "describe_data", "find_model",
+           "resolve"]

@@ -15,19 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from .._threads import default_threads
+from .._parallel import available_cores
 from ..errors import UsageError
+from ..layers import ACTIVATIONS
+from ..networks import NETS
 from ..optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES, make_optimizer
-from ..sampling import SAMPLINGS
+from ..training.sampling import SAMPLINGS
 
-NETS = ("two-layer", "mlp", "cnn", "deep-cnn")
-#: The convolutional networks: images in, one hidden affine layer, ReLU throughout.
-CONV_NETS = ("cnn", "deep-cnn")
 GRADIENTS = ("backprop", "numerical")
 #: How numerical gradients are computed: from cached activations (the two-layer network's
 #: structure), or the original post's loop of full forward passes.
 NUMERICALS = ("structured", "naive")
-ACTIVATIONS = ("sigmoid", "relu", "tanh")
 DTYPES = ("float32", "float64")
 INITS = ("he", "xavier")
 
@@ -51,9 +49,14 @@ NET_DEFAULTS: dict[str, dict[str, Any]] = {
                  "optimizer": "adam", "lr_schedule": "cosine", "dropout": 0.5,
                  "train_eval_sample": 10000},
 }
-#: The network class each ``net`` builds.
-NET_CLASSES = {"two-layer": "DeepVisionZeroNet", "mlp": "MultiLayerNet",
-               "cnn": "SimpleConvNet", "deep-cnn": "DeepConvNet"}
+#: What each network takes of the settings in which they differ: one hidden width or a
+#: list of them, its activations, and whether He and Xavier scales apply.
+NET_SETTINGS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    "two-layer": ("one", ("sigmoid", "relu"), False),
+    "mlp": ("list", tuple(ACTIVATIONS), True),
+    "cnn": ("one", ("relu",), True),
+    "deep-cnn": ("one", ("relu",), True),
+}
 
 
 def option(key: str) -> str:
@@ -88,56 +91,67 @@ def resolve(given: Mapping[str, Any]) -> dict[str, Any]:
         config["threads"] = default_threads(config["net"])
     if config.get("seed") is None:
         config["seed"] = int(np.random.SeedSequence().entropy % 2**32)
-    _check_net_settings(config, given)
+    _NET_CHECKS[net](config, given)
+    if not 0 <= config["dropout"] < 1:
+        raise UsageError(f"--dropout {config['dropout']:g}: the share of units dropped must be "
+                         f"more than 0 and less than 1")
     for key in invalid_settings(config):
         raise UsageError(f"{option(key)} {config[key]!r}: not a valid value (see "
                          f"'dvzero train --help')")
     return config
 
 
+def default_threads(net: str) -> int:
+    """Every core for the networks that split their work, one BLAS thread for the others."""
+    return available_cores() if NETS[net].splits_work else 1
+
+
 def _resolve_numerical(config: dict[str, Any]) -> None:
-    """``numerical``: structured for the two-layer network's numerical gradients, naive for
-    the others' (the only way they have); nothing for backpropagation."""
-    numerical = config.get("numerical")
+    """``numerical``: the network's own default for numerical gradients (structured where
+    it has it); nothing for backpropagation."""
+    numerical, methods = config.get("numerical"), NETS[config["net"]].numerical_methods
     if config["gradient"] != "numerical":
         if numerical is not None:
             raise UsageError(f"--numerical {numerical}: says how numerical gradients are "
                              f"computed; add --gradient numerical")
         return
     if numerical is None:
-        config["numerical"] = "structured" if config["net"] == "two-layer" else "naive"
-    elif numerical == "structured" and config["net"] != "two-layer":
-        raise UsageError(f"--numerical structured: only the two-layer network has one; "
-                         f"--net {config['net']} takes --numerical naive")
+        config["numerical"] = methods[0]
+    elif numerical not in methods:
+        having = [net for net, cls in NETS.items() if numerical in cls.numerical_methods]
+        raise UsageError(f"--numerical {numerical}: only the {', '.join(having)} network has "
+                         f"one; --net {config['net']} takes --numerical {methods[0]}")
 
 
-def _check_net_settings(config: dict[str, Any], given: Mapping[str, Any]) -> None:
+def _one_hidden_width(config: dict[str, Any], message: str) -> None:
+    """``hidden`` as one width, refusing a list of several with ``message``."""
     hidden = config["hidden"]
-    if config["net"] == "two-layer":
-        if isinstance(hidden, list):
-            if len(hidden) != 1:
-                raise UsageError(f"--hidden {','.join(map(str, hidden))}: the two-layer network "
-                                 f"has one hidden layer; use --net mlp for more")
-            config["hidden"] = hidden[0]
-        mlp_only = [option(key) for key in ("weight_decay", "dropout", "batchnorm")
-                    if given.get(key)]
-        if config["activation"] == "tanh":
-            mlp_only.append("--activation tanh")
-        if mlp_only:
-            what = "none of these" if len(mlp_only) > 1 else "no such setting"
-            raise UsageError(f"{', '.join(mlp_only)}: the two-layer network of the original "
-                             f"post has {what}; use --net mlp")
-        if isinstance(config["weight_init_std"], str):
-            raise UsageError(f"--init {config['weight_init_std']}: the two-layer network takes "
-                             f"one standard deviation for all its weights (e.g. --init 0.01); "
-                             f"He and Xavier scales are for --net mlp")
-    elif config["net"] in CONV_NETS:
-        _check_conv_settings(config, given)
-    elif not isinstance(hidden, list):
-        config["hidden"] = [hidden]
-    if not 0 <= config["dropout"] < 1:
-        raise UsageError(f"--dropout {config['dropout']:g}: the share of units dropped must be "
-                         f"more than 0 and less than 1")
+    if isinstance(hidden, list):
+        if len(hidden) != 1:
+            raise UsageError(f"--hidden {','.join(map(str, hidden))}: {message}")
+        config["hidden"] = hidden[0]
+
+
+def _check_two_layer(config: dict[str, Any], given: Mapping[str, Any]) -> None:
+    _one_hidden_width(config, "the two-layer network has one hidden layer; use --net mlp "
+                              "for more")
+    mlp_only = [option(key) for key in ("weight_decay", "dropout", "batchnorm")
+                if given.get(key)]
+    if config["activation"] == "tanh":
+        mlp_only.append("--activation tanh")
+    if mlp_only:
+        what = "none of these" if len(mlp_only) > 1 else "no such setting"
+        raise UsageError(f"{', '.join(mlp_only)}: the two-layer network of the original "
+                         f"post has {what}; use --net mlp")
+    if isinstance(config["weight_init_std"], str):
+        raise UsageError(f"--init {config['weight_init_std']}: the two-layer network takes "
+                         f"one standard deviation for all its weights (e.g. --init 0.01); "
+                         f"He and Xavier scales are for --net mlp")
+
+
+def _check_mlp(config: dict[str, Any], given: Mapping[str, Any]) -> None:
+    if not isinstance(config["hidden"], list):
+        config["hidden"] = [config["hidden"]]
 
 
 def _is_int(value: Any, low: int = 1) -> bool:
@@ -149,20 +163,27 @@ def _is_number(value: Any) -> bool:
             and math.isfinite(value) and value >= 0)
 
 
-def _check_conv_settings(config: dict[str, Any], given: Mapping[str, Any]) -> None:
-    net, hidden = config["net"], config["hidden"]
-    if isinstance(hidden, list):
-        if len(hidden) != 1:
-            raise UsageError(f"--hidden {','.join(map(str, hidden))}: --net {net} has one hidden "
-                             f"affine layer; give its width, e.g. --hidden 100")
-        config["hidden"] = hidden[0]
+def _check_books_net(config: dict[str, Any], given: Mapping[str, Any], dropout: bool) -> None:
+    """The book's convolutional networks: one hidden affine layer, ReLU, and ``dropout``
+    0.5 or none."""
+    net = config["net"]
+    _one_hidden_width(config, f"--net {net} has one hidden affine layer; give its width, "
+                              f"e.g. --hidden 100")
     refused = [f"--activation {config['activation']}"] if config["activation"] != "relu" else []
     refused += ["--batchnorm"] if given.get("batchnorm") else []
-    refused += ["--dropout"] if net == "cnn" and given.get("dropout") else []
+    refused += ["--dropout"] if not dropout and given.get("dropout") else []
     if refused:
         raise UsageError(f"{', '.join(refused)}: --net {net} is the book's network, with ReLU "
-                         f"and {'dropout 0.5' if net == 'deep-cnn' else 'no dropout'}; use "
+                         f"and {'dropout 0.5' if dropout else 'no dropout'}; use "
                          f"--net mlp to try these")
+
+
+#: The checks of the settings given for each network, with the advice they need.
+_NET_CHECKS: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], None]] = {
+    "two-layer": _check_two_layer, "mlp": _check_mlp,
+    "cnn": lambda config, given: _check_books_net(config, given, dropout=False),
+    "deep-cnn": lambda config, given: _check_books_net(config, given, dropout=True),
+}
 
 
 #: What each setting of a checkpointed run must look like.
@@ -200,20 +221,20 @@ def invalid_settings(config: Mapping[str, Any]) -> list[str]:
     bad = [key for key, valid in CONFIG_CHECKS.items() if not valid(config.get(key))]
     if config.get("steps") is None and _is_int(config.get("epochs")):
         bad = [key for key in bad if key != "steps"]  # set once the data is loaded
-    if config.get("net") in ("two-layer", *CONV_NETS):
-        if not _is_int(config.get("hidden")):
+    if config.get("net") in NETS:
+        hidden, activations, named_inits = NET_SETTINGS[config["net"]]
+        if not (_is_int(config.get("hidden")) if hidden == "one" else
+                isinstance(config.get("hidden"), list) and config["hidden"]):
             bad.append("hidden")
-        if config["net"] == "two-layer" and not _is_number(config.get("weight_init_std")):
+        if not named_inits and not _is_number(config.get("weight_init_std")):
             bad.append("weight_init_std")
-        if config.get("activation") == "tanh" or (config["net"] in CONV_NETS
-                                                  and config.get("activation") != "relu"):
+        if config.get("activation") not in activations:
             bad.append("activation")
-    elif config.get("net") == "mlp" and not (isinstance(config.get("hidden"), list)
-                                             and config["hidden"]):
-        bad.append("hidden")
-    if config.get("numerical") == "structured" and config.get("net") != "two-layer":
-        bad.append("numerical")  # only the two-layer network has the structured method
+        if config.get("numerical") not in (None, *NETS[config["net"]].numerical_methods):
+            bad.append("numerical")
     return list(dict.fromkeys(bad))
+
+
 #: Settings that runs of older dvzero versions did not record, and what they meant.
 OLDER_RUNS = {"net": "two-layer", "optimizer": "sgd", "lr_schedule": "constant",
               "sampling": "replacement", "val_split": 0.0, "weight_decay": 0.0,
@@ -242,31 +263,32 @@ def checked_saved(config: Any, source: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- pieces
 
 
+def _network_arguments(config: Mapping[str, Any], input_shape: tuple[int, ...]
+                       ) -> dict[str, Any]:
+    """The constructor arguments of a run's network, from its settings."""
+    common = {"weight_init_std": config["weight_init_std"], "dtype": config["dtype"]}
+    size = math.prod(input_shape)
+    return {
+        "two-layer": {"input_size": size, "hidden_size": config["hidden"],
+                      "activation": config["activation"]},
+        "mlp": {"input_size": size, "hidden_size_list": config["hidden"],
+                "activation": config["activation"], "use_dropout": config["dropout"] > 0,
+                "dropout_ratio": config["dropout"] or 0.5, "use_batchnorm": config["batchnorm"],
+                "weight_decay_lambda": config["weight_decay"]},
+        "cnn": {"input_dim": input_shape, "hidden_size": config["hidden"],
+                "weight_decay_lambda": config["weight_decay"]},
+        "deep-cnn": {"input_dim": input_shape, "hidden_size": config["hidden"],
+                     "dropout_ratio": config["dropout"],
+                     "weight_decay_lambda": config["weight_decay"]},
+    }[config["net"]] | common
+
+
 def build_network(config: Mapping[str, Any], input_shape: tuple[int, ...], output_size: int,
                   rng: np.random.Generator):
     """The network of a run, built from its settings, for inputs of ``input_shape``
     (``(channels, height, width)``; flattened for the fully connected networks)."""
-    from ..networks import DeepConvNet, DeepVisionZeroNet, MultiLayerNet, SimpleConvNet
-
-    if config["net"] == "two-layer":
-        return DeepVisionZeroNet(input_size=math.prod(input_shape), hidden_size=config["hidden"],
-                                 output_size=output_size,
-                                 weight_init_std=config["weight_init_std"],
-                                 activation=config["activation"], dtype=config["dtype"], rng=rng)
-    common = {"weight_init_std": config["weight_init_std"], "dtype": config["dtype"], "rng": rng,
-              "weight_decay_lambda": config["weight_decay"], "output_size": output_size}
-    if config["net"] == "cnn":
-        return SimpleConvNet(input_shape, hidden_size=config["hidden"], **common)
-    if config["net"] == "deep-cnn":
-        return DeepConvNet(input_shape, hidden_size=config["hidden"],
-                           dropout_ratio=config["dropout"], **common)
-    return MultiLayerNet(math.prod(input_shape), config["hidden"], output_size,
-                         activation=config["activation"],
-                         weight_init_std=config["weight_init_std"],
-                         weight_decay_lambda=config["weight_decay"],
-                         use_dropout=config["dropout"] > 0,
-                         dropout_ratio=config["dropout"] or 0.5,
-                         use_batchnorm=config["batchnorm"], dtype=config["dtype"], rng=rng)
+    return NETS[config["net"]](**_network_arguments(config, input_shape),
+                               output_size=output_size, rng=rng)
 
 
 def build_optimizer(config: Mapping[str, Any]):

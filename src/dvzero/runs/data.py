@@ -16,7 +16,7 @@ from ..data import load_mnist
 from ..data.mnist import dataset_fingerprint
 from ..data.scaled import ScaledImages, scale_pixels
 from ..errors import DataError
-from .config import CONV_NETS
+from ..networks import NETS
 
 
 def load_run_data(config: Mapping[str, Any]):
@@ -27,7 +27,7 @@ def load_run_data(config: Mapping[str, Any]):
     data_dir = None if config["data_dir"] is None else Path(config["data_dir"])
     (x_train, t_train), (x_test, t_test) = load_mnist(
         normalize=False, one_hot_label=False, data_dir=data_dir,
-        flatten=config["net"] not in CONV_NETS,
+        flatten=not NETS[config["net"]].takes_images,
     )
     where = "the shipped MNIST" if data_dir is None else str(data_dir)
     if x_train.shape[0] == 0 or x_test.shape[0] == 0:

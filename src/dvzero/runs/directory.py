@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import UsageError
-from .records import CHECKPOINT_NAME, RUN_FILES
+from .files import CHECKPOINT_NAME, RUN_FILES
 
 
 def check_data_dir(data_dir: Path | None) -> None:

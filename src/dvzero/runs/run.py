@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 
 from .. import plotting, storage
+from .._parallel import limit_threads
 from .._version import __version__
 from ..errors import CheckpointError, TrainingDiverged, UsageError
 from ..networks import fit_params
 from ..training import Callback, Trainer
+from ..training.sampling import fixed_sample
 from .checkpoints import checkpoint_callback
 from .config import (
-    CONV_NETS,
-    NET_CLASSES,
     build_network,
     build_optimizer,
     check_settings,
@@ -38,9 +38,9 @@ from .config import (
 )
 from .data import load_run_data, rows_of
 from .directory import check_resumable, prepare_run_dir, remove_if_empty, remove_leftovers
+from .files import CHECKPOINT_NAME, describe_data
 from .lock import RunLock, check_unlocked
 from .pictures import draw_test_pictures, starting_filters
-from .records import CHECKPOINT_NAME, describe_data
 
 
 @dataclass
@@ -163,9 +163,10 @@ class Run:
                 f"({describe_data(self.config['data_dir'])}); resuming on other data would not "
                 f"continue the same run"
             )
-        self.test_size, self.input_size = x_test.shape[0], x_train[0].size
+        self.input_size = x_train[0].size
         seeds = np.random.SeedSequence(self.config["seed"]).spawn(3)
-        x_val = t_val = None
+        #: The test set, and the validation set if the run keeps one.
+        self.test, self.val = (x_test, t_test), None
         if self.config["val_split"]:
             if x_train.shape[0] < 2:
                 raise UsageError(f"--val-split: {x_train.shape[0]} training image leaves "
@@ -173,24 +174,24 @@ class Run:
             order = np.random.default_rng(seeds[2]).permutation(x_train.shape[0])
             n_val = min(max(round(self.config["val_split"] * len(order)), 1), len(order) - 1)
             val, kept = np.sort(order[:n_val]), np.sort(order[n_val:])
-            x_val, t_val, x_train, t_train = rows_of(x_train, val), t_train[val], \
-                rows_of(x_train, kept), t_train[kept]
-        self.train_size = x_train.shape[0]
+            self.val = rows_of(x_train, val), t_train[val]
+            x_train, t_train = rows_of(x_train, kept), t_train[kept]
+        self.train_size = len(x_train)
         network = build_network(self.config, x_train.shape[1:], 10,
                                 np.random.default_rng(seeds[0]))
+        rng = np.random.default_rng(seeds[1])
+        evaluate = {"train": fixed_sample(x_train, t_train, self.config["train_eval_sample"], rng),
+                    "test": self.test, **({"val": self.val} if self.val else {})}
         self.trainer = Trainer(
-            network, x_train, t_train, x_test, t_test,
+            network, x_train, t_train, evaluate,
             step_num=self.config["steps"] or 1,
             batch_size=self.config["batch_size"],
             optimizer=build_optimizer(self.config),
-            gradient=self.config["gradient"],
-            numerical=self.config["numerical"] or "naive",
-            rng=np.random.default_rng(seeds[1]),
-            lr_schedule=self.config["lr_schedule"],
+            gradient="structured" if self.config["numerical"] == "structured"
+            else self.config["gradient"],
+            rng=rng,
             sampling=self.config["sampling"],
-            x_val=x_val, t_val=t_val,
-            eval_sample={"train": self.config["train_eval_sample"]},
-            record_loss="after_update" if self.config["net"] == "two-layer" else "forward",
+            lr_schedule=self.config["lr_schedule"],
         )
         if self.config["steps"] is None:  # --epochs: now the length of an epoch is known
             self.config["steps"] = self.config["epochs"] * self.trainer.iter_per_epoch
@@ -260,11 +261,16 @@ class Run:
         """Ask training to stop after the step in progress (safe from a signal handler)."""
         self.trainer.request_stop()
 
-    def train(self, callbacks: Sequence[Callback] = ()) -> Outcome:
-        """Train to the end, or until stopped or diverged; checkpoints on the way. A run
-        that stops here lets go of its directory's lock (a finished one, in :meth:`finish`)."""
+    def train(self, callbacks: Sequence[Callback] = (), beside: bool = False) -> Outcome:
+        """Train to the end, or until stopped or diverged; checkpoints on the way. With
+        ``beside`` (``dvzero train``'s choice), what the training only measures goes to a
+        second thread where that pays: backprop steps of a network that says so
+        (``measured_beside``), with two threads. A run that stops here lets go of its
+        directory's lock (a finished one, in :meth:`finish`)."""
+        beside = beside and self.trainer.network.measured_beside and \
+            self.config["gradient"] == "backprop" and (self.config["threads"] or 1) > 1
         try:
-            outcome = self._train(callbacks)
+            outcome = self._train(callbacks, beside)
         except BaseException:
             self.release()
             raise
@@ -272,16 +278,19 @@ class Run:
             self.release()
         return outcome
 
-    def _train(self, callbacks: Sequence[Callback]) -> Outcome:
+    def threads(self):
+        """A ``with`` block on the run's threads: as parts of its network's work, or BLAS's."""
+        return limit_threads(self.config["threads"], self.trainer.network.splits_work)
+
+    def _train(self, callbacks: Sequence[Callback], beside: bool) -> Outcome:
         self._session_start = time.perf_counter()
         trainer = self.trainer
-        trainer.callbacks = [*callbacks, checkpoint_callback(self.save_checkpoint)]
         lower_lr = min(self.config["lr"] / 10, 0.1)
         self.train_start = time.perf_counter()
         try:
             # A diverging run overflows on its way to NaN; the trainer reports it in one line.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                trainer.run()
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"), self.threads():
+                trainer.run([*callbacks, checkpoint_callback(self.save_checkpoint)], beside)
         except TrainingDiverged as exc:
             for callback in callbacks:
                 callback.on_train_end(trainer.history)  # close a progress bar
@@ -308,23 +317,26 @@ class Run:
         summary's ``wall_seconds``. Once the summary has the final accuracies, the trainer
         lets go of the training images (see :meth:`Trainer.release_training_data`).
         """
+        with self.threads():
+            return self._finish(start)
+
+    def _finish(self, start: float | None) -> dict[str, Any]:
         trainer, config = self.trainer, self.config
         network, history = trainer.network, trainer.history
         summary = self._summary(start)  # first: a summary that fails must fail before any file
         image_shape = trainer.x_train.shape[1:]
         trainer.release_training_data()
-        network.save_params(self.run_dir / "params.npz")
-        self.files = ["params.npz"]
-        if config["net"] == "two-layer":
-            network.save_params(self.run_dir / "params_two_layer.pkl")
-            self.files.append("params_two_layer.pkl")
+        self.files = ["params.npz", *([network.post_params_file] if network.post_params_file
+                                      else [])]
+        for name in self.files:
+            network.save_params(self.run_dir / name)
         self.save_metrics()
         hidden = config["hidden"] if isinstance(config["hidden"], list) else [config["hidden"]]
         shape = f"{'-'.join(map(str, [self.input_size, *hidden, 10]))} {config['activation']}"
-        if config["net"] in CONV_NETS:  # its convolutions are its class's; the rest is set
+        if network.takes_images:  # its convolutions are its class's; the rest is set
             shape = f"{'x'.join(map(str, image_shape))} images, affine {hidden[0]}"
-        title = f"{NET_CLASSES[config['net']]} {shape}, {config['optimizer']} lr {config['lr']}"
-        if config["net"] in CONV_NETS:  # what the first layer learnt to look for
+        title = f"{network.name} {shape}, {config['optimizer']} lr {config['lr']}"
+        if network.takes_images:  # what the first layer learnt to look for
             plotting.plot_filters(self.run_dir / "filters.png",
                                   starting_filters(network, config["seed"]),
                                   network.params["W1"], title=title)
@@ -333,8 +345,7 @@ class Run:
                                history.test_acc_list, title=title,
                                val_acc_list=history.val_acc_list or None)
         plotting.plot_loss(self.run_dir / "loss.png", history.train_loss_list, title=title)
-        pictures = draw_test_pictures(self.run_dir, network, trainer.x_test, trainer.t_test,
-                                      title)
+        pictures = draw_test_pictures(self.run_dir, network, *self.test, title)
         storage.save_json(self.run_dir / "summary.json", summary)
         self.files += ["metrics.csv", "summary.json", "accuracy.png", "loss.png", *pictures]
         self.checkpoint.unlink(missing_ok=True)  # the run is complete
@@ -345,11 +356,11 @@ class Run:
         trainer, config = self.trainer, self.config
         network, history = trainer.network, trainer.history
         session_steps = config["steps"] - self.next_step
-        x_test, t_test = trainer.x_test, trainer.t_test
+        x_test, t_test = self.test
         summary: dict[str, Any] = {
             "dvzero_version": __version__,
             "config": {
-                "network": NET_CLASSES[config["net"]], **network.config(),
+                "network": network.name, **network.config(),
                 **{key: config[key] for key in (
                     "net", "gradient", "numerical", "threads", "steps", "epochs", "batch_size",
                     "lr", "lr_changes",
@@ -358,13 +369,13 @@ class Run:
                 "optimizer": type(trainer.optimizer).__name__,
                 "iter_per_epoch": trainer.iter_per_epoch,
                 "loss_recorded": ("after the update, on the same batch"
-                                  if trainer.record_loss == "after_update"
+                                  if trainer.loss_after_update
                                   else "in the forward pass that gave the gradient"),
                 "dataset": "MNIST (shipped)" if config["data_dir"] is None else "IDX files",
                 "data_sha256": self.fingerprint,
                 "train_size": int(self.train_size),
                 "test_size": int(x_test.shape[0]),
-                "val_size": len(trainer.x_val) if trainer.x_val is not None else 0,
+                "val_size": len(self.val[0]) if self.val else 0,
             },
             "train_acc": network.accuracy(trainer.x_train, trainer.t_train),
             "test_acc": network.accuracy(x_test, t_test),
@@ -381,7 +392,7 @@ class Run:
             "resumes": self.resumes,
             "finished": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         }
-        if trainer.x_val is not None:
-            summary["val_acc"] = network.accuracy(trainer.x_val, trainer.t_val)
+        if self.val:
+            summary["val_acc"] = network.accuracy(*self.val)
             summary["val_acc_list"] = history.val_acc_list
         return summary

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..images import MAX_PIXELS, read_digit
-from ..prediction import Predictor, load_predictor
-from ..runs.records import PARAMS_FILES, find_model
+from ..apps.images import MAX_PIXELS, read_digit
+from ..apps.predict import Predictor, load_predictor
+from ..runs.files import PARAMS_FILES, find_model
 
 #: The most numbers of the hidden layer sent back; larger layers are not drawn.
 MAX_HIDDEN_VALUES = 20000

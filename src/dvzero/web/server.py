@@ -25,8 +25,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..apps.images import ImageError, NoInkError
 from ..errors import DVZeroError
-from ..images import ImageError, NoInkError
 from .models import Catalog
 
 #: URL path -> (file in dvzero/web/page, content type): all the server ever reads.

@@ -1,10 +1,4 @@
-"""The ``dvzero`` command: ``train``, ``evaluate``, ``predict``, ``plot``, ``data``,
-``serve``, ``bench`` and ``experiment``.
-
-This is the only module that prints or exits. It parses the options
-(:mod:`dvzero.cli_parser`), calls the library and prints. Library errors (bad data, bad
-files, a diverging run) become one clear line on stderr and a non-zero exit code.
-"""
+"""What each ``dvzero`` command does: call the library, print what it gives back."""
 
 from __future__ import annotations
 
@@ -13,26 +7,17 @@ import contextlib
 import os
 import sys
 import time
-import warnings
-from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ._atomic import atomic_write
-from ._format import count, duration, rate
-from ._threads import run_threads
-from ._version import __version__
-from .cli_parser import (  # noqa: F401  (re-exported for users of dvzero.cli)
-    EXIT_USAGE,
-    MAIN_EXAMPLES,
-    RUN_OPTIONS,
-    TRAIN_EXAMPLES,
-    build_parser,
-)
-from .cli_progress import progress
-from .errors import UsageError
-from .runs.config import option
-from .runs.directory import check_data_dir
-from .runs.records import describe_data
+from .._atomic import atomic_write
+from .._format import count, duration, rate
+from .._version import __version__
+from ..errors import UsageError
+from ..runs.config import option
+from ..runs.directory import check_data_dir
+from ..runs.files import describe_data
+from .parser import RUN_OPTIONS, build_parser
+from .progress import progress
 
 EXIT_FAILURE = 1
 EXIT_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
@@ -68,7 +53,7 @@ def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def command_train(args: argparse.Namespace, start: float) -> int:
-    from .runs import Run, StopOnSignal
+    from ..runs import Run, StopOnSignal
 
     if args.resume is not None:
         given = [option(name) for name in RUN_OPTIONS if getattr(args, name) is not None]
@@ -89,10 +74,9 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     # From here to the last file written, SIGINT and SIGTERM stop training cleanly after the
     # step in progress; once training is done they wait for the files to be complete.
     try:
-        with StopOnSignal(run, announce=_announce) as stop, \
-                run_threads(run.config):
+        with StopOnSignal(run, announce=_announce) as stop:
             outcome = run.train([progress(run.config["steps"], args.no_progress,
-                                           numerical=run.config["numerical"])])
+                                          numerical=run.config["numerical"])], beside=True)
             if outcome.status == "finished":
                 summary = run.finish(start)
     except OSError as exc:  # writing the run directory: a full disk, a permission lost
@@ -114,10 +98,9 @@ def command_train(args: argparse.Namespace, start: float) -> int:
 
 
 def _print_data(run) -> None:
-    trainer = run.trainer
-    sets = f"{run.train_size} training and {run.test_size} test images" \
-        if trainer.x_val is None else (f"{run.train_size} training, {len(trainer.x_val)} "
-                                       f"validation and {run.test_size} test images")
+    test_size = len(run.test[0])
+    sets = f"{run.train_size} training and {test_size} test images" if not run.val else \
+        f"{run.train_size} training, {len(run.val[0])} validation and {test_size} test images"
     print(f"data: {sets} of {run.input_size} pixels ({describe_data(run.config['data_dir'])})")
 
 
@@ -148,7 +131,7 @@ def _report_unfinished(run, outcome, signal_name: str | None) -> int:
 
 def command_evaluate(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
-    from .runs import evaluate
+    from ..apps.evaluate import evaluate
 
     result = evaluate(args.source, args.data_dir)
     why = {"given": "given with --data-dir", "run": "the data the run was trained on",
@@ -167,7 +150,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
 def command_predict(args: argparse.Namespace) -> int:
     import json
 
-    from .prediction import bar_chart, load_predictor, predict_files, show_predictions
+    from ..apps.predict import bar_chart, load_predictor, predict_files, show_predictions
 
     predictor = load_predictor(args.model)
     predictions, errors = predict_files(predictor, args.images)
@@ -197,7 +180,7 @@ def command_predict(args: argparse.Namespace) -> int:
 
 def command_plot(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
-    from .runs.pictures import plot_run
+    from ..apps.plot import plot_run
 
     result = plot_run(args.run_dir, args.data_dir)
     print(f"data: {describe_data(result.data_dir)}")
@@ -216,7 +199,7 @@ def _check_out_file(out, suffix: str, what: str) -> None:
 def command_data(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
     _check_out_file(args.out, ".png", "the picture is a PNG")
-    from .runs.pictures import draw_data_samples
+    from ..apps.plot import draw_data_samples
 
     counts = draw_data_samples(args.out, args.data_dir)
     print(f"{describe_data(args.data_dir)}: {sum(counts.values()):,} training images")
@@ -229,7 +212,7 @@ def command_data(args: argparse.Namespace) -> int:
 
 
 def command_serve(args: argparse.Namespace) -> int:
-    from .web import Catalog, is_loopback, make_server, url_of
+    from ..web import Catalog, is_loopback, make_server, url_of
 
     catalog = Catalog("runs", args.model)
     if not catalog.entries():
@@ -265,7 +248,7 @@ def command_serve(args: argparse.Namespace) -> int:
 def command_bench(args: argparse.Namespace) -> int:
     import json
 
-    from .benchmark import report_lines, run_bench
+    from ..apps.bench import report_lines, run_bench
 
     _check_out_file(args.out, ".json", "the figures are JSON")
     result = run_bench(lambda what: print(f"measuring {what} ...", file=sys.stderr, flush=True))
@@ -281,7 +264,7 @@ def command_bench(args: argparse.Namespace) -> int:
 
 def command_experiment(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
-    from .experiments import run_experiment
+    from ..apps.experiments import run_experiment
 
     print(f"dvzero {__version__}: experiment {args.name}")
     result = run_experiment(args.name, out=args.out, seed=args.seed, data_dir=args.data_dir,
@@ -292,92 +275,3 @@ def command_experiment(args: argparse.Namespace) -> int:
     print(f"wrote {result.run_dir}/: {', '.join(result.files)} "
           f"({duration(result.seconds)})")
     return 0
-
-
-# --------------------------------------------------------------------------- main
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 on success)."""
-    start = time.perf_counter()
-    parser = build_parser()
-    if not (sys.argv[1:] if argv is None else argv):
-        parser.print_help(sys.stderr)  # a bare "dvzero": show what it can do
-        raise SystemExit(EXIT_USAGE)
-    args = parser.parse_args(argv)
-
-    from .errors import DVZeroError
-
-    commands = {"train": lambda: command_train(args, start),
-                "evaluate": lambda: command_evaluate(args),
-                "predict": lambda: command_predict(args),
-                "plot": lambda: command_plot(args),
-                "data": lambda: command_data(args),
-                "serve": lambda: command_serve(args),
-                "bench": lambda: command_bench(args),
-                "experiment": lambda: command_experiment(args)}
-    previous_sigterm = _terminate_as_interrupt()
-    try:
-        with _one_line_warnings(args.command):
-            return commands[args.command]()
-    except _Terminated:
-        print(f"\ndvzero {args.command}: terminated", file=sys.stderr)
-        return EXIT_SIGNALS["SIGTERM"]
-    except UsageError as exc:
-        print(f"dvzero {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (DVZeroError, OSError, ValueError) as exc:
-        # ValueError: the library's word for input it cannot use (shapes, labels, sizes).
-        print(f"dvzero {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print(f"\ndvzero {args.command}: interrupted", file=sys.stderr)
-        return EXIT_SIGNALS["SIGINT"]
-    finally:
-        if previous_sigterm is not None:
-            import signal
-
-            signal.signal(signal.SIGTERM, previous_sigterm)
-
-
-@contextlib.contextmanager
-def _one_line_warnings(command: str) -> Iterator[None]:
-    """Show dvzero's own warnings as ``dvzero COMMAND: warning: ...``.
-
-    Which warnings are shown is left to Python's filters (``-W``, ``PYTHONWARNINGS``);
-    warnings raised from other packages' code keep their usual form.
-    """
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
-        if os.path.abspath(filename).startswith(package):
-            print(f"dvzero {command}: warning: {message}", file=sys.stderr)
-        else:
-            original(message, category, filename, lineno, file, line)
-
-    with warnings.catch_warnings():
-        original = warnings.showwarning
-        warnings.showwarning = show
-        yield
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM outside training: unwinds like Ctrl-C, so half-made run directories go."""
-
-
-def _terminate_as_interrupt():
-    """Make SIGTERM raise :class:`_Terminated`; returns the previous handler (or ``None``)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None  # signal handlers can only be set from the main thread
-
-    def terminate(signum, frame):
-        raise _Terminated()
-
-    return signal.signal(signal.SIGTERM, terminate)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,5 @@
 """The options of the ``dvzero`` command: types that refuse bad values in one line, the
-help texts and the examples. :mod:`dvzero.cli` parses with :func:`build_parser`.
-"""
+help texts and the examples (:func:`build_parser`)."""
 
 from __future__ import annotations
 
@@ -9,9 +8,11 @@ import math
 import textwrap
 from pathlib import Path
 
-from ._version import __version__
-from .optimizers import OPTIMIZERS, SCHEDULES
-from .runs.config import ACTIVATIONS, DTYPES, GRADIENTS, INITS, NETS, NUMERICALS
+from .._version import __version__
+from ..layers import ACTIVATIONS
+from ..networks import NETS
+from ..optimizers import OPTIMIZERS, SCHEDULES
+from ..runs.config import DTYPES, GRADIENTS, INITS, NUMERICALS
 
 EXIT_USAGE = 2
 
@@ -73,7 +74,7 @@ def _number(convert, is_valid, requirement: str):
     return parse
 
 
-positive_int = _number(int, lambda value: value >= 1, "at least 1")
+positive_count = _number(int, lambda value: value >= 1, "at least 1")
 port_number = _number(int, lambda value: 0 <= value <= 65535, "from 0 to 65535")
 seed_int = _number(int, lambda value: value >= 0, ">= 0")
 positive_float = _number(float, lambda value: value > 0, "a finite number > 0")
@@ -92,7 +93,7 @@ def hidden_sizes(text: str) -> list[int]:
     return [int(part) for part in parts]
 
 
-def init_scale(text: str) -> str | float:
+def init_option(text: str) -> str | float:
     """``he``, ``xavier`` or a positive number: the scale of the initial weights."""
     if text in INITS:
         return text
@@ -153,14 +154,15 @@ def _add_train(commands) -> None:
         "parameters, metrics, a summary and plots.",
         epilog=TRAIN_EXAMPLES, formatter_class=_HelpFormatter)
     add = train.add_argument
-    add("--net", choices=NETS, help="two-layer: the original post's DeepVisionZeroNet; mlp: "
+    add("--net", choices=tuple(NETS), help="two-layer: the original post's DeepVisionZeroNet; "
+        "mlp: "
         "MultiLayerNet, any number of hidden layers; cnn: SimpleConvNet; deep-cnn: DeepConvNet "
         "(default: two-layer)")
     add("--hidden", type=hidden_sizes, metavar="SIZES", help="hidden-layer widths, e.g. 100 or "
         "100,100,100,100 for --net mlp (default: 50; 100,100,100,100 for mlp)")
-    add("--activation", choices=ACTIVATIONS, help="hidden-layer activation; tanh needs --net "
-        "mlp (default: sigmoid; relu for mlp)")
-    add("--init", type=init_scale, metavar="he|xavier|STD", help="initial weights: He "
+    add("--activation", choices=tuple(ACTIVATIONS), help="hidden-layer activation; tanh needs "
+        "--net mlp (default: sigmoid; relu for mlp)")
+    add("--init", type=init_option, metavar="he|xavier|STD", help="initial weights: He "
         "(sqrt(2/inputs), for ReLU), Xavier (sqrt(1/inputs)) or a standard deviation > 0; he "
         "and xavier need --net mlp (default: 0.01; he for mlp)")
     add("--weight-init-std", type=non_negative_float, help="the original post's name for "
@@ -180,15 +182,15 @@ def _add_train(commands) -> None:
         "two dropout layers drop (default: 0.5)")
     add("--batchnorm", action="store_true", default=None, help="batch normalisation before "
         "each hidden activation, --net mlp")
-    add("--steps", type=positive_int, help="number of gradient-descent steps (default: 10000)")
-    add("--epochs", type=positive_int, help="train this many epochs instead of --steps")
-    add("--batch-size", type=positive_int, help="images per mini-batch, drawn at random with "
+    add("--steps", type=positive_count, help="number of gradient-descent steps (default: 10000)")
+    add("--epochs", type=positive_count, help="train this many epochs instead of --steps")
+    add("--batch-size", type=positive_count, help="images per mini-batch, drawn at random with "
         "replacement (default: 100)")
     add("--shuffle", action="store_true", default=None, help="epochs of shuffled mini-batches "
         "(each image once an epoch) instead of the original post's random draws")
     add("--val-split", type=share, metavar="SHARE", help="keep this share of the training "
         "images aside as a validation set, measured every epoch (default: none)")
-    add("--train-eval-sample", type=positive_int, metavar="N", help="measure the training "
+    add("--train-eval-sample", type=positive_count, metavar="N", help="measure the training "
         "accuracy of each epoch on a fixed sample of N training images instead of all of them "
         "(default: all; 10000 for the convolutional networks, whose full pass costs more); "
         "the final accuracy is always on all of them")
@@ -211,7 +213,7 @@ def _add_train(commands) -> None:
     add("--resume", type=path, metavar="RUN_DIR", help="continue an interrupted run from its "
         "checkpoint, with its own settings (only --lr may be given, e.g. after a divergence); "
         "the result is bit for bit that of an uninterrupted run")
-    add("--threads", type=positive_int, help="threads the run may use (default: every core; "
+    add("--threads", type=positive_count, help="threads the run may use (default: every core; "
         "1 for mlp). two-layer measures its losses and accuracies on the others, beside the "
         "training, and cnn and deep-cnn convolve parts of each batch on them, each matrix "
         "product on one thread; mlp gives them to its matrix products. A result may round "
@@ -316,7 +318,7 @@ def _add_bench(commands) -> None:
 
 
 def _add_experiment(commands) -> None:
-    from .experiments import EXPERIMENTS
+    from ..apps.experiments import EXPERIMENTS
 
     experiment = commands.add_parser(
         "experiment", help="run a small experiment and draw its picture",

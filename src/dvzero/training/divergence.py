@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import TrainingDiverged
+from ..errors import TrainingDiverged
 
 #: The loss is watched over this many steps for an explosion.
 DIVERGENCE_WINDOW = 100
@@ -55,8 +55,13 @@ def check_loss(step: int, loss: float, losses: Sequence[float], initial_loss: fl
         )
 
 
+def bad_parameter(params: Mapping[str, NDArray]) -> str | None:
+    """The name of the first parameter holding NaN or infinity, or ``None``."""
+    return next((key for key, value in params.items() if not np.all(np.isfinite(value))), None)
+
+
 def check_params(step: int, loss: float, params: Mapping[str, NDArray]) -> None:
     """Raise :class:`~dvzero.errors.TrainingDiverged` if a parameter holds NaN or infinity."""
-    for key, value in params.items():
-        if not np.all(np.isfinite(value)):
-            raise TrainingDiverged(step, loss, f"parameter {key} holds NaN or infinity")
+    key = bad_parameter(params)
+    if key is not None:
+        raise TrainingDiverged(step, loss, f"parameter {key} holds NaN or infinity")

@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ._threads import available_cores, default_threads, run_threads
+from .._parallel import available_cores, limit_threads
+from ..networks import DeepVisionZeroNet
 
 #: The original post's job: network, batch, steps, and the images evaluated.
 INPUT, HIDDEN, OUTPUT, BATCH, STEPS = 784, 50, 10, 100, 10000
@@ -207,7 +208,7 @@ class BenchResult:
 def _mnist():
     """MNIST as a run holds it: bytes, made floats a batch at a time (``load_mnist
     (normalize=True)``'s figures, without its 0.5 s of converting all 70,000 images)."""
-    from .runs.data import load_run_data
+    from ..runs.data import load_run_data
 
     train, test, _ = load_run_data({"data_dir": None, "net": "two-layer", "dtype": "float32"})
     return train, test
@@ -223,9 +224,8 @@ def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tupl
     """Seconds of one step's gradient (``"backprop"``, ``"structured"`` or ``"naive"``) and
     the SGD update; for ``"naive"`` measured on ``naive_evaluations`` of the loop's 79,520
     loss evaluations and extrapolated (the second number: the evaluations timed, or 0)."""
-    from .gradient import numerical_gradient
-    from .networks import DeepVisionZeroNet
-    from .optimizers import SGD
+    from ..gradient import numerical_gradient
+    from ..optimizers import SGD
 
     x, t = _batch()
     x = x.astype(dtype)
@@ -256,8 +256,6 @@ def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tupl
 def evaluation_seconds() -> float:
     """Seconds of one evaluation of the original post's network in place, on all 70,000
     images, as a run evaluates when it does not evaluate beside its steps."""
-    from .networks import DeepVisionZeroNet
-
     (x_train, t_train), (x_test, t_test) = _mnist()
     network = DeepVisionZeroNet(INPUT, HIDDEN, OUTPUT, dtype=np.float32, rng=0)
     return median_seconds(lambda: (network.accuracy(x_train, t_train),
@@ -268,17 +266,16 @@ def run_job() -> tuple[float, float, float, int]:
     """The original post's job in this process (imports and start-up excluded): its wall
     seconds, its processor seconds (all threads), its test accuracy and the evaluations it
     made."""
-    from .runs import Run
+    from ..runs import Run
 
     with tempfile.TemporaryDirectory(prefix="dvzero-bench-") as folder:
         start, cpu_start = time.perf_counter(), time.process_time()
         run = Run.start({"seed": 1}, Path(folder) / "run")
         run.load_data()
-        with run_threads(run.config):
-            outcome = run.train([])
-            if outcome.status != "finished":
-                raise RuntimeError(f"the benchmark's training did not finish: {outcome.status}")
-            summary = run.finish(start)
+        outcome = run.train([], beside=True)  # as dvzero train
+        if outcome.status != "finished":
+            raise RuntimeError(f"the benchmark's training did not finish: {outcome.status}")
+        summary = run.finish(start)
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     return seconds, cpu_seconds, summary["test_acc"], summary["epochs_evaluated"]
 
@@ -286,7 +283,7 @@ def run_job() -> tuple[float, float, float, int]:
 def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchResult:
     """Measure everything ``dvzero bench`` reports; ``progress`` hears what is being
     measured."""
-    threads = default_threads("two-layer")
+    threads = available_cores()  # as dvzero train gives the original post's network
     result = BenchResult(cpu=cpu_model(), threads=threads, numpy=np.__version__,
                          cores=available_cores())
     progress("the whole job (dvzero train --seed 1)")
@@ -308,7 +305,7 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
     result.floor_seconds, result.floor_as_run_seconds = floors(products, seconds, threads,
                                                                result.cores)
     result.products_cpu_seconds = core_seconds(products, seconds)
-    with run_threads({"net": "two-layer", "threads": threads}):  # as dvzero train
+    with limit_threads(threads, DeepVisionZeroNet.splits_work):  # as dvzero train
         progress("one step: backprop, structured numerical, naive numerical (a part of it)")
         result.backprop_step, _ = step_seconds("backprop", np.float32)
         result.structured_step, _ = step_seconds("structured", np.float64)
@@ -328,7 +325,7 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
 
 def report_lines(result: BenchResult) -> list[str]:
     """The table ``dvzero bench`` prints."""
-    from ._format import duration
+    from .._format import duration
 
     counts = sorted({1, result.cores})
     columns = "".join(f"{f'{count} thread' + ('s' if count > 1 else ''):>11}"

@@ -1,7 +1,7 @@
 """A trained network's guess for pictures of handwritten digits.
 
 ``dvzero predict`` is :func:`load_predictor` then :func:`predict_files`: each picture is
-made MNIST-like by :func:`dvzero.images.read_digit`, and the network gives the ten
+made MNIST-like by :func:`dvzero.apps.images.read_digit`, and the network gives the ten
 probabilities. Any network that takes 28x28 inputs and has ten outputs will do.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import UsageError
+from ..errors import UsageError
 from .images import ImageError, read_digit
 
 
@@ -42,7 +42,7 @@ class Predictor:
 
     @property
     def name(self) -> str:
-        return type(self.network).__name__
+        return self.network.name
 
     def probabilities(self, images: NDArray) -> NDArray:
         """The ten class probabilities ``(N, 10)`` for MNIST-like images ``(N, 28, 28)``
@@ -54,8 +54,8 @@ class Predictor:
 def load_predictor(path: str | os.PathLike[str]) -> Predictor:
     """The network in ``path`` (a run directory or a parameter file); refuses one that
     does not take 28x28 pictures or does not have ten outputs."""
-    from .networks import load_network
-    from .runs import find_model
+    from ..networks import load_network
+    from ..runs import find_model
 
     source = find_model(path)
     network = load_network(source.params_file)
@@ -98,7 +98,7 @@ def show_prediction(predictor: Predictor, prediction: Prediction,
     """Write ``NAME-input.png`` in ``directory``: the input the network saw, beside its
     probabilities. A file of an earlier call is replaced; a name already in ``taken`` (two
     pictures of one name in one call) gets a number, and the path written joins ``taken``."""
-    from .plotting import plot_prediction
+    from ..plotting import plot_prediction
 
     stem = Path(prediction.file).stem
     target, number = Path(directory) / f"{stem}-input.png", 2

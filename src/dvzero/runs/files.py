@@ -1,18 +1,18 @@
-"""Run directories, read back: the model a run left and the data it was trained on.
+"""The files of a run directory, and reading them back: the model a run left and the data
+it was trained on.
 
 ``dvzero train`` writes a run directory: the files of :data:`RUN_FILES` once it has
 finished, :data:`CHECKPOINT_NAME` while it has not. ``summary.json`` records the run's
-settings, the data among them, so that :func:`evaluate` scores a run's network on the data
-it was trained on unless told otherwise.
+settings, the data among them, so that a run's network is evaluated on the data it was
+trained on unless told otherwise.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import UsageError
 
@@ -108,23 +108,6 @@ def _recorded_data(summary_path: Path) -> tuple[str | None, str | None]:
     return data_dir, fingerprint
 
 
-@dataclass
-class Evaluation:
-    """What :func:`evaluate` measured, and on what."""
-
-    accuracy: float
-    test_size: int
-    input_size: int
-    params_file: Path
-    #: The data evaluated on: a directory, or ``None`` for the shipped MNIST.
-    data_dir: str | None
-    #: Why that data: ``"given"`` (by the caller), ``"run"`` (the data the run was trained
-    #: on, from its summary) or ``"default"`` (a lone file: the shipped MNIST).
-    origin: str
-    #: Things worth knowing about the result (data changed since training, ...).
-    warnings: list[str] = field(default_factory=list)
-
-
 def recorded_data_dir(source: ModelSource) -> str | None:
     """The data a run was trained on (``None``: the shipped MNIST); refuses data that is
     no longer there."""
@@ -134,53 +117,3 @@ def recorded_data_dir(source: ModelSource) -> str | None:
             f"name its data with --data-dir"
         )
     return source.data_dir
-
-
-def check_fits(network: Any, params_file: Path, x_test: Any, t_test: Any,
-               data_dir: str | None) -> None:
-    """Refuse test data whose pixels per image or labels do not fit ``network``."""
-    if x_test.shape[1] != network.input_size:
-        raise UsageError(
-            f"{params_file}: the network takes {network.input_size} inputs but the "
-            f"test images have {x_test.shape[1]} pixels ({describe_data(data_dir)})"
-        )
-    if t_test.size and int(t_test.max()) >= network.output_size:
-        raise UsageError(
-            f"{params_file}: the network has {network.output_size} outputs but the "
-            f"test labels go up to {int(t_test.max())} ({describe_data(data_dir)})"
-        )
-
-
-def evaluate(
-    path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None
-) -> Evaluation:
-    """Test accuracy of the network in ``path`` (a run directory or a parameter file).
-
-    The data is ``data_dir`` when given; else, for a run, the data it was trained on (its
-    ``summary.json`` says which); else the shipped MNIST. Data that does not fit the
-    network (pixels per image, number of classes) is refused with
-    :class:`~dvzero.errors.UsageError`.
-    """
-    from ..data import load_mnist
-    from ..data.mnist import dataset_fingerprint
-    from ..networks import load_network
-
-    source = find_model(path)
-    warnings = [source.note] if source.note else []
-    fingerprint = None
-    if data_dir is not None:
-        origin, data_dir = "given", str(data_dir)
-    elif source.run_dir is not None:
-        origin, data_dir, fingerprint = "run", recorded_data_dir(source), source.data_sha256
-    else:
-        origin = "default"
-
-    network = load_network(source.params_file)
-    _, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
-    if fingerprint is not None and dataset_fingerprint(data_dir) != fingerprint:
-        warnings.append(f"the files of {describe_data(data_dir)} have changed since the run "
-                        f"was trained on them")
-    check_fits(network, source.params_file, x_test, t_test, data_dir)
-    accuracy = network.accuracy(x_test.astype(network.dtype, copy=False), t_test)
-    return Evaluation(accuracy, int(x_test.shape[0]), int(x_test.shape[1]),
-                      source.params_file, data_dir, origin, warnings)

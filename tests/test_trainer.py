@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from dvzero import SGD, Callback, DeepVisionZeroNet, Trainer, TrainingDiverged, train
-from dvzero.training import default_iter_per_epoch
+from dvzero.training.sampling import default_iter_per_epoch
 
 
 def tiny_data(rng, n=40, d=6, classes=3):
@@ -38,10 +38,10 @@ def test_history_and_callbacks_follow_the_seeds_loop(rng):
     x, t, x_test, t_test = tiny_data(rng)
     network = DeepVisionZeroNet(6, 4, 3, rng=0)
     recorder = Recorder()
-    trainer = Trainer(network, x, t, x_test, t_test, step_num=9, batch_size=10,
-                      optimizer=SGD(0.1), rng=0, callbacks=[recorder])
+    trainer = Trainer(network, x, t, {"test": (x_test, t_test)}, step_num=9, batch_size=10,
+                      optimizer=SGD(0.1), rng=0)
     assert trainer.iter_per_epoch == 4
-    history = trainer.run()
+    history = trainer.run([recorder])
     assert len(history.train_loss_list) == 9
     assert history.epoch_steps == [0, 4, 8]
     assert len(history.train_acc_list) == len(history.test_acc_list) == 3
@@ -53,8 +53,8 @@ def test_history_and_callbacks_follow_the_seeds_loop(rng):
 
 def test_the_history_unpacks_into_the_original_posts_three_lists(rng):
     x, t, x_test, t_test = tiny_data(rng)
-    trainer = Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, x_test, t_test, step_num=5,
-                      batch_size=10, rng=0)
+    trainer = Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, {"test": (x_test, t_test)},
+                      step_num=5, batch_size=10, rng=0)
     train_loss_list, train_acc_list, test_acc_list = trainer.run()
     history = trainer.history
     assert train_loss_list is history.train_loss_list and len(train_loss_list) == 5
@@ -71,9 +71,9 @@ def test_recorded_loss_is_measured_after_the_update(rng):
         def on_step_end(self, step, loss):
             reported.append(loss)
 
-    trainer = Trainer(network, x, t, x_test, t_test, step_num=1, batch_size=10,
-                      rng=np.random.default_rng(5), callbacks=[Spy()])
-    history = trainer.run()
+    trainer = Trainer(network, x, t, {"test": (x_test, t_test)}, step_num=1, batch_size=10,
+                      rng=np.random.default_rng(5))
+    history = trainer.run([Spy()])
     batch_mask = np.random.default_rng(5).integers(0, 40, size=10)
     assert history.train_loss_list[0] == network.loss(x[batch_mask], t[batch_mask])
     assert reported == history.train_loss_list
@@ -148,26 +148,35 @@ def test_divergence_stops_training_with_the_step(rng):
     [
         ({"step_num": -1}, "step_num"),
         ({"batch_size": 0}, "batch_size"),
-        ({"gradient": "magic"}, "gradient"),
-        ({"numerical": "fast"}, "numerical must be one of"),
+        ({"gradient": "magic"}, "gradient must be one of"),
+        ({"lr_schedule": "fast"}, "lr_schedule must be one of"),
+        ({"sampling": "fast"}, "sampling must be one of"),
         ({"iter_per_epoch": 0}, "iter_per_epoch"),
     ],
 )
 def test_bad_options(rng, kwargs, message):
     x, t, x_test, t_test = tiny_data(rng)
     with pytest.raises(ValueError, match=message):
-        Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, **kwargs)
+        Trainer(DeepVisionZeroNet(6, 4, 3), x, t, {"test": (x_test, t_test)}, **kwargs)
 
 
 def test_mismatched_or_empty_data(rng):
     x, t, x_test, t_test = tiny_data(rng)
     net = DeepVisionZeroNet(6, 4, 3)
     with pytest.raises(ValueError, match="t_train"):
-        Trainer(net, x, t[:5], x_test, t_test)
-    with pytest.raises(ValueError, match="t_test"):
-        Trainer(net, x, t, x_test, t_test[:5])
+        Trainer(net, x, t[:5], {"test": (x_test, t_test)})
+    with pytest.raises(ValueError, match=r"evaluate\['test'\] must be \(x, t\) with as many"):
+        Trainer(net, x, t, {"test": (x_test, t_test[:5])})
     with pytest.raises(ValueError, match="empty"):
-        Trainer(net, x[:0], t[:0], x_test, t_test)
+        Trainer(net, x[:0], t[:0], {"test": (x_test, t_test)})
+    for evaluate in ((x_test, t_test), {"train": (x, t)}, {"test": (x, t), "other": (x, t)}):
+        with pytest.raises(ValueError, match="evaluate must map 'test'"):
+            Trainer(net, x, t, evaluate)
+    from dvzero import MultiLayerNet
+
+    with pytest.raises(ValueError, match="gradient='structured' needs"):
+        Trainer(MultiLayerNet(6, [4], 3), x, t, {"test": (x_test, t_test)},
+                gradient="structured")
 
 
 def run_in_pieces(make_trainer, cut_points):
@@ -187,8 +196,7 @@ def run_in_pieces(make_trainer, cut_points):
                 if cut is not None and step == cut:
                     self.trainer.request_stop()
 
-        trainer.callbacks = [StopAt()]
-        trainer.run()
+        trainer.run([StopAt()])
         assert trainer.stopped == (cut is not None)
         state, params = trainer.state_dict(), trainer.network.params
     return trainer
@@ -200,9 +208,9 @@ def test_state_dict_resumes_bit_for_bit(rng, seeded):
 
     def make_trainer():
         network = DeepVisionZeroNet(6, 5, 3, weight_init_std=0.3, rng=4, dtype=np.float32)
-        return Trainer(network, x.astype(np.float32), t, x_test.astype(np.float32), t_test,
-                       step_num=50, batch_size=7, optimizer=SGD(0.3), iter_per_epoch=6,
-                       rng=9 if seeded else None)
+        return Trainer(network, x.astype(np.float32), t,
+                       {"test": (x_test.astype(np.float32), t_test)}, step_num=50, batch_size=7,
+                       optimizer=SGD(0.3), iter_per_epoch=6, rng=9 if seeded else None)
 
     np.random.seed(21)
     whole = make_trainer()
@@ -217,7 +225,7 @@ def test_state_dict_resumes_bit_for_bit(rng, seeded):
 
 def test_request_stop_on_the_last_step_is_a_normal_end(rng):
     x, t, x_test, t_test = tiny_data(rng)
-    trainer = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, step_num=3,
+    trainer = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, {"test": (x_test, t_test)}, step_num=3,
                       batch_size=5, rng=0)
 
     class StopLast(Callback):
@@ -225,23 +233,22 @@ def test_request_stop_on_the_last_step_is_a_normal_end(rng):
             if step == 2:
                 trainer.request_stop()
 
-    trainer.callbacks = [StopLast()]
-    trainer.run()
+    trainer.run([StopLast()])
     assert not trainer.stopped and trainer.next_step == 3
 
 
 def test_load_state_dict_checks_consistency(rng):
     x, t, x_test, t_test = tiny_data(rng)
-    trainer = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, step_num=5,
+    trainer = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, {"test": (x_test, t_test)}, step_num=5,
                       batch_size=5, rng=0)
     trainer.run()
     state = trainer.state_dict()
-    fresh = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, step_num=4,
+    fresh = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, {"test": (x_test, t_test)}, step_num=4,
                     batch_size=5, rng=0)
     with pytest.raises(ValueError, match="outside 0..4"):
         fresh.load_state_dict(state)
     state["history"]["train_loss_list"].pop()
-    longer = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, step_num=9,
+    longer = Trainer(DeepVisionZeroNet(6, 4, 3), x, t, {"test": (x_test, t_test)}, step_num=9,
                      batch_size=5, rng=0)
     with pytest.raises(ValueError, match="4 losses but the state says 5"):
         longer.load_state_dict(state)
@@ -250,8 +257,9 @@ def test_load_state_dict_checks_consistency(rng):
 def test_an_exploding_loss_is_divergence(mnist):
     (x_train, t_train), (x_test, t_test) = mnist
     network = DeepVisionZeroNet(784, 50, 10, dtype=np.float32, rng=0)
-    trainer = Trainer(network, x_train[:2000], t_train[:2000], x_test[:200], t_test[:200],
-                      step_num=300, batch_size=100, optimizer=SGD(lr=1e6), rng=0)
+    trainer = Trainer(network, x_train[:2000], t_train[:2000],
+                      {"test": (x_test[:200], t_test[:200])}, step_num=300, batch_size=100,
+                      optimizer=SGD(lr=1e6), rng=0)
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged,
                                                   match="averaged .* more than 2 times"):
         trainer.run()
@@ -291,8 +299,8 @@ def test_state_dict_is_plain_json_for_any_bit_generator(rng, bit_generator):
     x, t, x_test, t_test = tiny_data(rng)
 
     def make_trainer():
-        return Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, x_test, t_test, step_num=8,
-                       batch_size=5, rng=np.random.Generator(bit_generator(5)))
+        return Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, {"test": (x_test, t_test)},
+                       step_num=8, batch_size=5, rng=np.random.Generator(bit_generator(5)))
 
     whole = make_trainer()
     whole.run()
@@ -321,44 +329,50 @@ def test_a_schedule_sets_the_learning_rate_before_each_update(rng):
             seen.append(self.lr)
             super().update(params, grads)
 
-    Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, x_test, t_test, step_num=8, batch_size=5,
-            optimizer=Spy(0.4), lr_schedule="cosine", rng=0).run()
+    Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, {"test": (x_test, t_test)}, step_num=8,
+            batch_size=5, optimizer=Spy(0.4), lr_schedule="cosine", rng=0).run()
     assert seen == [scheduled_lr("cosine", 0.4, step, 8) for step in range(8)]
     assert seen[0] == 0.4 and seen[-1] < 0.02
 
 
-def test_the_loss_of_the_forward_pass_is_recorded_on_request(rng):
+@pytest.mark.parametrize("after_update", [False, True])
+def test_a_network_says_which_loss_is_recorded(rng, after_update):
+    """The deeper networks record the loss of the forward pass that gave the gradient
+    (free); set on the network, the original post's loss after the update instead."""
     from dvzero import MultiLayerNet
 
     x, t, x_test, t_test = tiny_data(rng)
-    network = MultiLayerNet(6, [5], 3, rng=0)
+    network = MultiLayerNet(6, [5], 3, use_dropout=True, rng=0)
+    assert not network.loss_after_update and DeepVisionZeroNet.loss_after_update
+    network.loss_after_update = after_update
     losses = []
 
     class Spy(Callback):
         def on_step_end(self, step, loss):
-            losses.append((loss, network.last_loss))
+            after = network.loss(x_batch, t_batch)
+            losses.append((loss, after if after_update else network.last_loss))
 
-    Trainer(network, x, t, x_test, t_test, step_num=4, batch_size=5, optimizer=SGD(0.1), rng=1,
-            record_loss="forward", callbacks=[Spy()]).run()
-    assert all(recorded == forward for recorded, forward in losses)
+    x_batch, t_batch = x, t  # batches as large as the set: the loss after is computable
+    Trainer(network, x, t, {"test": (x_test, t_test)}, step_num=4, batch_size=40,
+            optimizer=SGD(0.1), rng=1, sampling="shuffle").run([Spy()])
+    assert len(losses) == 4 and all(recorded == expected for recorded, expected in losses)
 
 
 def test_a_fixed_evaluation_sample_and_a_validation_set(rng):
+    from dvzero.training.sampling import fixed_sample
+
     x, t, x_test, t_test = tiny_data(rng, n=60)
     x_val, t_val = x[:12], t[:12]
-    trainer = Trainer(DeepVisionZeroNet(6, 4, 3, rng=0), x, t, x_test, t_test, step_num=7,
-                      batch_size=10, rng=0, x_val=x_val, t_val=t_val, eval_sample=8)
-    names = [name for name, _, _ in trainer.eval_sets]
-    assert names == ["train", "test", "val"]
-    assert [len(sample) for _, sample, _ in trainer.eval_sets] == [8, 8, 8]
+    sample = fixed_sample(x, t, 8, np.random.default_rng(0))
+    network = DeepVisionZeroNet(6, 4, 3, rng=0)
+    trainer = Trainer(network, x, t, {"val": (x_val, t_val), "train": sample,
+                                      "test": (x_test, t_test)}, step_num=7, batch_size=10, rng=0)
+    assert [name for name, _, _ in trainer.eval_sets] == ["train", "test", "val"]
+    assert all(any(np.array_equal(row, original) for original in x) for row in sample[0])
     history = trainer.run()
     assert len(history.val_acc_list) == len(history.test_acc_list) == 2
-    _, x_sample, t_sample = trainer.eval_sets[0]
-    assert all(any(np.array_equal(row, original) for original in x) for row in x_sample)
-    _, val_sample, _ = trainer.eval_sets[2]
-    assert all(any(np.array_equal(row, original) for original in x_val) for row in val_sample)
-    with pytest.raises(ValueError, match="x_val and t_val"):
-        Trainer(DeepVisionZeroNet(6, 4, 3), x, t, x_test, t_test, x_val=x_val)
+    assert history.val_acc_list[-1] == network.accuracy(x_val, t_val)
+    assert history.train_acc_list[-1] == network.accuracy(*sample)
 
 
 def test_state_dict_resumes_any_network_and_optimizer_bit_for_bit(rng):
@@ -368,9 +382,8 @@ def test_state_dict_resumes_any_network_and_optimizer_bit_for_bit(rng):
 
     def make():
         network = MultiLayerNet(6, [8, 8], 3, use_dropout=True, use_batchnorm=True, rng=3)
-        return Trainer(network, x, t, x_test, t_test, step_num=30, batch_size=7,
-                       optimizer=Adam(0.01), rng=4, sampling="shuffle", lr_schedule="step",
-                       record_loss="forward")
+        return Trainer(network, x, t, {"test": (x_test, t_test)}, step_num=30, batch_size=7,
+                       optimizer=Adam(0.01), rng=4, sampling="shuffle", lr_schedule="step")
 
     whole = make()
     whole.run()
@@ -381,8 +394,7 @@ def test_state_dict_resumes_any_network_and_optimizer_bit_for_bit(rng):
             if step == 12:
                 first.request_stop()
 
-    first.callbacks = [StopAt12()]
-    first.run()
+    first.run([StopAt12()])
     assert first.stopped and first.next_step == 13
     state = first.state_dict()
     params = {key: value.copy() for key, value in first.network.params.items()}
@@ -418,17 +430,20 @@ def test_the_original_posts_sampling_is_pinned(rng, seed, batch_size):
         np.testing.assert_array_equal(network.params[key], expected.params[key])
 
 
-def test_a_callback_failing_at_the_start_leaves_nothing_running_beside():
+@pytest.mark.parametrize("beside", [False, True])
+def test_a_callback_failing_at_the_start_changes_nothing(beside):
     class Refuses(Callback):
         def on_train_begin(self, trainer):
             raise RuntimeError("not now")
 
     x, t = np.random.default_rng(0).random((60, 12)).astype(np.float32), np.arange(60) % 4
-    trainer = Trainer(DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=0), x, t, x, t,
-                      step_num=20, batch_size=10, rng=0, callbacks=[Refuses()],
-                      measure_beside=True)
+
+    def make():
+        return Trainer(DeepVisionZeroNet(12, 8, 4, dtype=np.float32, rng=0), x, t,
+                       {"test": (x, t)}, step_num=20, batch_size=10, rng=0)
+
+    trainer = make()
     with pytest.raises(RuntimeError, match="not now"):
-        trainer.run()
-    assert trainer._evaluations is None and trainer._losses is None
-    trainer.callbacks = []
-    assert len(trainer.run().train_loss_list) == 20  # and it can run afterwards
+        trainer.run([Refuses()], beside=beside)
+    assert trainer.next_step == 0 and trainer.history == make().history
+    assert trainer.run(beside=beside) == make().run()  # and it can run afterwards

@@ -26,15 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from . import plotting, storage
-from ._atomic import atomic_write
-from .data import load_mnist
-from .errors import UsageError
-from .networks import MultiLayerNet
-from .optimizers import OPTIMIZERS, SGD, make_optimizer
-from .runs.directory import prepare_run_dir, remove_if_empty
-from .runs.records import describe_data
-from .training import Callback, Trainer
+from .. import plotting, storage
+from .._atomic import atomic_write
+from ..data import load_mnist
+from ..errors import UsageError
+from ..networks import MultiLayerNet
+from ..optimizers import OPTIMIZERS, SGD, make_optimizer
+from ..runs.directory import prepare_run_dir, remove_if_empty
+from ..runs.files import describe_data
+from ..training import Callback, Trainer
+from ..training.sampling import fixed_sample
 
 #: Makes a progress callback for a series, given its label and number of steps.
 ProgressFactory = Callable[[str, int], Callback]
@@ -88,15 +89,17 @@ class _Data:
 
 def _train(label: str, network: Any, optimizer: Any, x: np.ndarray, t: np.ndarray,
            data: _Data, seed: int, steps: int, progress: ProgressFactory | None,
-           **options: Any) -> Series:
-    options.setdefault("eval_sample", 2000)
+           val: tuple | None = None, eval_sample: int | None = 2000, **options: Any) -> Series:
     steps = max(int(steps * data.scale), 1)
     if "iter_per_epoch" in options:
         options["iter_per_epoch"] = max(int(options["iter_per_epoch"] * data.scale), 1)
-    trainer = Trainer(network, x, t, data.x_test, data.t_test, step_num=steps,
-                      optimizer=optimizer, rng=seed, record_loss="forward",
-                      callbacks=[progress(label, steps)] if progress else [], **options)
-    history = trainer.run()
+    rng = np.random.default_rng(seed)
+    # each set measured on a sample drawn once, in the order train, test, val
+    evaluate = {name: fixed_sample(*pair, eval_sample, rng) for name, pair in
+                (("train", (x, t)), ("test", (data.x_test, data.t_test)), ("val", val)) if pair}
+    trainer = Trainer(network, x, t, evaluate, step_num=steps, optimizer=optimizer, rng=rng,
+                      **options)
+    history = trainer.run([progress(label, steps)] if progress else [])
     return Series(label, history.train_loss_list, history.epoch_steps, history.train_acc_list,
                   history.test_acc_list, history.val_acc_list)
 
@@ -182,8 +185,8 @@ def search(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
         label = f"trial {trial + 1}"
         result = _train(label, _mlp(seed + trial, depth=2, weight_decay_lambda=decay), SGD(lr),
                         data.x_train[train], data.t_train[train], data, seed + trial, 200,
-                        progress, sampling="shuffle", x_val=data.x_train[val],
-                        t_val=data.t_train[val], eval_sample=None)
+                        progress, sampling="shuffle", val=(data.x_train[val], data.t_train[val]),
+                        eval_sample=None)
         result.settings = {"lr": lr, "weight_decay": decay}
         series.append(result)
     ranked = sorted(series, key=lambda s: s.val_acc[-1], reverse=True)

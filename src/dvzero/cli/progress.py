@@ -1,8 +1,8 @@
 """The progress of ``dvzero train`` and ``dvzero experiment``: a tqdm bar on stderr, the
 original post's epoch lines on stdout, and the projected time of a numerical-gradient run.
 
-Part of the command line, which alone prints: the library reports through
-:class:`~dvzero.training.Callback` and this turns the reports into text.
+The library reports through :class:`~dvzero.training.Callback`; this turns the reports
+into text.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ._format import duration
+from .._format import duration
 
 
 def progress(steps: int, hide: bool, label: str | None = None, lines: bool = True,
@@ -18,8 +18,7 @@ def progress(steps: int, hide: bool, label: str | None = None, lines: bool = Tru
     """Progress bar; the original post's epoch lines; the numerical-gradient projection."""
     from tqdm import tqdm
 
-    from .networks import DeepVisionZeroNet
-    from .training import Callback
+    from ..training import Callback
 
     class Progress(Callback):
         def on_train_begin(self, trainer) -> None:
@@ -38,9 +37,9 @@ def progress(steps: int, hide: bool, label: str | None = None, lines: bool = Tru
         def on_step_end(self, step: int, loss: float) -> None:
             if step == 0 and numerical and steps > 1:
                 first = time.perf_counter() - self.step_start
-                faster = "--gradient backprop" if numerical == "structured" or not isinstance(
-                    self.trainer.network, DeepVisionZeroNet) else \
-                    "--numerical structured computes the same differences ~100x faster"
+                structured = "structured" in self.trainer.network.numerical_methods
+                faster = "--gradient backprop" if numerical == "structured" or not structured \
+                    else "--numerical structured computes the same differences ~100x faster"
                 self.bar.write(f"numerical gradient ({numerical}): the first step took "
                                f"{duration(first)}; {steps} steps will take about "
                                f"{duration(first * steps)} (faster: {faster})", file=sys.stdout)

@@ -7,11 +7,11 @@ import pytest
 from matplotlib.image import imread
 from PIL import Image, ImageDraw
 
+from dvzero.apps.predict import Predictor, bar_chart, load_predictor, predict_files
 from dvzero.cli import main
 from dvzero.errors import UsageError
 from dvzero.networks import DeepVisionZeroNet, MultiLayerNet, SimpleConvNet
 from dvzero.optimizers import SGD, Adam
-from dvzero.prediction import Predictor, bar_chart, load_predictor, predict_files
 
 from helpers import render
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .training import Trainer
+from typing import Any
 
 
 @dataclass
@@ -29,14 +26,14 @@ class History:
         """
         return iter((self.train_loss_list, self.train_acc_list, self.test_acc_list))
 
-    def truncate(self, step: int) -> None:
-        """Keep what a training that fails at ``step`` had measured: the losses up to
-        ``step``'s, and the evaluations before it (the one of a failed step never starts)."""
-        del self.train_loss_list[step + 1:]
-        kept = sum(1 for measured in self.epoch_steps if measured < step)
-        for values in (self.train_acc_list, self.test_acc_list, self.epoch_steps):
-            del values[kept:]
-        del self.val_acc_list[kept:]
+    def add_accuracies(self, step: int, accuracies: Mapping[str, float]) -> None:
+        """Record the accuracies measured after ``step``: ``train``, ``test`` and, with a
+        validation set, ``val``."""
+        self.train_acc_list.append(accuracies["train"])
+        self.test_acc_list.append(accuracies["test"])
+        if "val" in accuracies:
+            self.val_acc_list.append(accuracies["val"])
+        self.epoch_steps.append(step)
 
     def as_state(self) -> dict[str, list]:
         """The lists, copied, as plain values for a checkpoint."""
@@ -58,10 +55,15 @@ class History:
 
 
 class Callback:
-    """Hooks called by :class:`Trainer`; override the ones you need."""
+    """Hooks called by :class:`~dvzero.training.Trainer`; override the ones you need.
 
-    def on_train_begin(self, trainer: Trainer) -> None:
-        """Before the first step."""
+    A step's hooks come in its order: ``on_epoch_end`` (at an evaluation's step), then
+    ``on_step_end``. Measured in place, each hook is called at the step it describes;
+    measured beside the training, later (see :mod:`dvzero.training.beside`).
+    """
+
+    def on_train_begin(self, trainer: Any) -> None:
+        """Before the first step; ``trainer`` is the :class:`~dvzero.training.Trainer`."""
 
     def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
         """After the accuracies of an epoch were measured (at steps 0, 600, 1200, ...)."""

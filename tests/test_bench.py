@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from dvzero import benchmark
-from dvzero._threads import available_cores
-from dvzero.benchmark import Product, job_products, median_seconds, report_lines
+from dvzero._parallel import available_cores
+from dvzero.apps import bench as benchmark
+from dvzero.apps.bench import Product, job_products, median_seconds, report_lines
 from dvzero.cli import main
 
 

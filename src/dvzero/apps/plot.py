@@ -1,0 +1,102 @@
+"""``dvzero plot`` and ``dvzero data``: the pictures of a finished run drawn again from its
+files (:func:`plot_run`), and sample digits of each class of a dataset
+(:func:`draw_data_samples`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import plotting
+from ..data import load_mnist
+from ..errors import UsageError
+from ..networks import load_network
+from ..runs.files import describe_data, find_model, recorded_data_dir
+from ..runs.pictures import draw_test_pictures, starting_filters
+from .evaluate import check_fits
+
+
+@dataclass(frozen=True)
+class Pictures:
+    """What :func:`plot_run` drew: the run directory and the files written there."""
+
+    run_dir: Path
+    files: list[str]
+    data_dir: str | None
+
+
+def plot_run(run_dir: str | os.PathLike[str],
+             data_dir: str | os.PathLike[str] | None = None) -> Pictures:
+    """Draw the pictures of a finished run again, into its directory: the accuracy and
+    loss curves (from ``summary.json`` and ``metrics.csv``) and :data:`TEST_PICTURES`
+    (the network on the test set of ``data_dir``, by default the data it was trained on)."""
+    source = find_model(run_dir)
+    if source.run_dir is None or not Path(run_dir).is_dir():
+        raise UsageError(f"{run_dir}: not a run directory (one that 'dvzero train' wrote, "
+                         f"with its summary.json)")
+    data_dir = recorded_data_dir(source) if data_dir is None else str(data_dir)
+    summary_path, metrics_path = source.run_dir / "summary.json", source.run_dir / "metrics.csv"
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        curves = summary["train_acc_list"], summary["test_acc_list"]
+    except (KeyError, TypeError, ValueError):
+        raise UsageError(f"{summary_path}: not a dvzero run summary (no accuracy lists)") \
+            from None
+    losses = _losses(metrics_path)
+    network = load_network(source.params_file)
+    config = summary.get("config", {})
+    title = f"{network.name}, {config.get('optimizer', '')} lr {config.get('lr', '')}"
+    plotting.plot_accuracy(source.run_dir / "accuracy.png", *curves, title=title,
+                           val_acc_list=summary.get("val_acc_list") or None)
+    plotting.plot_loss(source.run_dir / "loss.png", losses, title=title)
+    _, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
+    check_fits(network, source.params_file, x_test, t_test, data_dir)
+    files = ["accuracy.png", "loss.png"]
+    if network.takes_images and isinstance(config.get("seed"), int):
+        plotting.plot_filters(source.run_dir / "filters.png",
+                              starting_filters(network, config["seed"]),
+                              network.params["W1"], title=title)
+        files.append("filters.png")
+    files += draw_test_pictures(source.run_dir, network, x_test.astype(network.dtype), t_test,
+                                title)
+    return Pictures(source.run_dir, files, data_dir)
+
+
+def _losses(path: Path) -> list[float]:
+    """The ``loss`` column of a run's ``metrics.csv``."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return [float(row["loss"]) for row in csv.DictReader(handle) if row.get("loss")]
+    except FileNotFoundError:
+        raise UsageError(f"{path}: missing; the run directory is incomplete") from None
+    except (KeyError, ValueError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{path}: not a dvzero metrics file ({exc})") from None
+
+
+def draw_data_samples(path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None,
+                      per_class: int = 10, seed: int = 0) -> dict[int, int]:
+    """Write a grid of ``per_class`` training digits of each class, with each class's
+    count, to ``path``; returns the counts."""
+    (x_train, t_train), _ = load_mnist(normalize=True, data_dir=data_dir, flatten=False)
+    labels = np.asarray(t_train, dtype=np.int64)
+    classes = int(labels.max()) + 1
+    counts = {label: int(n) for label, n in enumerate(np.bincount(labels, minlength=classes))}
+    rng = np.random.default_rng(seed)
+    chosen, shown = [], []
+    for label in range(classes):
+        where = np.flatnonzero(labels == label)
+        picked = rng.choice(where, min(per_class, len(where)), replace=False) if len(where) \
+            else np.array([], dtype=np.int64)
+        chosen += list(picked) + [-1] * (per_class - len(picked))
+        shown += [label] * per_class
+    blank = np.zeros(x_train.shape[2:])
+    images = [x_train[i, 0] if i >= 0 else blank for i in chosen]
+    plotting.plot_digit_samples(path, images, shown, counts,
+                                f"{describe_data(data_dir)}: {len(labels):,} training images, "
+                                f"{per_class} of each class", per_class)
+    return counts

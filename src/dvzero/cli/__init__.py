@@ -1,0 +1,103 @@
+"""The ``dvzero`` command: ``train``, ``evaluate``, ``predict``, ``plot``, ``data``,
+``serve``, ``bench`` and ``experiment``.
+
+The only package that prints or exits: :mod:`~dvzero.cli.parser` reads the options,
+:mod:`~dvzero.cli.commands` calls the library and prints, :mod:`~dvzero.cli.progress`
+turns a training's callbacks into a progress bar. Library errors (bad data, bad files, a
+diverging run) become one clear line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+
+from ..errors import UsageError
+from . import commands
+from .parser import EXIT_USAGE, build_parser
+
+EXIT_FAILURE = commands.EXIT_FAILURE
+EXIT_SIGNALS = commands.EXIT_SIGNALS
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 on success)."""
+    start = time.perf_counter()
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help(sys.stderr)  # a bare "dvzero": show what it can do
+        raise SystemExit(EXIT_USAGE)
+    args = parser.parse_args(argv)
+
+    from ..errors import DVZeroError
+
+    previous_sigterm = _terminate_as_interrupt()
+    try:
+        with _one_line_warnings(args.command):
+            if args.command == "train":
+                return commands.command_train(args, start)
+            return getattr(commands, f"command_{args.command}")(args)
+    except _Terminated:
+        print(f"\ndvzero {args.command}: terminated", file=sys.stderr)
+        return EXIT_SIGNALS["SIGTERM"]
+    except UsageError as exc:
+        print(f"dvzero {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DVZeroError, OSError, ValueError) as exc:
+        # ValueError: the library's word for input it cannot use (shapes, labels, sizes).
+        print(f"dvzero {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print(f"\ndvzero {args.command}: interrupted", file=sys.stderr)
+        return EXIT_SIGNALS["SIGINT"]
+    finally:
+        if previous_sigterm is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+@contextlib.contextmanager
+def _one_line_warnings(command: str) -> Iterator[None]:
+    """Show dvzero's own warnings as ``dvzero COMMAND: warning: ...``.
+
+    Which warnings are shown is left to Python's filters (``-W``, ``PYTHONWARNINGS``);
+    warnings raised from other packages' code keep their usual form.
+    """
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if os.path.abspath(filename).startswith(package):
+            print(f"dvzero {command}: warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        original = warnings.showwarning
+        warnings.showwarning = show
+        yield
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM outside training: unwinds like Ctrl-C, so half-made run directories go."""
+
+
+def _terminate_as_interrupt():
+    """Make SIGTERM raise :class:`_Terminated`; returns the previous handler (or ``None``)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None  # signal handlers can only be set from the main thread
+
+    def terminate(signum, frame):
+        raise _Terminated()
+
+    return signal.signal(signal.SIGTERM, terminate)

@@ -1,0 +1,7 @@
+"""``python -m dvzero.cli``: the ``dvzero`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,192 @@
+"""Measuring beside the training: the loss after each update and the accuracies, on a
+second thread while the training goes on. ``Trainer.run(beside=True)``; ``dvzero train``
+chooses it for the networks that say it pays (``measured_beside``), with two threads.
+
+What the trainer only measures changes nothing in the training, so it need not hold the
+training up:
+
+* the loss after each update (the original post's second forward pass a step): the
+  parameters after each update are copied into a group of at most :data:`GROUP` slots,
+  with the batch's rows; a full group goes to the thread, which measures all its losses in
+  one stacked pass (``stacked_loss``: the same products and sums as ``loss``, so the same
+  figures, bit for bit);
+* the accuracies of an epoch: a snapshot of the network (its arrays copied), measured in
+  chunks of :data:`CHUNK` rows whenever the thread has nothing else to do, so that a group
+  of losses waits for one chunk at most.
+
+The figures are those measured in place, bit for bit; only the callbacks come later, and
+always at the same steps: a step is handed back to the trainer (its callbacks made, its
+loss checked) ``lag`` steps after it (an epoch less a step: the evaluation measured after
+a step is then done, before the next evaluation starts), the trainer waiting if the thread
+is not done yet. The trainer's ``state_dict`` records everything measured or still being
+measured (:meth:`Beside.settle`), so a checkpoint is complete.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._parallel import beside, wait_for_all
+from ..functions import labels_from_targets
+
+#: Steps whose losses are measured together, at most.
+GROUP = 25
+#: The memory a group's copies may take: its parameters and its batches as floats.
+GROUP_BYTES = 16 * 2**20
+#: Rows of an evaluation measured at a time.
+CHUNK = 2000
+
+
+class Beside:
+    """The losses and accuracies of one :meth:`~dvzero.training.Trainer.run`, measured on
+    the thread of :func:`dvzero._parallel.beside` and handed back ``lag`` steps later; the
+    calls of :class:`~dvzero.training.trainer.InPlace`."""
+
+    def __init__(self, network: Any, x: Any, t: Any, eval_sets: list, batch_size: int,
+                 loss_after_update: bool, lag: int) -> None:
+        if loss_after_update and not callable(getattr(network, "stacked_loss", None)):
+            raise ValueError(f"measuring beside the training needs a network that measures "
+                             f"many losses in one pass (stacked_loss); "
+                             f"{type(network).__name__} has none")
+        self.network, self.x, self.t, self.eval_sets = network, x, t, eval_sets
+        self.loss_after_update, self.lag = loss_after_update, lag
+        step_bytes = sum(value.nbytes for value in network.params.values()) + \
+            batch_size * x[:1].nbytes
+        #: Steps measured together: at most GROUP, and at most GROUP_BYTES of copies.
+        self.group = max(1, min(GROUP, GROUP_BYTES // step_bytes))
+        self._steps: list[int] = []  # the group being filled: its steps,
+        self._rows: list[NDArray] = []  # their batches' rows,
+        self._slots: dict[str, NDArray] | None = None  # and their parameters
+        self._spare: list[dict[str, NDArray]] = []  # slots free to be filled again
+        self._groups: deque = deque()  # (steps, slots, future of their losses) handed over
+        self._losses: deque[tuple[int, float]] = deque()  # measured, not handed back
+        self._evaluations: dict[int, _Evaluation] = {}  # by step
+        self._chunks: deque = deque()  # (evaluation, name, start, stop) not yet started
+        self._last: Future | None = None  # the work handed to the thread last
+
+    def loss(self, step: int, x: NDArray, t: NDArray, rows: NDArray) -> None:
+        """The loss of ``step`` after its update, on its batch (``rows`` of the training
+        set): a copy of the parameters to measure, or that of the gradient's forward
+        pass."""
+        if not self.loss_after_update:
+            self._losses.append((step, float(self.network.last_loss)))
+            return
+        if self._rows and len(rows) != len(self._rows[-1]):
+            self._hand_over()  # a batch of another size (the end of a shuffled epoch)
+        if self._slots is None:
+            self._slots = self._spare.pop() if self._spare else {
+                key: np.empty((self.group, *value.shape), value.dtype)
+                for key, value in self.network.params.items()}
+        for key, value in self.network.params.items():
+            self._slots[key][len(self._steps)] = value
+        self._steps.append(step)
+        self._rows.append(np.array(rows))  # a sampler may reuse its array
+        if len(self._steps) == self.group:
+            self._hand_over()
+
+    def accuracies(self, step: int) -> None:
+        """The accuracies of the network as it is after ``step``, measured on a snapshot."""
+        evaluation = _Evaluation(self.network.snapshot(), self.eval_sets)
+        self._evaluations[step] = evaluation
+        self._chunks.extend((evaluation, name, start, min(start + CHUNK, len(x)))
+                            for name, x, _ in self.eval_sets for start in range(0, len(x), CHUNK))
+
+    def ready(self, step: int) -> list[tuple[int, float, dict[str, float] | None]]:
+        """The steps up to ``step - lag`` not yet handed back, measured (waiting for the
+        thread if it is not done): ``(step, loss, accuracies or None)``, in order. The
+        thread, if idle, is given the next chunk of an evaluation."""
+        if self._chunks and (self._last is None or self._last.done()):
+            self._start_chunk()
+        return self._take(step - self.lag)
+
+    def settle(self) -> list[tuple[int, float, dict[str, float] | None]]:
+        """Every step handed in and not yet handed back, measured."""
+        return self._take(math.inf)
+
+    def close(self) -> None:
+        """Start nothing more, and wait for the work on the thread: nothing of this run
+        outlives it."""
+        self._chunks.clear()
+        if self._last is not None:
+            wait_for_all([self._last])  # one thread: what was handed over before is done
+
+    def _hand_over(self) -> None:
+        """Give the thread the group being filled, once the group before it is measured:
+        one group at a time waits for the thread, so memory stays bounded."""
+        self._collect(math.inf)
+        steps, rows, slots = self._steps, self._rows, self._slots
+        self._last = beside(lambda: self._measure(slots, rows))
+        self._groups.append((steps, slots, self._last))
+        self._steps, self._rows, self._slots = [], [], None
+
+    def _measure(self, slots: dict[str, NDArray], rows: list[NDArray]) -> NDArray:
+        """The losses of a group, in one stacked pass (on the thread)."""
+        count, picked = len(rows), np.concatenate(rows)
+        x = self.x[picked].reshape(count, len(rows[0]), -1)
+        labels = labels_from_targets(self.t[picked], self.network.output_size)
+        params = {key: value[:count] for key, value in slots.items()}
+        return self.network.stacked_loss(params, x, labels.reshape(count, -1))
+
+    def _start_chunk(self) -> None:
+        evaluation, name, start, stop = self._chunks.popleft()
+        self._last = beside(lambda: evaluation.count(name, start, stop))
+        evaluation.futures.append(self._last)
+
+    def _collect(self, until: float) -> None:
+        """Take the losses of the groups measured, and of those with steps up to ``until``
+        (waiting for them)."""
+        while self._groups and (self._groups[0][2].done() or self._groups[0][0][0] <= until):
+            steps, slots, future = self._groups[0]
+            losses = future.result()  # an error is raised here, and again at each call
+            self._groups.popleft()
+            self._losses.extend(zip(steps, map(float, losses), strict=True))
+            self._spare.append(slots)
+
+    def _take(self, until: float) -> list[tuple[int, float, dict[str, float] | None]]:
+        """The steps up to ``until``, measured, in order."""
+        if self._steps and self._steps[0] <= until:
+            self._hand_over()  # a step due is in the group being filled
+        self._collect(until)
+        measured = []
+        while self._losses and self._losses[0][0] <= until:
+            step, loss = self._losses[0]
+            evaluation = self._evaluations.get(step)
+            if evaluation is not None:
+                while self._chunks:  # all of it, now
+                    self._start_chunk()
+            measured.append((step, loss, evaluation and evaluation.result()))  # or its error
+            self._losses.popleft()
+            self._evaluations.pop(step, None)
+        return measured
+
+
+class _Evaluation:
+    """The accuracies of a snapshot, counted chunk by chunk on the thread."""
+
+    def __init__(self, network: Any, eval_sets: list) -> None:
+        self.network = network
+        self.sets = {name: (x, t) for name, x, t in eval_sets}
+        self.correct = dict.fromkeys(self.sets, 0)
+        self.futures: list[Future] = []
+
+    def count(self, name: str, start: int, stop: int) -> None:
+        """Count the right answers of rows ``start`` to ``stop`` of set ``name``."""
+        x, t = self.sets[name]
+        accuracy = self.network.accuracy(x[start:stop], t[start:stop])
+        self.correct[name] += round(accuracy * (stop - start))
+
+    def result(self) -> dict[str, float]:
+        """The accuracies, as ``accuracy`` measures them in place (waiting for the
+        chunks); a chunk's error is raised here."""
+        wait_for_all(self.futures)
+        for future in self.futures:
+            future.result()
+        return {name: (self.correct[name] / float(len(x)) if len(x)
+                       else self.network.accuracy(x, t))  # its error for an empty set
+                for name, (x, t) in self.sets.items()}
