@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 from dvzero.cli import main
-from dvzero.storage import load_checkpoint, read_metrics_csv
+from dvzero.storage import load_checkpoint
+from dvzero.storage.records import read_metrics_csv
 
 # 2,000 training images in batches of 20: 100 steps an epoch, a checkpoint every 100 steps.
 STEPS, BATCH_SIZE, SEED = 4000, 20, 11

@@ -30,19 +30,16 @@ from dvzero._atomic import atomic_write
 from dvzero.errors import CheckpointError, DVZeroError, ParamsFileError
 from dvzero.networks import DeepVisionZeroNet, load_network
 from dvzero.storage import (
-    HEADER_KEY,
     load_checkpoint,
     load_params_file,
-    load_params_npz,
-    load_params_pickle,
-    params_sha256,
-    read_metrics_csv,
     save_checkpoint,
     save_json,
     save_metrics_csv,
     save_params_file,
-    save_params_npz,
 )
+from dvzero.storage.pickles import load_params_pickle
+from dvzero.storage.records import read_metrics_csv
+from dvzero.storage.safe_npz import HEADER_KEY, load_params_npz, params_sha256, save_params_npz
 
 FLOAT_DTYPES = [np.float32, np.float64]
 PARAM_KEYS = ("W1", "b1", "W2", "b2")

@@ -28,17 +28,9 @@ from dvzero.apps.predict import load_predictor, predict_files
 from dvzero.cli import main
 from dvzero.functions import relu, sigmoid
 from dvzero.networks import DeepConvNet, MultiLayerNet, SimpleConvNet
-from dvzero.web import (
-    MAX_BODY,
-    Catalog,
-    find_runs,
-    hidden_layer,
-    is_loopback,
-    make_server,
-    url_of,
-)
-from dvzero.web.models import MAX_HIDDEN_VALUES
-from dvzero.web.server import MAX_DRAWING_PIXELS, decode_drawing
+from dvzero.web import Catalog, is_loopback, make_server, url_of
+from dvzero.web.models import MAX_HIDDEN_VALUES, find_runs, hidden_layer
+from dvzero.web.server import MAX_BODY, MAX_DRAWING_PIXELS, PAGE_FILES, decode_drawing
 
 from helpers import render
 
@@ -563,7 +555,6 @@ def test_url_of_the_server(served):
 
 
 def test_the_page_files_are_in_the_package():
-    from dvzero.web import PAGE_FILES
 
     page = Path(__import__("dvzero.web", fromlist=["x"]).__file__).parent / "page"
     assert {name for name, _ in PAGE_FILES.values()} == {p.name for p in page.iterdir()}

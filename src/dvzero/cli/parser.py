@@ -153,11 +153,15 @@ def _add_train(commands) -> None:
         "otherwise, or a deeper network (--net mlp), and write a run directory with "
         "parameters, metrics, a summary and plots.",
         epilog=TRAIN_EXAMPLES, formatter_class=_HelpFormatter)
-    add = train.add_argument
+    _add_network_options(train.add_argument_group("the network").add_argument)
+    _add_training_options(train.add_argument_group("the training").add_argument)
+    _add_run_options(train.add_argument_group("the run").add_argument)
+
+
+def _add_network_options(add) -> None:
     add("--net", choices=tuple(NETS), help="two-layer: the original post's DeepVisionZeroNet; "
-        "mlp: "
-        "MultiLayerNet, any number of hidden layers; cnn: SimpleConvNet; deep-cnn: DeepConvNet "
-        "(default: two-layer)")
+        "mlp: MultiLayerNet, any number of hidden layers; cnn: SimpleConvNet; deep-cnn: "
+        "DeepConvNet (default: two-layer)")
     add("--hidden", type=hidden_sizes, metavar="SIZES", help="hidden-layer widths, e.g. 100 or "
         "100,100,100,100 for --net mlp (default: 50; 100,100,100,100 for mlp)")
     add("--activation", choices=tuple(ACTIVATIONS), help="hidden-layer activation; tanh needs "
@@ -182,6 +186,9 @@ def _add_train(commands) -> None:
         "two dropout layers drop (default: 0.5)")
     add("--batchnorm", action="store_true", default=None, help="batch normalisation before "
         "each hidden activation, --net mlp")
+
+
+def _add_training_options(add) -> None:
     add("--steps", type=positive_count, help="number of gradient-descent steps (default: 10000)")
     add("--epochs", type=positive_count, help="train this many epochs instead of --steps")
     add("--batch-size", type=positive_count, help="images per mini-batch, drawn at random with "
@@ -206,6 +213,9 @@ def _add_train(commands) -> None:
         "backprop, float64 for numerical gradients, which need the precision)")
     add("--seed", type=seed_int, help="random seed; the same seed gives the same run bit for "
         "bit (default: a fresh one, recorded in summary.json)")
+
+
+def _add_run_options(add) -> None:
     add("--data-dir", type=path, help=f"directory with the four IDX files: {DATA_FILES_HELP} "
         "(default: the MNIST copy shipped with dvzero)")
     add("--out", type=path, help="run directory to write (default: runs/<timestamp>); nothing "
@@ -214,8 +224,8 @@ def _add_train(commands) -> None:
         "checkpoint, with its own settings (only --lr may be given, e.g. after a divergence); "
         "the result is bit for bit that of an uninterrupted run")
     add("--threads", type=positive_count, help="threads the run may use (default: every core; "
-        "1 for mlp). two-layer measures its losses and accuracies on the others, beside the "
-        "training, and cnn and deep-cnn convolve parts of each batch on them, each matrix "
+        "1 for mlp). two-layer measures its losses and accuracies on a second one while it "
+        "trains, and cnn and deep-cnn convolve parts of each batch on them, each matrix "
         "product on one thread; mlp gives them to its matrix products. A result may round "
         "differently on another count, so --resume keeps the run's own")
     add("--no-progress", action="store_true", help="no progress bar (the per-epoch lines are "

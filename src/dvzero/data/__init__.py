@@ -1,14 +1,7 @@
-"""Datasets: the IDX reader and ``load_mnist`` with its shipped files and cache."""
+"""Datasets: the IDX reader (:mod:`~dvzero.data.idx`), ``load_mnist`` with its shipped
+files and cache (:mod:`~dvzero.data.mnist`), and images kept as bytes
+(:mod:`~dvzero.data.scaled`)."""
 
-from .idx import parse_idx, read_idx, read_idx_bytes
-from .mnist import MNIST_FILES, MNIST_SHA256, default_cache_dir, load_mnist
+from .mnist import load_mnist
 
-__all__ = [
-    "MNIST_FILES",
-    "MNIST_SHA256",
-    "default_cache_dir",
-    "load_mnist",
-    "parse_idx",
-    "read_idx",
-    "read_idx_bytes",
-]
+__all__ = ["load_mnist"]

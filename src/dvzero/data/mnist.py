@@ -242,25 +242,7 @@ def load_mnist(
     result = []
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        image_file, label_file = MNIST_FILES[f"{split}_images"], MNIST_FILES[f"{split}_labels"]
-        if images.ndim != 3:
-            raise DataError(
-                f"{image_file}: expected images (N, rows, cols), got shape {images.shape}"
-            )
-        if labels.ndim != 1:
-            raise DataError(f"{label_file}: expected labels (N,), got shape {labels.shape}")
-        if images.shape[0] != labels.shape[0]:
-            raise DataError(
-                f"{directory}: {image_file} holds {images.shape[0]} images but {label_file} "
-                f"holds {labels.shape[0]} labels"
-            )
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise DataError(f"{label_file}: labels must be integers, found dtype {labels.dtype}")
-        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise DataError(
-                f"{label_file}: labels must lie in 0..{num_classes - 1}, found values from "
-                f"{labels.min()} to {labels.max()}"
-            )
+        _check_split(directory, split, images, labels, num_classes)
         if normalize:
             images = scale_pixels(images)
         n, rows, cols = images.shape
@@ -268,3 +250,23 @@ def load_mnist(
         labels = _one_hot(labels, num_classes) if one_hot_label else labels
         result.append((images, labels))
     return result[0], result[1]
+
+
+def _check_split(directory: Path, split: str, images: NDArray, labels: NDArray,
+                 num_classes: int) -> None:
+    """Refuse images that are not ``(N, rows, cols)``, or labels that do not match them
+    one for one as integers in ``[0, num_classes)``, naming the file."""
+    image_file, label_file = MNIST_FILES[f"{split}_images"], MNIST_FILES[f"{split}_labels"]
+    if images.ndim != 3:
+        raise DataError(f"{image_file}: expected images (N, rows, cols), got shape "
+                        f"{images.shape}")
+    if labels.ndim != 1:
+        raise DataError(f"{label_file}: expected labels (N,), got shape {labels.shape}")
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(f"{directory}: {image_file} holds {images.shape[0]} images but "
+                        f"{label_file} holds {labels.shape[0]} labels")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{label_file}: labels must be integers, found dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise DataError(f"{label_file}: labels must lie in 0..{num_classes - 1}, found "
+                        f"values from {labels.min()} to {labels.max()}")

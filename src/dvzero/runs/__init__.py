@@ -12,18 +12,8 @@
 """
 
 from .config import check_settings, resolve
-from .files import (
-    CHECKPOINT_NAME,
-    PARAMS_FILES,
-    RUN_FILES,
-    SHIPPED_DATA,
-    ModelSource,
-    describe_data,
-    find_model,
-)
+from .files import find_model
 from .run import Outcome, Run
 from .signals import StopOnSignal
 
-__all__ = ["CHECKPOINT_NAME", "PARAMS_FILES", "RUN_FILES", "SHIPPED_DATA", "ModelSource",
-           "Outcome", "Run", "StopOnSignal", "check_settings", "describe_data", "find_model",
-           "resolve"]
+__all__ = ["Outcome", "Run", "StopOnSignal", "check_settings", "find_model", "resolve"]

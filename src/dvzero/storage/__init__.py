@@ -20,45 +20,12 @@ from typing import Any
 from numpy.typing import NDArray
 
 from ..errors import ParamsFileError
-from .pickles import (
-    NOT_A_PARAMS_FILE,
-    RestrictedUnpickler,
-    load_params_pickle,
-    save_params_pickle,
-)
-from .records import read_metrics_csv, save_json, save_metrics_csv
-from .safe_npz import (
-    CHECKPOINT_FORMAT,
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    HEADER_KEY,
-    load_checkpoint,
-    load_params_npz,
-    params_sha256,
-    save_checkpoint,
-    save_params_npz,
-)
+from .pickles import NOT_A_PARAMS_FILE, load_params_pickle, save_params_pickle
+from .records import save_json, save_metrics_csv
+from .safe_npz import load_checkpoint, load_params_npz, save_checkpoint, save_params_npz
 
-__all__ = [
-    "CHECKPOINT_FORMAT",
-    "FORMAT_NAME",
-    "FORMAT_VERSION",
-    "HEADER_KEY",
-    "NOT_A_PARAMS_FILE",
-    "RestrictedUnpickler",
-    "load_checkpoint",
-    "load_params_file",
-    "load_params_npz",
-    "load_params_pickle",
-    "params_sha256",
-    "read_metrics_csv",
-    "save_checkpoint",
-    "save_json",
-    "save_metrics_csv",
-    "save_params_file",
-    "save_params_npz",
-    "save_params_pickle",
-]
+__all__ = ["load_checkpoint", "load_params_file", "save_checkpoint", "save_json",
+           "save_metrics_csv", "save_params_file"]
 
 
 def load_params_file(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], dict[str, Any]]:

@@ -73,9 +73,8 @@ class Trainer:
         ``"constant"``, ``"step"`` or ``"cosine"``: the optimizer's learning rate before each
         update, from its rate at the start (see :func:`dvzero.optimizers.scheduled_lr`).
 
-    The loss is measured after the update as the original post does, unless the network
-    says it records the loss of the forward pass that gave the gradient
-    (``loss_after_update = False``: every dvzero network but the original post's).
+    The loss is measured after the update, as the original post does, unless the network
+    records the loss of the forward pass that gave the gradient (``loss_after_update``).
 
     Training stops with :class:`~dvzero.errors.TrainingDiverged` when the loss is NaN or
     infinite, when a parameter is (checked every epoch), or when the loss explodes (see
@@ -100,10 +99,6 @@ class Trainer:
         iter_per_epoch: int | None = None,
         lr_schedule: str = "constant",
     ) -> None:
-        if len(x_train) != len(t_train):
-            raise ValueError(f"x_train has {len(x_train)} rows but t_train has {len(t_train)}")
-        if len(x_train) == 0:
-            raise ValueError("the training set is empty")
         if step_num < 0:
             raise ValueError(f"step_num must be >= 0, got {step_num}")
         if batch_size < 1:
@@ -384,8 +379,12 @@ class InPlace:
 
 def _eval_sets(evaluate: Mapping[str, tuple[NDArray, NDArray]], x_train: NDArray,
                t_train: NDArray) -> list[tuple[str, NDArray, NDArray]]:
-    """``evaluate`` checked, with the training set as ``"train"`` unless given:
-    ``(name, x, t)`` in the order of :data:`EVAL_SETS`."""
+    """The training set and ``evaluate`` checked, with the training set as ``"train"``
+    unless given: ``(name, x, t)`` in the order of :data:`EVAL_SETS`."""
+    if len(x_train) != len(t_train):
+        raise ValueError(f"x_train has {len(x_train)} rows but t_train has {len(t_train)}")
+    if len(x_train) == 0:
+        raise ValueError("the training set is empty")
     if not isinstance(evaluate, Mapping) or "test" not in evaluate or \
             set(evaluate) - set(EVAL_SETS):
         raise ValueError(f"evaluate must map 'test' (and 'train', 'val' if given) to "

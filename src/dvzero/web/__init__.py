@@ -4,8 +4,7 @@
 :mod:`.server` serves the page (``page/``: static HTML, CSS and JavaScript) and its API.
 """
 
-from .models import Catalog, ModelEntry, find_runs, hidden_layer
-from .server import MAX_BODY, PAGE_FILES, is_loopback, make_server, url_of
+from .models import Catalog
+from .server import is_loopback, make_server, url_of
 
-__all__ = ["MAX_BODY", "PAGE_FILES", "Catalog", "ModelEntry", "find_runs", "hidden_layer",
-           "is_loopback", "make_server", "url_of"]
+__all__ = ["Catalog", "is_loopback", "make_server", "url_of"]
