@@ -1,9 +1,8 @@
 """Pure array functions: activations, softmax and the loss functions.
 
-These are the functions of the installments before the original post. Each one takes
-NumPy arrays (or anything :func:`numpy.asarray` accepts) and returns a new array; none of
-them keeps state. They are written to be safe for any input: no overflow warnings for huge logits,
-no ``log(0)``.
+Each takes NumPy arrays (or anything :func:`numpy.asarray` accepts), returns a new array
+and keeps no state. They are safe for any input: no overflow warnings for huge logits, no
+``log(0)``.
 """
 
 from __future__ import annotations
@@ -11,18 +10,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-#: Smallest probability the cross-entropy error takes the log of. Probabilities below it
-#: count as this value, so the loss of a sure mistake is about 16.1 instead of infinity
-#: (the same bound as the classic ``log(y + 1e-7)``), while the loss stays exact above it.
+#: Smallest probability the cross-entropy error takes the log of: a sure mistake costs
+#: about 16.1, not infinity (the bound of the classic ``log(y + 1e-7)``), and above it the
+#: loss stays exact.
 CROSS_ENTROPY_FLOOR = 1e-7
 
 
 def _as_float_array(x: ArrayLike) -> NDArray[np.floating]:
     """``x`` as a float array; integer and boolean inputs become float64."""
     x = np.asarray(x)
-    if x.dtype.kind != "f":  # dtype.kind: a cheap test on the training loop's hot path
-        x = x.astype(np.float64)
-    return x
+    return x if x.dtype.kind == "f" else x.astype(np.float64)  # kind: cheap on the hot path
 
 
 def step_function(x: ArrayLike) -> NDArray[np.int_]:
@@ -33,9 +30,8 @@ def step_function(x: ArrayLike) -> NDArray[np.int_]:
 def sigmoid(x: ArrayLike) -> NDArray[np.floating]:
     """Logistic sigmoid ``1 / (1 + exp(-x))``, element-wise; same shape and float dtype.
 
-    For very negative ``x``, ``exp(-x)`` overflows to infinity and the result is exactly
-    0, which is the right answer; the overflow is expected, so it raises no warning.
-    Small results such as ``sigmoid(-40)`` keep their full relative precision.
+    For very negative ``x``, ``exp(-x)`` overflows to infinity and the result is 0, as it
+    should be, without a warning; ``sigmoid(-40)`` keeps its full relative precision.
     """
     x = _as_float_array(x)
     with np.errstate(over="ignore"):
@@ -81,10 +77,9 @@ def softmax(x: ArrayLike) -> NDArray[np.floating]:
 
 
 def mean_squared_error(y: ArrayLike, t: ArrayLike) -> float:
-    """Sum of squared errors, halved: ``0.5 * sum((y - t) ** 2)`` (the original post's definition).
+    """Half the sum of squared errors, ``0.5 * sum((y - t) ** 2)``, as in the original post.
 
-    ``y`` and ``t`` must have the same shape. Note that, as in the original post, the sum is not
-    divided by the batch size.
+    ``y`` and ``t`` must have the same shape; the sum is not divided by the batch size.
     """
     y, t = np.asarray(y), np.asarray(t)
     if y.shape != t.shape:
@@ -98,20 +93,15 @@ def labels_from_targets(t: ArrayLike, num_classes: int) -> NDArray[np.intp]:
     if t.ndim == 2 and t.shape[1] == num_classes:
         return np.argmax(t, axis=1)
     if t.ndim == 1:
-        if t.size and t.dtype.kind not in "iu":
-            if not np.all(np.equal(np.mod(t, 1), 0)):
-                raise ValueError(f"integer class labels expected, got values of dtype {t.dtype}")
+        if t.size and t.dtype.kind not in "iu" and not np.all(np.equal(np.mod(t, 1), 0)):
+            raise ValueError(f"integer class labels expected, got values of dtype {t.dtype}")
         labels = t.astype(np.intp)
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise ValueError(
-                f"labels must lie in [0, {num_classes - 1}], got values from "
-                f"{labels.min()} to {labels.max()}"
-            )
+            raise ValueError(f"labels must lie in [0, {num_classes - 1}], got values from "
+                             f"{labels.min()} to {labels.max()}")
         return labels
-    raise ValueError(
-        f"targets must be one-hot with shape (N, {num_classes}) or labels with shape (N,), "
-        f"got shape {t.shape}"
-    )
+    raise ValueError(f"targets must be one-hot with shape (N, {num_classes}) or labels with "
+                     f"shape (N,), got shape {t.shape}")
 
 
 def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
@@ -119,9 +109,8 @@ def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
 
     ``y`` is one sample ``(C,)`` or a batch ``(N, C)`` of probabilities; ``t`` is the
     matching one-hot target (same shape as ``y``) or integer labels (``()`` or ``(N,)``).
-    Returns ``-mean(log(y[n, t[n]]))``, with probabilities below
-    :data:`CROSS_ENTROPY_FLOOR` counted as the floor so that a sure mistake costs a large,
-    finite loss.
+    Returns ``-mean(log(y[n, t[n]]))``, probabilities below :data:`CROSS_ENTROPY_FLOOR`
+    counting as the floor.
     """
     y = _as_float_array(y)
     t = np.asarray(t)
@@ -136,10 +125,8 @@ def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
     elif t.shape == (batch_size,):
         labels = labels_from_targets(t, num_classes)
     else:
-        raise ValueError(
-            f"cross_entropy_error: t must be one-hot {y.shape} or labels ({batch_size},), "
-            f"got shape {t.shape}"
-        )
+        raise ValueError(f"cross_entropy_error: t must be one-hot {y.shape} or labels "
+                         f"({batch_size},), got shape {t.shape}")
     return cross_entropy_from_labels(y, labels)
 
 

@@ -24,21 +24,17 @@ def numerical_diff(f: Callable[[float], float], x: float) -> float:
 def numerical_gradient(f: Callable[[NDArray], float], x: NDArray[np.floating]) -> NDArray:
     """Gradient of ``f`` at ``x`` by central differences, one element at a time.
 
-    ``x`` may have any shape. Each element is perturbed **in place** by ±h and ``f(x)`` is
-    called, so ``f`` may ignore its argument and read the array through another reference
-    (the original post's ``loss_W = lambda W: self.loss(x, t)``). Every element is restored, even if
+    ``x`` may have any shape. Each element is perturbed **in place** by ±h before ``f(x)``
+    is called, so ``f`` may ignore its argument and read the array through another reference
+    (the original post's ``loss_W = lambda W: self.loss(x, t)``); it is restored even if
     ``f`` raises. Returns an array of ``x``'s shape and dtype.
     """
     if not isinstance(x, np.ndarray):
-        raise TypeError(
-            f"numerical_gradient perturbs x in place, so x must be a NumPy array, "
-            f"got {type(x).__name__}"
-        )
+        raise TypeError(f"numerical_gradient perturbs x in place, so x must be a NumPy "
+                        f"array, got {type(x).__name__}")
     if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(
-            f"numerical_gradient needs a float array (x + 1e-4 must be representable), "
-            f"got dtype {x.dtype}"
-        )
+        raise TypeError(f"numerical_gradient needs a float array (x + 1e-4 must be "
+                        f"representable), got dtype {x.dtype}")
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
         original = x[idx]
@@ -61,8 +57,8 @@ def gradient_descent(
 ) -> NDArray[np.float64]:
     """Minimise ``f`` from ``init_x`` by ``step_num`` steps of ``x -= lr * grad f(x)``.
 
-    The gradient is the numerical one. ``init_x`` is not modified; the final ``x`` (a new
-    float array of the same shape) is returned.
+    The gradient is :func:`numerical_gradient`'s. Returns the final ``x``, a new float64
+    array of ``init_x``'s shape (``init_x`` is left unchanged).
     """
     if step_num < 0:
         raise ValueError(f"step_num must be >= 0, got {step_num}")

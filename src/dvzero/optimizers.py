@@ -1,11 +1,10 @@
 """Update rules: given parameters and their gradients, move the parameters.
 
 Every optimizer has the same interface: ``update(params, grads)`` changes the arrays of
-``params`` in place (so a network's arrays, and their dtype, are kept), ``lr`` may be
-changed between updates (a learning-rate schedule does), and ``state_dict()`` /
-``load_state_dict()`` capture what it remembers between steps, as arrays, so that a
-checkpoint continues a run exactly. :data:`OPTIMIZERS` names them all;
-:func:`make_optimizer` builds one by name.
+``params`` in place (so a network's arrays, and their dtype, are kept); ``lr`` may change
+between updates (a learning-rate schedule does); ``state_dict()`` and
+``load_state_dict()`` capture, as arrays, what it remembers between steps, so that a
+checkpoint continues a run exactly. :func:`make_optimizer` builds one by name.
 """
 
 from __future__ import annotations
@@ -15,13 +14,6 @@ from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
-
-
-def _check_lr(lr: float) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) \
-            or lr <= 0:
-        raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
-    return float(lr)
 
 
 class Optimizer:
@@ -35,7 +27,10 @@ class Optimizer:
     slots: tuple[str, ...] = ()
 
     def __init__(self, lr: float) -> None:
-        self.lr = _check_lr(lr)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) \
+                or lr <= 0:
+            raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
+        self.lr = float(lr)
         self.state: dict[str, dict[str, NDArray]] = {name: {} for name in self.slots}
 
     def slot(self, name: str, key: str, like: NDArray) -> NDArray:
@@ -67,10 +62,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, the original post's rule: ``params[key] -= lr * grads[key]``.
-
-    The update is in place, so the network's arrays (and their dtype) are kept.
-    """
+    """Stochastic gradient descent, the original post's rule: ``params[key] -= lr * grads[key]``."""
 
     def __init__(self, lr: float = 0.01) -> None:
         super().__init__(lr)
@@ -124,8 +116,7 @@ class Nesterov(Momentum):
 class AdaGrad(Optimizer):
     """Per-parameter learning rates that shrink with the gradients seen so far.
 
-    ``h += grad ** 2``; ``param -= lr * grad / (sqrt(h) + eps)``.
-    """
+    ``h += grad ** 2``; ``param -= lr * grad / (sqrt(h) + eps)``."""
 
     slots = ("h",)
 
@@ -187,9 +178,7 @@ class Adam(Optimizer):
             m += (1 - self.beta1) * grad
             v *= self.beta2
             v += (1 - self.beta2) * (grad * grad)
-            denominator = np.sqrt(v)
-            denominator += eps
-            param -= step_size * m / denominator
+            param -= step_size * m / (np.sqrt(v) + eps)
 
     def state_dict(self) -> dict[str, NDArray]:
         return {**super().state_dict(), "t": np.array(self.t, dtype=np.int64)}

@@ -53,8 +53,7 @@ def unroll(x: NDArray, filter_h: int, filter_w: int, stride: int = 1, pad: int =
 
     Row ``(c, i, j)`` holds, for every output position of every image, the pixel at offset
     ``(i, j)`` of channel ``c`` of its patch: one strided slice of all the images at once.
-    So the loop runs over the ``FH * FW`` offsets only, and each copy moves image rows; with
-    the buffers kept (``buffers``), it runs at the speed of a plain memory copy.
+    So the loop runs over the ``FH * FW`` offsets only, and each copy moves whole image rows.
     """
     n, c, h, w = x.shape
     out_h = output_size(h, filter_h, stride, pad)
@@ -146,8 +145,8 @@ class Convolution:
     #: The most memory the unrolled images of a batch may keep from forward to backward.
     max_col_bytes = 64 * 2**20
     #: The most memory a part of the batch takes unrolled when nothing is kept (and in
-    #: backward's dx): the matrix product then reads what the unrolling just wrote from
-    #: the cache, not from memory (DeepConvNet's step: 70 ms against 74 ms in one piece).
+    #: backward's dx): small enough that the matrix product reads what the unrolling just
+    #: wrote from the cache, not from memory.
     part_bytes = 2 * 2**20
 
     def __init__(self, W: NDArray, b: NDArray, stride: int = 1, pad: int = 0) -> None:
@@ -160,13 +159,8 @@ class Convolution:
         self.back_buffers: list[Buffers] = []  # and for backward
 
     def _plan(self, x: NDArray) -> tuple[list[slice], int, bool]:
-        """The parts of the batch, the threads that run them, and whether the parts'
-        unrolled images fit :attr:`max_col_bytes` together.
-
-        If they fit, each thread takes one part, and backward reuses its unrolled images.
-        If not, the parts unroll to :attr:`part_bytes` each, to be unrolled again in
-        backward.
-        """
+        """The parts of the batch (one a thread if their unrolled images are kept, else of
+        :attr:`part_bytes` each), the threads that run them, and whether they are kept."""
         _, channels, filter_h, filter_w = self.W.shape
         out_h, out_w = self._out_size(x)
         per_sample = max(1, out_h * out_w * channels * filter_h * filter_w * x.itemsize)
@@ -212,15 +206,15 @@ class Convolution:
         # out = W_col col + b  =>  dW_col = dout col^T,  db = sum,  dcol = W_col^T dout
         dW, db = [None] * len(self.parts), [None] * len(self.parts)
         dx = np.empty(self.x.shape, dout.dtype) if need_dx else None
+        by_convolution = self.stride == 1 and self.W.shape[2] == self.W.shape[3] > self.pad
 
         def back(k: int, worker: int) -> None:  # images parts[k], on thread `worker`
             part, buffers = self.parts[k], self.back_buffers[worker]
-            col = self.cols[k] if self.cols else self._unroll(self.x[part],
-                                                               self.buffers[worker])
+            col = self.cols[k] if self.cols else self._unroll(self.x[part], self.buffers[worker])
             rows = to_rows(dout[part], buffers)  # (FN, n * OH * OW), as col
             dW[k] = (col @ rows.T).T  # this order runs faster than rows @ col.T
             db[k] = rows.sum(axis=1)
-            if need_dx and self._full_convolution():
+            if need_dx and by_convolution:
                 self._dx_by_convolution(dout[part], buffers, dx[part])
             elif need_dx:
                 dcol, _ = buffers.get("dcol", col.shape, col.dtype)
@@ -234,19 +228,14 @@ class Convolution:
         self.db = sum(db[1:], db[0]) if db else np.zeros_like(self.b)
         return dx  # None for the first layer: nobody needs the images' gradient
 
-    def _full_convolution(self) -> bool:
-        """Whether dx can be had as a convolution: stride 1, a square filter wider than the
-        padding."""
-        return self.stride == 1 and self.W.shape[2] == self.W.shape[3] > self.pad
-
     def _dx_by_convolution(self, dout: NDArray, buffers: Buffers, dx: NDArray) -> None:
         """dx (into ``dx``) as the convolution of ``dout`` with the filters turned by 180
-        degrees.
+        degrees, for stride 1 and a square filter wider than the padding.
 
-        With stride 1, each input pixel receives from the outputs whose patches cover it,
-        weighted by the filter entry facing it: a convolution of ``dout`` (padded by
-        ``FH - 1 - pad``) with the flipped filters, channels swapped. It needs one matrix
-        product and no ``roll_back``, whose scattered additions cost more.
+        Each input pixel then receives from the outputs whose patches cover it, weighted by
+        the filter entry facing it: a convolution of ``dout`` (padded by ``FH - 1 - pad``)
+        with the flipped filters, channels swapped. It needs one matrix product and no
+        ``roll_back``, whose scattered additions cost more.
         """
         filters, channels, filter_h, filter_w = self.W.shape
         flipped = self.W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(channels, -1)
@@ -277,38 +266,28 @@ class Pooling:
         self.arg_max: NDArray | None = None
         self.tiled = False
 
-    def _tiles(self, shape: tuple[int, ...]) -> bool:
-        return (self.pad == 0 and self.stride == self.pool_h == self.pool_w
-                and shape[2] % self.pool_h == 0 and shape[3] % self.pool_w == 0)
-
-    def _patches(self, x: NDArray) -> tuple[NDArray, int, int]:
-        """``(N * C * OH * OW, PH * PW)``: every window, one channel at a time, as a row."""
-        n, c, h, w = x.shape
-        out_h = output_size(h, self.pool_h, self.stride, self.pad)
-        out_w = output_size(w, self.pool_w, self.stride, self.pad)
-        col = im2col(x.reshape(n * c, 1, h, w), self.pool_h, self.pool_w, self.stride, self.pad)
-        return col, out_h, out_w
-
     def forward(self, x: NDArray, train_flg: bool = False) -> NDArray:
         self.x_shape = x.shape
         n, c, h, w = x.shape
-        self.tiled = self._tiles(x.shape)
+        self.tiled = (self.pad == 0 and self.stride == self.pool_h == self.pool_w
+                      and h % self.pool_h == 0 and w % self.pool_w == 0)
         if self.tiled and self.mode == "max" and self.pool_h == self.pool_w == 2:
             return self._max_2x2(x)
         if self.tiled:  # each view holds one position of every window
             views = [x[:, :, i::self.pool_h, j::self.pool_w]
                      for i in range(self.pool_h) for j in range(self.pool_w)]
             out = views[0].copy()
+            combine = np.maximum if self.mode == "max" else np.add
             for view in views[1:]:
-                if self.mode == "max":
-                    np.maximum(out, view, out=out)
-                else:
-                    out += view
+                combine(out, view, out=out)
             if self.mode == "average":
                 out /= len(views)
             self.x, self.out = x, out
             return out
-        col, out_h, out_w = self._patches(x)
+        out_h = output_size(h, self.pool_h, self.stride, self.pad)
+        out_w = output_size(w, self.pool_w, self.stride, self.pad)
+        # (N * C * OH * OW, PH * PW): every window, one channel at a time, as a row
+        col = im2col(x.reshape(n * c, 1, h, w), self.pool_h, self.pool_w, self.stride, self.pad)
         if self.mode == "average":
             out = col.mean(axis=1)
         else:
@@ -358,7 +337,7 @@ class Pooling:
             return self._max_2x2_backward(dout)
         if self.tiled:
             dx = np.empty(self.x_shape, dtype=dout.dtype)
-            taken = None  # the windows whose maximum has had its gradient
+            taken = np.zeros(self.out.shape, np.bool_)  # windows whose maximum has its gradient
             for i in range(self.pool_h):
                 for j in range(self.pool_w):
                     target = dx[:, :, i::self.pool_h, j::self.pool_w]
@@ -366,11 +345,8 @@ class Pooling:
                         np.divide(dout, window, out=target)
                         continue
                     hit = self.x[:, :, i::self.pool_h, j::self.pool_w] == self.out
-                    if taken is None:
-                        taken = hit
-                    else:
-                        hit &= ~taken
-                        taken |= hit
+                    hit &= ~taken
+                    taken |= hit
                     np.multiply(dout, hit, out=target)
             return dx
         dout = dout.reshape(-1)

@@ -16,13 +16,12 @@ class Affine:
     """Fully connected layer ``out = x @ W + b``.
 
     ``W``: ``(D, M)``, ``b``: ``(M,)``; ``x``: ``(N, D)`` (or ``(N, ...)``, flattened to
-    ``(N, D)``); ``out``: ``(N, M)``. The arrays ``W`` and ``b`` are used by reference, so an
-    in-place update of the network's parameters is seen by the layer.
+    ``(N, D)``); ``out``: ``(N, M)``. ``W`` and ``b`` are held by reference, so the layer
+    sees an in-place update of the network's parameters.
     """
 
     def __init__(self, W: NDArray, b: NDArray) -> None:
-        self.W = W
-        self.b = b
+        self.W, self.b = W, b
         self.x: NDArray | None = None
         self.original_x_shape: tuple[int, ...] | None = None
         self.dW: NDArray | None = None
@@ -44,8 +43,7 @@ class Affine:
         self.db = dout.sum(axis=0)
         if not need_dx:
             return None
-        dx = dout @ self.W.T
-        return dx.reshape(self.original_x_shape)
+        return (dout @ self.W.T).reshape(self.original_x_shape)
 
 
 class Sigmoid:
@@ -93,9 +91,9 @@ class Tanh:
 class SoftmaxWithLoss:
     """Softmax followed by the cross-entropy error, as one layer.
 
-    Together their derivative is remarkably simple: ``(y - t) / N`` for probabilities ``y``
-    and one-hot targets ``t`` over a batch of ``N`` — which is why the two are fused.
-    ``t`` may be one-hot ``(N, C)`` or integer labels ``(N,)``.
+    Together their derivative is simply ``(y - t) / N`` for probabilities ``y`` and one-hot
+    targets ``t`` over a batch of ``N``, which is why the two are fused. ``x``: logits
+    ``(N, C)``; ``t``: one-hot ``(N, C)`` or integer labels ``(N,)``.
     """
 
     def __init__(self) -> None:

@@ -13,10 +13,9 @@ from numpy.typing import NDArray
 class Dropout:
     """Drops each input with probability ``dropout_ratio`` while training.
 
-    Inverted dropout: the kept inputs are scaled by ``1 / (1 - dropout_ratio)`` during
-    training, so that nothing changes at prediction time (``train_flg=False`` passes ``x``
-    through). The mask is drawn from ``rng`` (a seed or :class:`numpy.random.Generator`),
-    so a seeded run drops the same units every time.
+    Inverted dropout: the kept inputs are scaled by ``1 / (1 - dropout_ratio)`` while
+    training, so that predicting (``train_flg=False``) passes ``x`` through unchanged. The
+    mask is drawn from ``rng`` (a seed or :class:`numpy.random.Generator`).
     """
 
     def __init__(self, dropout_ratio: float = 0.5,
@@ -35,7 +34,6 @@ class Dropout:
         return x * self.mask
 
     def backward(self, dout: NDArray) -> NDArray:
-        # out = x * mask  =>  dL/dx = dout * mask
         return dout * self.mask
 
 

@@ -1,13 +1,9 @@
 """Networks: one family, every network a :class:`~dvzero.networks.layered.LayerNet` (its
 layers in a list), and the registry that builds any of them by name.
 
-A network keeps its parameters in a ``params`` dict and offers the original post's
-``predict``, ``loss``, ``accuracy`` and ``numerical_gradient``, ``gradient`` by
-backpropagation through :mod:`dvzero.layers`, and ``config()``: the constructor arguments
-that rebuild it. A file per family: :mod:`~dvzero.networks.two_layer`
-(:class:`DeepVisionZeroNet`, the original post's), :mod:`~dvzero.networks.multilayer`
-(:class:`MultiLayerNet`) and :mod:`~dvzero.networks.conv` (:class:`SimpleConvNet`,
-:class:`DeepConvNet`).
+A file per family: :mod:`~dvzero.networks.two_layer` (:class:`DeepVisionZeroNet`, the
+original post's), :mod:`~dvzero.networks.multilayer` (:class:`MultiLayerNet`) and
+:mod:`~dvzero.networks.conv` (:class:`SimpleConvNet`, :class:`DeepConvNet`).
 """
 
 from __future__ import annotations
@@ -60,20 +56,16 @@ def load_network(file_name: str | os.PathLike[str]) -> LayerNet:
             raise ParamsFileError(f"{file_name}: bad network configuration ({exc})") from exc
     else:
         if any(key not in params or params[key].ndim != 2 for key in ("W1", "W2")):
-            raise ParamsFileError(
-                f"{file_name}: cannot tell the network's sizes (need 2-D arrays W1 and W2)"
-            )
+            raise ParamsFileError(f"{file_name}: cannot tell the network's sizes "
+                                  "(need 2-D arrays W1 and W2)")
         if sorted(params) != sorted(PARAM_KEYS):
             raise ParamsFileError(
                 f"{file_name}: a .pkl file says nothing of its network, so only the original "
                 f"post's two-layer network (W1, b1, W2, b2) is rebuilt from one; this file "
-                f"holds {', '.join(sorted(params))}. Save other networks as .npz"
-            )
+                f"holds {', '.join(sorted(params))}. Save other networks as .npz")
         input_size, hidden_size = params["W1"].shape
         output_size = params["W2"].shape[-1]
-        dtype = params["W1"].dtype
-        if not np.issubdtype(dtype, np.floating):
-            dtype = np.float64
+        dtype = params["W1"].dtype if np.issubdtype(params["W1"].dtype, np.floating) else np.float64
         network = DeepVisionZeroNet(input_size, hidden_size, output_size, dtype=dtype, rng=0)
     network.load_arrays(params, str(file_name))
     return network

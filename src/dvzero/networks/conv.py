@@ -1,14 +1,13 @@
 """Convolutional networks: :class:`SimpleConvNet` and :class:`DeepConvNet`.
 
 They take images ``(N, 1, 28, 28)`` (``load_mnist(flatten=False)``), or the same images as
-rows of 784, and have the original post's shape of API through
-:class:`~dvzero.networks.layered.LayerNet`.
+rows of 784.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,11 +24,10 @@ def _image_shape(input_dim: Sequence[int]) -> tuple[int, int, int]:
     return tuple(positive_int("input_dim", size) for size in input_dim)
 
 
-def _check_common(weight_init_std: Any, weight_decay_lambda: float, dtype: DTypeLike) -> np.dtype:
-    check_init(weight_init_std)
-    if not (np.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0):
-        raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")
-    return float_dtype(dtype)
+def _trainable(layers: Sequence[Any]) -> list[tuple[str, Any, str]]:
+    """``(param key, layer, attribute)`` for the ``W`` and ``b`` of each layer, numbered."""
+    return [(f"{name}{i}", layer, name) for i, layer in enumerate(layers, start=1)
+            for name in ("W", "b")]
 
 
 class _ImageNet(LayerNet):
@@ -47,6 +45,28 @@ class _ImageNet(LayerNet):
     def input_size(self) -> int:
         """Pixels per image: a flattened input row has this many values."""
         return math.prod(self.input_dim)
+
+    def _set_options(self, weight_init_std: str | float, weight_decay_lambda: float,
+                     dtype: DTypeLike) -> None:
+        """Check and keep the options that both networks take."""
+        check_init(weight_init_std)
+        if not (np.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0):
+            raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")
+        self.dtype = float_dtype(dtype)
+        self.weight_init_std, self.weight_decay_lambda = weight_init_std, float(weight_decay_lambda)
+
+    def _draw_params(self, normal: Callable[..., NDArray], shapes: list[tuple[int, ...]]) -> None:
+        """Draw ``W1``, ``W2``, ... of ``shapes`` (filters ``(FN, C, FH, FW)`` or affine
+        ``(D, M)``) from ``normal``, with zero biases, and build the layers around them."""
+        params: dict[str, NDArray] = {}
+        for i, shape in enumerate(shapes, start=1):
+            fan_in, units = (math.prod(shape[1:]), shape[0]) if len(shape) == 4 else shape
+            scale = init_std(self.weight_init_std, fan_in)
+            params[f"W{i}"] = (scale * normal(shape)).astype(self.dtype)
+            params[f"b{i}"] = np.zeros(units, self.dtype)
+        self._start_dropout()
+        self.buffers: dict[str, NDArray] = {}
+        self.params = params
 
 
 class SimpleConvNet(_ImageNet):
@@ -88,8 +108,7 @@ class SimpleConvNet(_ImageNet):
                            **(conv_param or {})}
         self.hidden_size = positive_int("hidden_size", hidden_size)
         self.output_size = positive_int("output_size", output_size)
-        self.dtype = _check_common(weight_init_std, weight_decay_lambda, dtype)
-        self.weight_init_std, self.weight_decay_lambda = weight_init_std, float(weight_decay_lambda)
+        self._set_options(weight_init_std, weight_decay_lambda, dtype)
         channels, height, width = self.input_dim
         filters, size = self.conv_param["filter_num"], self.conv_param["filter_size"]
         stride, pad = self.conv_param["stride"], self.conv_param["pad"]
@@ -98,32 +117,20 @@ class SimpleConvNet(_ImageNet):
         pooled = filters * (conv_h // 2) * (conv_w // 2)
         if pooled == 0:
             raise ValueError(f"the convolution's output ({conv_h}x{conv_w}) is too small to pool")
-        normal = self._make_generators(rng)
-        shapes = {"W1": (filters, channels, size, size), "W2": (pooled, self.hidden_size),
-                  "W3": (self.hidden_size, self.output_size)}
-        fan_ins = {"W1": channels * size * size, "W2": pooled, "W3": self.hidden_size}
-        params = {}
-        for i, key in enumerate(shapes, start=1):
-            scale = init_std(weight_init_std, fan_ins[key])
-            params[key] = (scale * normal(shapes[key])).astype(self.dtype)
-            params[f"b{i}"] = np.zeros(shapes[key][0] if i == 1 else shapes[key][-1], self.dtype)
-        self._start_dropout()
-        self.buffers: dict[str, NDArray] = {}
         self.bytes_per_sample = 3 * conv_h * conv_w * max(filters, channels * size * size) \
             * self.dtype.itemsize
-        self.params = params
+        shapes = [(filters, channels, size, size), (pooled, self.hidden_size),
+                  (self.hidden_size, self.output_size)]
+        self._draw_params(self._make_generators(rng), shapes)
 
     def _build_layers(self, params: dict[str, NDArray]) -> tuple[list, list]:
         conv = Convolution(params["W1"], params["b1"], self.conv_param["stride"],
                            self.conv_param["pad"])
-        affine2, affine3 = (Affine(params["W2"], params["b2"]),
-                            Affine(params["W3"], params["b3"]))
+        affine2, affine3 = Affine(params["W2"], params["b2"]), Affine(params["W3"], params["b3"])
         # Max-pooling and ReLU commute (each keeps the larger value), so pooling first gives
         # the same outputs and gradients with ReLU on a quarter of the values.
         layers = [conv, Pooling(2, 2, 2), Relu(), affine2, Relu(), affine3]
-        trainable = [(f"{name}{i}", layer, name) for i, layer in
-                     enumerate((conv, affine2, affine3), start=1) for name in ("W", "b")]
-        return layers, trainable
+        return layers, _trainable([conv, affine2, affine3])
 
     def config(self) -> dict[str, Any]:
         return {"input_dim": list(self.input_dim), "conv_param": dict(self.conv_param),
@@ -171,51 +178,35 @@ class DeepConvNet(_ImageNet):
         if not 0 <= dropout_ratio < 1:
             raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
         self.dropout_ratio = float(dropout_ratio)
-        self.dtype = _check_common(weight_init_std, weight_decay_lambda, dtype)
-        self.weight_init_std, self.weight_decay_lambda = weight_init_std, float(weight_decay_lambda)
+        self._set_options(weight_init_std, weight_decay_lambda, dtype)
         normal = self._make_generators(rng)
-        params: dict[str, NDArray] = {}
         channels, height, width = self.input_dim
+        shapes: list[tuple[int, ...]] = []
         self.bytes_per_sample = 0
         for i, conv in enumerate(self.conv_params, start=1):
             size, num = conv["filter_size"], conv["filter_num"]
             height = positions(height, size, conv["stride"], conv["pad"])
             width = positions(width, size, conv["stride"], conv["pad"])
-            fan_in = channels * size * size
-            params[f"W{i}"] = (init_std(weight_init_std, fan_in)
-                               * normal((num, channels, size, size))).astype(self.dtype)
-            params[f"b{i}"] = np.zeros(num, self.dtype)
+            shapes.append((num, channels, size, size))
             self.bytes_per_sample = max(self.bytes_per_sample, 3 * height * width * max(
-                fan_in, num) * self.dtype.itemsize)
+                channels * size * size, num) * self.dtype.itemsize)
             channels = num
             if i % 2 == 0:
                 height, width = height // 2, width // 2
-        flat = channels * height * width
-        for i, (fan_in, fan_out) in enumerate(((flat, self.hidden_size),
-                                              (self.hidden_size, self.output_size)), start=7):
-            params[f"W{i}"] = (init_std(weight_init_std, fan_in)
-                               * normal((fan_in, fan_out))).astype(self.dtype)
-            params[f"b{i}"] = np.zeros(fan_out, self.dtype)
-        self._start_dropout()
-        self.buffers: dict[str, NDArray] = {}
-        self.params = params
+        shapes += [(channels * height * width, self.hidden_size),
+                   (self.hidden_size, self.output_size)]
+        self._draw_params(normal, shapes)
 
     def _build_layers(self, params: dict[str, NDArray]) -> tuple[list, list]:
+        convs = [Convolution(params[f"W{i}"], params[f"b{i}"], conv["stride"], conv["pad"])
+                 for i, conv in enumerate(self.conv_params, start=1)]
         layers: list[Any] = []
-        trainable: list[tuple[str, Any, str]] = []
-        for i, conv in enumerate(self.conv_params, start=1):
-            layer = Convolution(params[f"W{i}"], params[f"b{i}"], conv["stride"], conv["pad"])
-            layers.append(layer)
-            trainable += [(f"W{i}", layer, "W"), (f"b{i}", layer, "b")]
-            if i % 2 == 0:  # pooling before ReLU: the same result, see SimpleConvNet
-                layers.append(Pooling(2, 2, 2))
-            layers.append(Relu())
+        for i, conv in enumerate(convs, start=1):  # pooling before ReLU, as in SimpleConvNet
+            layers += [conv, Pooling(2, 2, 2), Relu()] if i % 2 == 0 else [conv, Relu()]
         affine7, affine8 = Affine(params["W7"], params["b7"]), Affine(params["W8"], params["b8"])
         layers += [affine7, Relu(), Dropout(self.dropout_ratio, self.dropout_rng),
                    affine8, Dropout(self.dropout_ratio, self.dropout_rng)]
-        trainable += [("W7", affine7, "W"), ("b7", affine7, "b"), ("W8", affine8, "W"),
-                      ("b8", affine8, "b")]
-        return layers, trainable
+        return layers, _trainable([*convs, affine7, affine8])
 
     def config(self) -> dict[str, Any]:
         return {"input_dim": list(self.input_dim), "conv_params": self.conv_params,

@@ -1,7 +1,7 @@
 """:class:`LayerNet`: what every network shares, as a list of layers.
 
-A subclass sets ``input_shape``, ``output_size`` and ``dtype``, makes its ``params`` (and
-``buffers``, ``dropout_rng`` if it has any) and lists its layers in
+A subclass sets ``input_size`` (or ``input_shape``), ``output_size`` and ``dtype``, makes
+its ``params`` (and ``buffers``, ``dropout_rng`` if it has any) and lists its layers in
 :meth:`LayerNet._build_layers`. This class gives it the original post's API (``params``,
 ``predict``, ``loss``, ``accuracy``, ``numerical_gradient``), ``gradient`` by
 backpropagation, the state a checkpoint needs and the safe parameter files.
@@ -63,9 +63,8 @@ def init_std(weight_init_std: str | float, fan_in: int) -> float:
     return float(weight_init_std)
 
 
-def fit_params(
-    loaded: dict[str, NDArray], expected: dict[str, NDArray], source: str
-) -> dict[str, NDArray]:
+def fit_params(loaded: dict[str, NDArray], expected: dict[str, NDArray],
+               source: str) -> dict[str, NDArray]:
     """``loaded`` checked against ``expected`` (keys and shapes, named) and cast to its dtypes.
 
     Raises :class:`ParamsFileError` listing every missing or unexpected key and every shape
@@ -80,9 +79,7 @@ def fit_params(
         problems.append(f"unexpected {', '.join(extra)}")
     for key, value in expected.items():
         if key in loaded and loaded[key].shape != value.shape:
-            problems.append(
-                f"{key}: file has {loaded[key].shape}, network expects {value.shape}"
-            )
+            problems.append(f"{key}: file has {loaded[key].shape}, network expects {value.shape}")
     if problems:
         raise ParamsFileError(f"{source} does not fit the network: " + "; ".join(problems))
     return {key: loaded[key].astype(value.dtype, copy=True) for key, value in expected.items()}
@@ -91,7 +88,7 @@ def fit_params(
 class LayerNet:
     """The shared machinery; see the module's description."""
 
-    input_shape: tuple[int, ...]
+    input_size: int
     output_size: int
     dtype: np.dtype
     weight_decay_lambda: float = 0.0
@@ -120,6 +117,11 @@ class LayerNet:
     numerical_methods: tuple[str, ...] = ("naive",)
     #: The original post's pickle of the parameters, for its network.
     post_params_file: str | None = None
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one sample: ``(input_size,)`` unless a subclass says otherwise."""
+        return (self.input_size,)
 
     @property
     def name(self) -> str:
@@ -172,11 +174,10 @@ class LayerNet:
             return x.reshape(x.shape[0], *self.input_shape)
         if x.shape in (self.input_shape, (size,)):
             return x.reshape(1, *self.input_shape)
-        one = (f"({size},)" if len(self.input_shape) == 1 else
-               f"(N, {', '.join(map(str, self.input_shape))})")
-        raise ValueError(f"x must have shape (N, {size}) or {one}, got {x.shape}"
-                         if len(self.input_shape) == 1 else
-                         f"x must have shape {one} or (N, {size}), got {x.shape}")
+        if len(self.input_shape) == 1:
+            raise ValueError(f"x must have shape (N, {size}) or ({size},), got {x.shape}")
+        image = ", ".join(map(str, self.input_shape))
+        raise ValueError(f"x must have shape (N, {image}) or (N, {size}), got {x.shape}")
 
     def _check_t(self, x: NDArray, t: ArrayLike) -> NDArray:
         """``t`` for the batch ``x``: one-hot ``(N, output_size)`` or labels ``(N,)``."""
@@ -184,10 +185,8 @@ class LayerNet:
         if len(x) == 1 and t.ndim <= 1 and t.size in (1, self.output_size):
             return t.reshape(1, -1) if t.size > 1 else t.reshape(1)  # one sample
         if t.shape[:1] != x.shape[:1]:
-            raise ValueError(
-                f"t must have shape ({len(x)}, {self.output_size}) (one-hot) or ({len(x)},) "
-                f"(labels) to match x of shape {x.shape}, got {t.shape}"
-            )
+            raise ValueError(f"t must have shape ({len(x)}, {self.output_size}) (one-hot) or "
+                             f"({len(x)},) (labels) to match x of shape {x.shape}, got {t.shape}")
         return t
 
     def _scores(self, x: NDArray, train_flg: bool = False) -> NDArray:
@@ -229,8 +228,7 @@ class LayerNet:
         return self._forward(x, t, train_flg)
 
     def _forward(self, x: ArrayLike, t: ArrayLike, train_flg: bool) -> float:
-        """The loss, through every layer and the last: what backpropagation goes back
-        through."""
+        """:meth:`loss`, the forward pass that backpropagation goes back through."""
         x = self._check_x(x)
         t = self._check_t(x, t)
         return self._last_layer.forward(self._scores(x, train_flg), t) + self.weight_decay()
@@ -265,7 +263,6 @@ class LayerNet:
         The loss of this forward pass (with dropout and batch statistics) is kept in
         :attr:`last_loss`.
         """
-        #: The loss of the forward pass of the last :meth:`gradient` call.
         self.last_loss = self._forward(x, t, train_flg=True)
         dout = self._last_layer.backward(1.0)
         for layer in reversed(self._layers[1:]):
@@ -305,8 +302,6 @@ class LayerNet:
             grads = {key: numerical_gradient(loss_W, param) for key, param in self.params.items()}
         finally:
             restore()
-        # One more forward pass leaves the network as gradient() does: masks drawn, running
-        # averages moved, last_loss set.
         self.last_loss = self._forward(x, t, train_flg=True)
         return grads
 

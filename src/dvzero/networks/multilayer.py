@@ -22,15 +22,13 @@ class MultiLayerNet(LayerNet):
 
     Parameters
     ----------
-    input_size, output_size
-        Widths of the input (784 for MNIST) and of the output (10 classes).
-    hidden_size_list
-        Widths of the hidden layers, e.g. ``[100, 100, 100, 100]``.
+    input_size, hidden_size_list, output_size
+        Layer widths, e.g. ``784``, ``[100, 100, 100, 100]``, ``10``.
     activation
         ``"relu"``, ``"sigmoid"`` or ``"tanh"``.
     weight_init_std
         ``"he"`` (``sqrt(2 / fan_in)``, for ReLU), ``"xavier"`` (``sqrt(1 / fan_in)``, for
-        sigmoid and tanh), or a number: the standard deviation of every initial weight.
+        sigmoid and tanh), or the standard deviation of every initial weight.
     weight_decay_lambda
         L2 weight decay: the loss gains ``lambda / 2 * sum(W ** 2)`` over all weights.
     use_dropout, dropout_ratio
@@ -74,21 +72,14 @@ class MultiLayerNet(LayerNet):
         if use_dropout and not 0 <= dropout_ratio < 1:
             raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
         self.dtype = float_dtype(dtype)
-        self.activation = activation
-        self.weight_init_std = weight_init_std
+        self.activation, self.weight_init_std = activation, weight_init_std
         self.weight_decay_lambda = float(weight_decay_lambda)
         self.use_dropout, self.dropout_ratio = bool(use_dropout), float(dropout_ratio)
         self.use_batchnorm = bool(use_batchnorm)
-        self._init_params(rng)
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return (self.input_size,)
-
-    def _init_params(self, rng: int | np.random.Generator | None) -> None:
         standard_normal = self._make_generators(rng)
         sizes = [self.input_size, *self.hidden_size_list, self.output_size]
         params: dict[str, NDArray] = {}
+        self.buffers: dict[str, NDArray] = {}
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
             scale = init_std(self.weight_init_std, fan_in)
             # Drawn in float64 and then cast, so one seed gives the same network in any dtype.
@@ -97,12 +88,9 @@ class MultiLayerNet(LayerNet):
             if self.use_batchnorm and i < len(sizes) - 1:
                 params[f"gamma{i}"] = np.ones(fan_out, dtype=self.dtype)
                 params[f"beta{i}"] = np.zeros(fan_out, dtype=self.dtype)
+                self.buffers[f"running_mean{i}"] = np.zeros(fan_out, dtype=self.dtype)
+                self.buffers[f"running_var{i}"] = np.ones(fan_out, dtype=self.dtype)
         self._start_dropout()
-        self.buffers: dict[str, NDArray] = {}
-        for i, size in enumerate(self.hidden_size_list, start=1):
-            if self.use_batchnorm:
-                self.buffers[f"running_mean{i}"] = np.zeros(size, dtype=self.dtype)
-                self.buffers[f"running_var{i}"] = np.ones(size, dtype=self.dtype)
         self.params = params
 
     def _build_layers(self, params: dict[str, NDArray]) -> tuple[list, list]:
@@ -127,15 +115,9 @@ class MultiLayerNet(LayerNet):
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this network (stored in ``.npz`` files)."""
-        return {
-            "input_size": self.input_size,
-            "hidden_size_list": list(self.hidden_size_list),
-            "output_size": self.output_size,
-            "activation": self.activation,
-            "weight_init_std": self.weight_init_std,
-            "weight_decay_lambda": self.weight_decay_lambda,
-            "use_dropout": self.use_dropout,
-            "dropout_ratio": self.dropout_ratio,
-            "use_batchnorm": self.use_batchnorm,
-            "dtype": self.dtype.name,
-        }
+        return {"input_size": self.input_size, "hidden_size_list": list(self.hidden_size_list),
+                "output_size": self.output_size, "activation": self.activation,
+                "weight_init_std": self.weight_init_std,
+                "weight_decay_lambda": self.weight_decay_lambda, "use_dropout": self.use_dropout,
+                "dropout_ratio": self.dropout_ratio, "use_batchnorm": self.use_batchnorm,
+                "dtype": self.dtype.name}

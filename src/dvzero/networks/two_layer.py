@@ -31,11 +31,10 @@ class DeepVisionZeroNet(LayerNet):
         ``"sigmoid"`` (the original post's) or ``"relu"``, for the hidden layer.
     dtype
         Float dtype of the parameters: ``float64`` (the original post's, and what numerical
-        gradients need) or ``float32`` (half the memory traffic, the same results to the
-        digits that matter).
+        gradients need) or ``float32`` (half the memory traffic).
     rng
-        Seed or :class:`numpy.random.Generator` for the initial weights. ``None`` uses the
-        global ``np.random``, exactly as the original post does.
+        Seed or :class:`numpy.random.Generator` for the initial weights; ``None`` uses the
+        global ``np.random``, as the original post does.
 
     ``params`` holds ``W1 (input_size, hidden_size)``, ``b1 (hidden_size,)``,
     ``W2 (hidden_size, output_size)`` and ``b2 (output_size,)``; the layers are
@@ -82,10 +81,6 @@ class DeepVisionZeroNet(LayerNet):
             "b2": np.zeros(output_size, dtype=self.dtype),
         }
 
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return (self.input_size,)
-
     def _build_layers(self, params: dict[str, NDArray]) -> tuple[list, list]:
         affine1, affine2 = Affine(params["W1"], params["b1"]), Affine(params["W2"], params["b2"])
         layers = [affine1, ACTIVATIONS[self.activation](), affine2]
@@ -98,11 +93,9 @@ class DeepVisionZeroNet(LayerNet):
         """Gradients of the loss for every parameter by numerical differentiation.
 
         ``method="naive"`` is the original post's loop: each parameter nudged by ``+-h``
-        and the whole network run forward each time (79,520 forward passes a step for
-        784-50-10). ``"structured"`` computes the same central differences from cached
-        activations, recomputing only what a nudge changes (see
-        :mod:`dvzero.networks.structured_gradient`); it works in float64, as the naive
-        loop must to be meaningful.
+        and the whole network run forward each time. ``"structured"`` computes the same
+        central differences, in float64, recomputing only what a nudge changes (see
+        :mod:`dvzero.networks.structured_gradient`).
         """
         if method == "structured":
             from .structured_gradient import structured_numerical_gradient
@@ -118,8 +111,8 @@ class DeepVisionZeroNet(LayerNet):
         batches ``(K, N, input_size)`` and ``labels`` their labels ``(K, N)``.
 
         Entry ``k`` is bit for bit :meth:`loss` of network ``k`` on batch ``k``: the same
-        products, each on its own, and the same sums. A training measuring beside its steps
-        measures the loss after each update this way, a group of steps at a time.
+        products, each on its own, and the same sums. It measures the loss after each of a
+        group of updates at once, for a training measured beside its steps.
         """
         activation = ACTIVATIONS[self.activation]()
         hidden = activation.forward(x @ params["W1"] + params["b1"][:, None, :])
@@ -129,14 +122,9 @@ class DeepVisionZeroNet(LayerNet):
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this network (stored in ``.npz`` files)."""
-        return {
-            "input_size": self.input_size,
-            "hidden_size": self.hidden_size,
-            "output_size": self.output_size,
-            "weight_init_std": self.weight_init_std,
-            "activation": self.activation,
-            "dtype": self.dtype.name,
-        }
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size,
+                "output_size": self.output_size, "weight_init_std": self.weight_init_std,
+                "activation": self.activation, "dtype": self.dtype.name}
 
     def save_params(self, file_name: str | os.PathLike[str] = "params_two_layer.pkl") -> None:
         """Save the parameters: the original post's pickle by default, the safe ``.npz``
