@@ -23,7 +23,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
     if mode not in ("w", "wb", "wt"):
         raise ValueError(f"atomic_write supports modes 'w', 'wt' and 'wb', got {mode!r}")
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    directory = target.parent
     fd, tmp_name = _create_beside(directory, target.name)
     try:
         with os.fdopen(fd, mode, **open_kwargs) as handle:
@@ -31,16 +31,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
-        if exc.errno is not None and exc.filename in (None, tmp_name):
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename in (None, tmp_name):
             # a full disk fails a write() with no file name: name the file being written
             raise OSError(exc.errno, exc.strerror, str(target)) from exc
-        raise
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
         raise
     _fsync_directory(directory)
 
@@ -51,13 +47,11 @@ def _create_beside(directory: Path, name: str) -> tuple[int, str]:
     Created with mode 0666 so that the umask applies, as for a plain ``open()``
     (``tempfile.mkstemp`` would make every written file private to its owner).
     """
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp_name = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-        try:
-            flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
+        with contextlib.suppress(FileExistsError):
             return os.open(tmp_name, flags, 0o666), tmp_name
-        except FileExistsError:
-            continue
     raise FileExistsError(f"cannot create a temporary file beside {name} in {directory}")
 
 
@@ -68,8 +62,7 @@ def _fsync_directory(directory: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(dir_fd)
     finally:
         os.close(dir_fd)

@@ -20,10 +20,11 @@ def _new_figure(figsize: tuple[float, float] = (6.4, 4.8)):
     return figure
 
 
-def _save(figure, path: str | os.PathLike[str]) -> None:
-    figure.tight_layout()
+def _save(figure, path: str | os.PathLike[str], tight_layout: bool = True, **options) -> None:
+    if tight_layout:
+        figure.tight_layout()
     with atomic_write(path, "wb") as handle:
-        figure.savefig(handle, format="png")
+        figure.savefig(handle, format="png", **options)
 
 
 def plot_accuracy(
@@ -33,10 +34,8 @@ def plot_accuracy(
     title: str | None = None,
     val_acc_list: Sequence[float] | None = None,
 ) -> None:
-    """The original post's plot: train and test accuracy per epoch, y from 0 to 1.
-
-    The legend sits lower right, as in the post.
-    """
+    """The original post's plot: train and test accuracy per epoch, y from 0 to 1, the
+    legend lower right."""
     figure = _new_figure()
     axes = figure.add_subplot()
     epochs = range(len(train_acc_list))
@@ -44,9 +43,7 @@ def plot_accuracy(
     axes.plot(epochs, test_acc_list, marker="s", label="test acc", linestyle="--")
     if val_acc_list:
         axes.plot(epochs, val_acc_list, marker="^", label="val acc", linestyle=":")
-    axes.set_xlabel("epochs")
-    axes.set_ylabel("accuracy")
-    axes.set_ylim(0, 1.0)
+    axes.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0))
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower right")
     if title:
@@ -70,12 +67,9 @@ def plot_loss(
     axes.plot(steps, losses, linewidth=0.5, alpha=0.4, label="mini-batch loss")
     window = min(smoothing_window, losses.size)
     if window > 1:
-        kernel = np.ones(window) / window
-        smooth = np.convolve(losses, kernel, mode="valid")
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
         axes.plot(steps[window - 1 :], smooth, linewidth=1.5, label=f"mean of {window} steps")
-    axes.set_xlabel("steps")
-    axes.set_ylabel("loss")
-    axes.set_ylim(bottom=0)
+    axes.set(xlabel="steps", ylabel="loss", ylim=(0, None))
     axes.grid(True, alpha=0.3)
     axes.legend(loc="upper right")
     if title:
@@ -101,8 +95,7 @@ def plot_loss_curves(path: str | os.PathLike[str], series: Sequence, title: str)
     for one in series:
         smooth, window = _smooth(one.losses)
         axes.plot(range(window - 1, window - 1 + smooth.size), smooth, label=one.label)
-    axes.set_yscale("log")
-    axes.set(xlabel="steps", ylabel=f"loss (mean of {window} steps)", title=title)
+    axes.set(yscale="log", xlabel="steps", ylabel=f"loss (mean of {window} steps)", title=title)
     axes.grid(True, alpha=0.3, which="both")
     axes.legend(loc="upper right")
     _save(figure, path)
@@ -181,11 +174,10 @@ def plot_search(path: str | os.PathLike[str], ranked: Sequence) -> None:
 
 def plot_filters(path: str | os.PathLike[str], before, after, title: str | None = None) -> None:
     """A convolution's filters ``(FN, C, FH, FW)`` as small images: before training, after
-    it, and the change (after minus before, mid-grey for none), which shows what training
-    added.
+    it, and the change (after minus before, mid-grey for none).
 
-    Each filter is shown on its own grey scale (its first channel), so that its pattern is
-    visible whatever its size; the book's Figure 7-24 shows SimpleConvNet's the same way.
+    Each filter's first channel is shown on its own grey scale, so that its pattern is
+    visible whatever its size, as the book's Figure 7-24 shows SimpleConvNet's.
     """
     import numpy as np
 
@@ -194,8 +186,7 @@ def plot_filters(path: str | os.PathLike[str], before, after, title: str | None 
     count = before.shape[0]
     columns = min(count, 16)
     rows = -(-count // columns)
-    blocks = (("before training", before), ("after training", after),
-              ("change", after - before))
+    blocks = (("before training", before), ("after training", after), ("change", after - before))
     figure = _new_figure((columns * 0.6 + 0.4, len(blocks) * rows * 0.6 + 0.9))
     grid = figure.add_gridspec(len(blocks) * rows, columns, hspace=0.15, wspace=0.1)
     for block, (label, filters) in enumerate(blocks):
@@ -206,13 +197,11 @@ def plot_filters(path: str | os.PathLike[str], before, after, title: str | None 
                 largest = float(np.abs(filters[i, 0]).max()) or 1.0
                 scale = {"vmin": -largest, "vmax": largest}
             axes.imshow(filters[i, 0], cmap="gray", interpolation="nearest", **scale)
-            axes.set_xticks([])
-            axes.set_yticks([])
+            axes.set(xticks=[], yticks=[])
             if i == 0:
                 axes.set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
     figure.suptitle(f"first-layer filters{': ' + title if title else ''}", fontsize=9)
-    with atomic_write(path, "wb") as handle:
-        figure.savefig(handle, format="png", bbox_inches="tight")
+    _save(figure, path, tight_layout=False, bbox_inches="tight")
 
 
 def plot_prediction(path: str | os.PathLike[str], image, probabilities, title: str) -> None:
@@ -224,14 +213,12 @@ def plot_prediction(path: str | os.PathLike[str], image, probabilities, title: s
     picture.imshow(np.asarray(image, dtype=np.float64), cmap="gray", vmin=0, vmax=1,
                    interpolation="nearest")
     picture.set_title("the network's input (28x28)", fontsize=8)
-    picture.set_xticks([])
-    picture.set_yticks([])
+    picture.set(xticks=[], yticks=[])
     best = int(np.argmax(probabilities))
     colours = ["tab:blue" if digit == best else "tab:gray" for digit in range(10)]
     bars.barh(range(10), probabilities, color=colours)
-    bars.set_yticks(range(10))
+    bars.set(yticks=range(10), xlim=(0, 1))
     bars.invert_yaxis()
-    bars.set_xlim(0, 1)
     bars.set_xlabel("probability", fontsize=8)
     bars.set_title(f"prediction: {best}", fontsize=8)
     figure.suptitle(title, fontsize=9, parse_math=False)  # "$" in a file name is text
@@ -252,22 +239,19 @@ def plot_confusion(path: str | os.PathLike[str], matrix, title: str) -> None:
             dark = np.log1p(count) > np.log1p(matrix.max()) / 2  # the colour scale is log
             axes.text(guess, true, str(count), ha="center", va="center", fontsize=6,
                       color="white" if dark else "black", in_layout=False)  # inside the axes
-    axes.set_xticks(range(matrix.shape[1]))
-    axes.set_yticks(range(matrix.shape[0]))
-    axes.set_xlabel("predicted digit")
-    axes.set_ylabel("true digit")
+    axes.set(xticks=range(matrix.shape[1]), yticks=range(matrix.shape[0]),
+             xlabel="predicted digit", ylabel="true digit")
     right = int(np.trace(matrix))
     axes.set_title(f"{title}\n{right} of {int(matrix.sum())} test images right; "
                    f"{int(matrix.sum()) - right} wrong", fontsize=8)
     _save(figure, path)
 
 
-def _image_grid(path, images, labels, title: str, columns: int, cmap="gray",
-                own_scale: bool = False) -> None:
+def _image_grid(path, images, labels, title: str, columns: int, own_scale: bool = False) -> None:
     """Small images of one shape in a grid, each with a label under it.
 
     The grid is one picture (a mosaic with white gaps) in one set of axes, not a set of
-    axes per image: a few megabytes and milliseconds instead of tens.
+    axes per image, which would be many times slower and larger.
     """
     import numpy as np
 
@@ -290,24 +274,23 @@ def _image_grid(path, images, labels, title: str, columns: int, cmap="gray",
                       ha="center", va="top")
     from matplotlib import colormaps
 
-    # coloured here, as bytes: matplotlib would resample the floats at the picture's size
-    # first, in arrays ten times as large as the picture (20 MB for the mistakes)
-    colours = colormaps[cmap].with_extremes(bad="white")
+    # coloured here, as bytes: matplotlib would first resample the floats to the picture's
+    # size in arrays ten times as large
+    colours = colormaps["gray"].with_extremes(bad="white")
     axes.imshow(colours(mosaic, bytes=True), interpolation="nearest")
     axes.set_axis_off()
     figure.suptitle(title, fontsize=9)
-    with atomic_write(path, "wb") as handle:
-        figure.savefig(handle, format="png")
+    _save(figure, path, tight_layout=False)
 
 
 def plot_mistakes(path: str | os.PathLike[str], images, true, predicted, title: str) -> None:
     """The test digits the network got wrong (images ``(N, 28, 28)``), each labelled
-    ``true -> predicted``."""
+    ``true → predicted``."""
     labels = [f"{t} → {p}" for t, p in zip(true, predicted, strict=True)]
     if not labels:
         images, labels = [[[0.0]]], ["none wrong"]
-    _image_grid(path, images, labels, f"{title}\ntest digits it gets wrong: "
-                f"true → predicted", columns=10)
+    title = f"{title}\ntest digits it gets wrong: true → predicted"
+    _image_grid(path, images, labels, title, columns=10)
 
 
 def plot_weights(path: str | os.PathLike[str], images, title: str, what: str) -> None:

@@ -9,11 +9,11 @@ more than the header and the file's real content justify.
 from __future__ import annotations
 
 import gzip
-import io
 import math
 import os
 import zlib
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -89,30 +89,22 @@ def read_idx_bytes(path: str | os.PathLike[str]) -> bytes:
     """The uncompressed bytes of an IDX file (gunzipped if needed), size-checked.
 
     For gzip files the header is read first and no more than it declares is decompressed,
-    so a small file cannot make the reader allocate without bound.
+    in chunks, so a small file cannot make the reader allocate without bound.
     """
     path = Path(path)
-    with open(path, "rb") as raw:
-        compressed = raw.read(2) == GZIP_MAGIC
-    if not compressed:
+    if not _is_gzip(path):
         return path.read_bytes()
     try:
         with gzip.open(path, "rb") as stream:
-            head = stream.read(4)
-            if len(head) == 4:
-                head += stream.read(4 * head[3])
-            dtype, shape, offset = _parse_header(head, str(path))
-            expected = math.prod(shape) * dtype.itemsize
-            # Read in chunks up to the declared size (never trusting it for one big
-            # allocation), then make sure nothing follows.
-            buffer = io.BytesIO()
-            buffer.write(head)
-            remaining = expected
+            head = _read_head(stream)
+            dtype, shape, _ = _parse_header(head, str(path))
+            chunks = [head]
+            remaining = math.prod(shape) * dtype.itemsize
             while remaining > 0:
                 chunk = stream.read(min(remaining, _CHUNK))
                 if not chunk:
                     break
-                buffer.write(chunk)
+                chunks.append(chunk)
                 remaining -= len(chunk)
             trailing = stream.read(1)
     except (OSError, EOFError, zlib.error) as exc:
@@ -122,4 +114,30 @@ def read_idx_bytes(path: str | os.PathLike[str]) -> bytes:
             f"{path}: IDX file is longer than its header says (shape {shape}); "
             f"the file may be corrupt"
         )
-    return buffer.getvalue()
+    return b"".join(chunks)
+
+
+def read_idx_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    """Dtype (in native byte order) and shape from an IDX file's header, reading only the
+    first bytes."""
+    opener = gzip.open if _is_gzip(path) else open
+    try:
+        with opener(path, "rb") as stream:
+            head = _read_head(stream)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise IDXFormatError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
+    dtype, shape, _ = _parse_header(head, str(path))
+    return dtype.newbyteorder("="), shape
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as raw:
+        return raw.read(2) == GZIP_MAGIC
+
+
+def _read_head(stream: IO[bytes]) -> bytes:
+    """The magic number and as many dimensions as it declares."""
+    head = stream.read(4)
+    if len(head) == 4:
+        head += stream.read(4 * head[3])
+    return head

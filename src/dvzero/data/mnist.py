@@ -10,7 +10,6 @@ MNIST names (Fashion-MNIST, KMNIST, ...).
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import os
 import warnings
@@ -22,8 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._atomic import atomic_write
-from ..errors import DataError, IDXFormatError
-from .idx import GZIP_MAGIC, _parse_header, parse_idx, read_idx_bytes
+from ..errors import DataError
+from .idx import parse_idx, read_idx_bytes, read_idx_header
 from .scaled import scale_pixels
 
 #: The four files, by role, under their official names (a ``.gz`` suffix is optional).
@@ -55,19 +54,15 @@ def default_cache_dir() -> Path:
 
 
 def file_name_variants(name: str) -> tuple[str, ...]:
-    """The names a data file may have: the official one, or Kaggle's (``train-images.idx3-ubyte``).
-
-    Each plain or with ``.gz``, in the order they are looked for.
-    """
+    """The names a data file may have, in the order they are looked for: the official one
+    and Kaggle's (``train-images.idx3-ubyte``), each plain or with ``.gz``."""
     kaggle = name.replace("-idx", ".idx")
     return (name, f"{name}.gz", kaggle, f"{kaggle}.gz")
 
 
 def find_mnist_file(directory: Path, name: str) -> Path:
-    """The file ``name`` in ``directory`` under any of its :func:`file_name_variants`.
-
-    Raises :class:`DataError` naming the expected files if none is there.
-    """
+    """The file ``name`` in ``directory`` under any of its :func:`file_name_variants`;
+    :class:`DataError` naming the expected files if none is there."""
     for candidate in file_name_variants(name):
         if (directory / candidate).is_file():
             return directory / candidate
@@ -76,22 +71,6 @@ def find_mnist_file(directory: Path, name: str) -> Path:
         f"files {', '.join(MNIST_FILES.values())}, plain or gzip-compressed (Kaggle's names "
         f"such as {file_name_variants(name)[2]} work too)"
     )
-
-
-def _peek_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
-    """Dtype and shape from an IDX file's header, reading only the first bytes."""
-    with open(path, "rb") as raw:
-        compressed = raw.read(2) == GZIP_MAGIC
-    try:
-        opener = gzip.open if compressed else open
-        with opener(path, "rb") as stream:
-            head = stream.read(4)
-            if len(head) == 4:
-                head += stream.read(4 * head[3])
-    except (OSError, EOFError, zlib.error) as exc:
-        raise IDXFormatError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
-    dtype, shape, _ = _parse_header(head, str(path))
-    return dtype.newbyteorder("="), shape
 
 
 def _file_sha256(path: Path) -> str:
@@ -109,18 +88,15 @@ def _read_cache_entry(entry: Path, dtype: np.dtype, shape: tuple[int, ...]) -> N
         cached = np.load(entry, allow_pickle=False)
     except Exception:  # any damage (NumPy's header parser alone raises half a dozen kinds)
         return None
-    if cached.dtype != dtype or cached.shape != shape:
-        return None
-    if zlib.crc32(np.ascontiguousarray(cached)) != expected_crc:
+    if (cached.dtype != dtype or cached.shape != shape
+            or zlib.crc32(np.ascontiguousarray(cached)) != expected_crc):
         return None
     return cached
 
 
 def dataset_fingerprint(data_dir: str | os.PathLike[str] | None = None) -> str:
-    """SHA-256 over the four files of a dataset (the shipped MNIST for ``None``).
-
-    Two directories with the same fingerprint hold byte-identical files.
-    """
+    """SHA-256 over the four files of a dataset (the shipped MNIST for ``None``): two
+    directories with the same fingerprint hold byte-identical files."""
     directory = SHIPPED_DIR if data_dir is None else Path(data_dir).expanduser()
     digest = hashlib.sha256()
     for name in MNIST_FILES.values():
@@ -144,7 +120,7 @@ def load_idx_cached(
     passed to ``on_cache_error`` if given, else reported with a :class:`RuntimeWarning`;
     the array is returned either way.
     """
-    dtype, shape = _peek_header(path)
+    dtype, shape = read_idx_header(path)
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
     key = f"idx-{_file_sha256(path)[:40]}"
     for entry in sorted(cache_dir.glob(f"{key}-*.npy")):
@@ -183,10 +159,6 @@ def _cache_warning(cache_dir: Path, exc: OSError) -> str:
             f"anew each time, which is slower. Set {CACHE_ENV} to a writable directory.")
 
 
-def _one_hot(labels: NDArray, num_classes: int) -> NDArray[np.float32]:
-    return np.eye(num_classes, dtype=np.float32)[labels]
-
-
 def load_mnist(
     normalize: bool = True,
     flatten: bool = True,
@@ -207,7 +179,7 @@ def load_mnist(
     flatten
         Images as rows ``(N, 784)``; otherwise ``(N, 1, 28, 28)``.
     one_hot_label
-        Labels as float32 one-hot rows ``(N, 10)``; otherwise uint8 labels ``(N,)``.
+        Labels as float32 one-hot rows ``(N, num_classes)``; otherwise uint8 labels ``(N,)``.
     data_dir
         A directory with the four IDX files (plain or ``.gz``) under the MNIST names
         (``train-images-idx3-ubyte``, ...) or Kaggle's (``train-images.idx3-ubyte``, ...).
@@ -219,11 +191,10 @@ def load_mnist(
     """
     shipped = data_dir is None
     directory = SHIPPED_DIR if shipped else Path(data_dir).expanduser()
-    if not directory.exists():
-        raise DataError(f"data directory {directory} does not exist")
     if not directory.is_dir():
-        raise DataError(f"data directory {directory} is not a directory")
-    cache = None if cache_dir is None else Path(cache_dir)
+        problem = "is not a directory" if directory.exists() else "does not exist"
+        raise DataError(f"data directory {directory} {problem}")
+    cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
 
     arrays = {}
     cache_errors: list[OSError] = []
@@ -235,9 +206,7 @@ def load_mnist(
         except PermissionError as exc:
             raise DataError(f"{path}: cannot be read ({exc.strerror})") from exc
     if cache_errors:  # one warning for the four files
-        cache_dir_used = default_cache_dir() if cache is None else cache
-        warnings.warn(_cache_warning(cache_dir_used, cache_errors[0]), RuntimeWarning,
-                      stacklevel=2)
+        warnings.warn(_cache_warning(cache, cache_errors[0]), RuntimeWarning, stacklevel=2)
 
     result = []
     for split in ("train", "test"):
@@ -247,7 +216,8 @@ def load_mnist(
             images = scale_pixels(images)
         n, rows, cols = images.shape
         images = images.reshape(n, rows * cols) if flatten else images.reshape(n, 1, rows, cols)
-        labels = _one_hot(labels, num_classes) if one_hot_label else labels
+        if one_hot_label:
+            labels = np.eye(num_classes, dtype=np.float32)[labels]
         result.append((images, labels))
     return result[0], result[1]
 

@@ -1,10 +1,9 @@
 """Images kept as their bytes, read as floats a batch at a time.
 
-MNIST's 60,000 training images are 47 MB as the ``uint8`` pixels of the files and 188 MB as
-float32. :class:`ScaledImages` keeps the bytes; indexing it gives the pixels of the rows
-asked for as floats in [0, 1], computed exactly as ``load_mnist(normalize=True)`` computes
-them (divided by 255 in float32, then cast), so training on it is bit for bit training on
-the normalised arrays.
+MNIST's 60,000 training images are 47 MB as ``uint8`` pixels and 188 MB as float32.
+:class:`ScaledImages` keeps the bytes and scales the rows asked for with
+:func:`scale_pixels`, as ``load_mnist(normalize=True)`` does, so training on it is bit for
+bit training on the normalised arrays.
 """
 
 from __future__ import annotations

@@ -22,9 +22,8 @@ from .._atomic import atomic_write
 from ..errors import ParamsFileError
 from .checks import check_params_dict, is_plain_dtype
 
-# What a pickled dict of NumPy arrays is made of. Everything else -- above all the opcodes
-# that build arbitrary objects (INST, OBJ, NEWOBJ), extension codes and persistent ids --
-# is refused by a scan of the whole file before a single opcode is executed.
+#: What a pickled dict of NumPy arrays is made of; above all, nothing that builds arbitrary
+#: objects (INST, OBJ, NEWOBJ), no extension codes and no persistent ids.
 _SAFE_OPCODES = frozenset("""
     PROTO FRAME STOP MARK POP POP_MARK DUP
     NONE NEWTRUE NEWFALSE INT BININT BININT1 BININT2 LONG LONG1 LONG4 FLOAT BINFLOAT
@@ -35,6 +34,7 @@ _SAFE_OPCODES = frozenset("""
     GLOBAL STACK_GLOBAL REDUCE BUILD
     PUT BINPUT LONG_BINPUT MEMOIZE GET BINGET LONG_BINGET
 """.split())
+_MEMO_OPCODES = frozenset(("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"))
 
 #: dtype codes a parameter array may have: booleans, integers and floats (no objects).
 _NUMERIC_DTYPE_CODES = frozenset(
@@ -120,21 +120,18 @@ def _starts_like_a_pickle(data: bytes) -> bool:
     return data[:2] == b"(d" or data[:1] == pickle.EMPTY_DICT
 
 
-_MEMO_OPCODES = frozenset(("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"))
-
-
 def _scan_pickle(data: bytes) -> None:
     """Refuse, before anything runs, a pickle with opcodes a dict of arrays never needs.
 
     The opcodes are read, not run, in one pass. What is found decides the message, in this
     order: an import of anything but NumPy's array machinery is refused as possibly
     malicious; bytes that do not start like a pickled dict (a text, a CSV) are called not a
-    parameter file, not an attack, and so are bytes that do not parse; then opcodes that
-    build objects and memo indices far beyond the number of opcodes (which could only
-    serve to make the unpickler allocate a huge table) are refused.
+    parameter file, not an attack; a pickle that does not parse is called damaged; then
+    opcodes that build objects and memo indices beyond the number of opcodes (which could
+    only serve to make the unpickler allocate a huge table) are refused.
     """
     starts_like_a_pickle = _starts_like_a_pickle(data)
-    bad_import = unsafe_opcode = bad_memo = None
+    bad_import = unsafe_opcode = bad_memo = parse_error = None
     strings: list[str] = []  # for STACK_GLOBAL in files that the unpickler never sees
     try:
         for count, (opcode, argument, _) in enumerate(pickletools.genops(data), start=1):
@@ -155,15 +152,13 @@ def _scan_pickle(data: bytes) -> None:
             ):
                 bad_memo = argument
     except Exception as exc:  # unknown opcode, truncated argument, no STOP, ...
-        if bad_import is not None:
-            raise _refuse(f"imports {bad_import} (it may be malicious)") from None
-        if starts_like_a_pickle:
-            raise ParamsFileError(f"a damaged or truncated pickle ({exc})") from None
-        raise ParamsFileError(NOT_A_PARAMS_FILE) from None
+        parse_error = exc
     if bad_import is not None:
         raise _refuse(f"imports {bad_import} (it may be malicious)")
     if not starts_like_a_pickle:
         raise ParamsFileError(NOT_A_PARAMS_FILE)
+    if parse_error is not None:
+        raise ParamsFileError(f"a damaged or truncated pickle ({parse_error})")
     if unsafe_opcode is not None:
         raise _refuse(f"uses the opcode {unsafe_opcode}")
     if bad_memo is not None:
@@ -227,7 +222,7 @@ def _is_plain_dtype_state(state: Any) -> bool:
 def save_params_pickle(path: str | os.PathLike[str], params: Mapping[str, NDArray]) -> None:
     """Write the original post's format: ``pickle.dump`` of a plain dict of arrays (atomically)."""
     with atomic_write(path, "wb") as handle:
-        pickle.dump({key: value for key, value in params.items()}, handle)
+        pickle.dump(dict(params), handle)
 
 
 def load_params_pickle(path: str | os.PathLike[str]) -> dict[str, NDArray]:

@@ -51,20 +51,14 @@ def save_metrics_csv(
         writer = csv.writer(handle, lineterminator="\n")  # csv's default is "\r\n"
         writer.writerow(["step", "loss", "epoch", "train_acc", "test_acc"])
         for step, loss in enumerate(train_loss_list):
-            if step in accuracies:
-                epoch, train_acc, test_acc = accuracies[step]
-                writer.writerow([step, repr(float(loss)), epoch, train_acc, test_acc])
-            else:
-                writer.writerow([step, repr(float(loss)), "", "", ""])
+            epoch, train_acc, test_acc = accuracies.get(step, ("", "", ""))
+            writer.writerow([step, repr(float(loss)), epoch, train_acc, test_acc])
 
 
 def read_metrics_csv(path: str | os.PathLike[str]) -> dict[str, list]:
     """Read :func:`save_metrics_csv`'s file back into the lists it was written from."""
     history: dict[str, list] = {
-        "train_loss_list": [],
-        "epoch_steps": [],
-        "train_acc_list": [],
-        "test_acc_list": [],
+        key: [] for key in ("train_loss_list", "epoch_steps", "train_acc_list", "test_acc_list")
     }
     with open(path, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):

@@ -48,9 +48,8 @@ def _write_npz(
     meta: Mapping[str, Any],
 ) -> None:
     """Write ``arrays`` and a JSON header (format, versions, ``meta``, SHA-256) atomically."""
-    for key in arrays:
-        if key == HEADER_KEY:
-            raise ValueError(f"{HEADER_KEY!r} is reserved for the header")
+    if HEADER_KEY in arrays:
+        raise ValueError(f"{HEADER_KEY!r} is reserved for the header")
     header = {
         "format": format_name,
         "format_version": FORMAT_VERSION,
@@ -67,10 +66,8 @@ def _write_npz(
 def _read_npz(
     path: str | os.PathLike[str], format_name: str, error: type[Exception]
 ) -> tuple[dict[str, NDArray], dict[str, Any]]:
-    """Read a ``.npz`` written by :func:`_write_npz`: ``(arrays, header)``, checksum checked.
-
-    Never unpickles anything. A file without a header gives ``header == {}``.
-    """
+    """Read a ``.npz`` written by :func:`_write_npz`: ``(arrays, header)``, checksum checked;
+    a file without a header gives ``header == {}``."""
     try:
         # Opened here, not by np.load, so the file is closed even when the zip is broken.
         with open(path, "rb") as handle:
@@ -79,9 +76,7 @@ def _read_npz(
             handle.seek(0)
             with np.load(handle, allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise
-    except error:
+    except (FileNotFoundError, error):
         raise
     except Exception as exc:  # a damaged zip raises anything from BadZipFile to RuntimeError
         raise error(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from exc
@@ -108,7 +103,7 @@ def _read_npz(
             raise error(f"{path}: the header's format_version is {version!r}, not a number")
         if version > FORMAT_VERSION:
             raise error(
-                f"{path}: format version {header['format_version']} is newer than this dvzero "
+                f"{path}: format version {version} is newer than this dvzero "
                 f"understands ({FORMAT_VERSION}); upgrade dvzero"
             )
         expected = header.get("sha256")
@@ -129,18 +124,16 @@ def save_params_npz(
 
 
 def load_params_npz(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], dict[str, Any]]:
-    """Read a ``.npz`` parameter file: ``(params, header)``. Never unpickles anything."""
+    """Read a ``.npz`` parameter file: ``(params, header)``."""
     arrays, header = _read_npz(path, FORMAT_NAME, ParamsFileError)
     return check_params_dict(arrays, str(path)), header
 
 
 # --------------------------------------------------------------------------- checkpoints
 
-
 #: Parts of the trainer's state that hold both arrays and plain values: the arrays are
 #: stored as ``part/name`` members, the values in the header under ``part``.
 _MIXED_PARTS = ("network_state", "sampler_state")
-
 
 #: The counts of a trainer's state that say how much of its history was announced.
 _ANNOUNCED = ("steps_announced", "epochs_announced")
@@ -163,8 +156,7 @@ def save_checkpoint(
     """
     history = trainer_state["history"]
     arrays: dict[str, NDArray] = {f"params/{key}": value for key, value in params.items()}
-    for key, value in trainer_state["optimizer"].items():
-        arrays[f"optimizer/{key}"] = value
+    arrays.update({f"optimizer/{key}": value for key, value in trainer_state["optimizer"].items()})
     for key in ("train_loss_list", "train_acc_list", "test_acc_list"):
         arrays[f"history/{key}"] = np.asarray(history[key], dtype=np.float64)
     arrays["history/epoch_steps"] = np.asarray(history["epoch_steps"], dtype=np.int64)
@@ -202,12 +194,8 @@ def load_checkpoint(
         return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{prefix}/")}
 
     try:
-        history = {
-            "train_loss_list": arrays["history/train_loss_list"].tolist(),
-            "train_acc_list": arrays["history/train_acc_list"].tolist(),
-            "test_acc_list": arrays["history/test_acc_list"].tolist(),
-            "epoch_steps": arrays["history/epoch_steps"].tolist(),
-        }
+        history = {key: arrays[f"history/{key}"].tolist()
+                   for key in ("train_loss_list", "train_acc_list", "test_acc_list", "epoch_steps")}
         if "history/val_acc_list" in arrays:
             history["val_acc_list"] = arrays["history/val_acc_list"].tolist()
         state = {
