@@ -1,17 +1,14 @@
 """Threads: how many a run may use, work split across them, and the one thread that
 measures beside a training. The only module that starts threads.
 
-NumPy copies on one thread, while its matrix products use every core. A convolution spends
-about as long unrolling its images as multiplying them, so it cuts its batch in parts and
-runs the parts on several threads (:func:`run_parts`): NumPy lets go of the interpreter
-lock while it copies and multiplies. Each part writes only its own slice of the result, so
-the result is the same bit for bit however the parts are scheduled.
+NumPy copies on one thread while its matrix products use every core, so a convolution cuts
+its batch in parts and runs them on several threads (:func:`run_parts`): NumPy lets go of
+the interpreter lock while it copies and multiplies. Each part writes only its own slice of
+the result, so the result is the same bit for bit however the parts are scheduled.
 
-How many threads: :func:`current_threads`, one unless a run asks for more
-(``limit_threads(threads, split_batches=True)``, which also puts BLAS on one thread: a
-part on a busy core is then late by its own share only, not by BLAS threads spinning).
-The thread count is a run's setting: a matrix product may round differently on another
-count, and a gradient summed over other parts too, so a resumed run keeps its own.
+The thread count (:func:`limit_threads`) is a run's setting: a matrix product may round
+differently on another count, and a gradient summed over other parts too, so a resumed run
+keeps its own.
 """
 
 from __future__ import annotations
@@ -52,9 +49,9 @@ def limit_threads(threads: int | None, split_batches: bool = False) -> Iterator[
     older versions had).
 
     BLAS (and OpenMP) get ``threads`` threads; or, with ``split_batches``, the networks and
-    layers that split their work run ``threads`` parts at a time, each part's matrix
-    products on its own thread, with BLAS on one thread. Like threadpoolctl's limits, the
-    setting is process-wide: use one such block at a time, from one thread (a run does).
+    layers that split their work run ``threads`` parts at a time, with BLAS on one thread (so
+    that a part on a busy core is late by its own share only, not by BLAS threads spinning).
+    Like threadpoolctl's limits, the setting is process-wide: use one such block at a time.
     """
     global _parts
     if threads is None:
@@ -91,9 +88,8 @@ def run_parts(work: Callable[[int, int], object], parts: int, threads: int) -> N
     here, after every worker has stopped. Called from a pool thread (work split inside
     split work), it runs every part on that thread: a pool thread never waits for the pool.
     """
-    threads = max(1, min(threads, parts))
-    if getattr(_on_pool_thread, "value", False):
-        threads = 1
+    on_pool_thread = getattr(_on_pool_thread, "value", False)
+    threads = 1 if on_pool_thread else max(1, min(threads, parts))
 
     def worker(index: int) -> None:
         for part in range(index, parts, threads):

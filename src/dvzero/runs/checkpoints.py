@@ -1,7 +1,5 @@
-"""When a run saves its checkpoint: at the start, every epoch, every minute of a slow run.
-
-(And when stopped: :class:`~dvzero.runs.run.Run` does that itself.)
-"""
+"""When a run saves its checkpoint: at the start, every epoch, every minute of a slow run
+(and when stopped, which :class:`~dvzero.runs.run.Run` does itself)."""
 
 from __future__ import annotations
 
@@ -15,11 +13,10 @@ CHECKPOINT_EVERY_SECONDS = 60.0
 
 
 def checkpoint_callback(save: Callable[[], None], every_seconds: float = CHECKPOINT_EVERY_SECONDS):
-    """Checkpoints: at the start, every epoch and every ``every_seconds`` (for slow runs).
-
-    Only a healthy state is saved (see :meth:`~dvzero.training.Trainer.is_healthy`), so
-    that after a divergence the checkpoint left is one worth continuing from.
-    """
+    """A callback that calls ``save()`` at the start of a new run, every epoch, and after a
+    step when ``every_seconds`` have passed since the last save. Only a healthy state is
+    saved (see :meth:`~dvzero.training.Trainer.is_healthy`), so that after a divergence the
+    checkpoint left is one worth continuing from."""
 
     class Checkpoints(Callback):
         def on_train_begin(self, trainer: Trainer) -> None:

@@ -1,10 +1,9 @@
 """A run's settings: defaults for each network, checks that name the options, and the
 pieces (network, optimizer) built by name.
 
-A configuration is a plain dict (it is stored as JSON in checkpoints and summaries) whose
-keys are the options of ``dvzero train`` (``batch_size`` is ``--batch-size``). A key
-that is ``None`` or missing takes the default of the network chosen with ``net``: for
-``two-layer``, the original post's settings.
+A configuration is a plain dict (stored as JSON in checkpoints and summaries) whose keys
+are the options of ``dvzero train`` (``batch_size`` is ``--batch-size``); a key that is
+``None`` or missing takes the default of the network chosen with ``net``.
 """
 
 from __future__ import annotations
@@ -65,11 +64,9 @@ def option(key: str) -> str:
 
 
 def resolve(given: Mapping[str, Any]) -> dict[str, Any]:
-    """The complete settings of a new run: ``given`` with the gaps filled, checked.
-
-    Raises :class:`~dvzero.errors.UsageError`, naming the options, for combinations that
-    cannot work: settings a network does not have, ``--epochs`` with ``--steps``, ...
-    """
+    """The complete settings of a new run: ``given`` with the gaps filled, checked. Raises
+    :class:`~dvzero.errors.UsageError`, naming the options, for combinations that cannot
+    work: settings a network does not have, ``--epochs`` with ``--steps``, ..."""
     net = given.get("net") or "two-layer"
     if net not in NETS:
         raise UsageError(f"--net {net}: choose from {', '.join(NETS)}")
@@ -82,13 +79,11 @@ def resolve(given: Mapping[str, Any]) -> dict[str, Any]:
     if config["optimizer"] not in OPTIMIZERS:
         raise UsageError(f"--optimizer {config['optimizer']!r}: choose from "
                          f"{', '.join(OPTIMIZERS)}")
-    if config.get("lr") is None:
-        config["lr"] = DEFAULT_LR[config["optimizer"]]
-    if config.get("dtype") is None:
-        config["dtype"] = "float64" if config["gradient"] == "numerical" else "float32"
+    config.setdefault("lr", DEFAULT_LR[config["optimizer"]])
+    config.setdefault("dtype", "float64" if config["gradient"] == "numerical" else "float32")
     _resolve_numerical(config)
-    if config.get("threads") is None:
-        config["threads"] = default_threads(config["net"])
+    if config["threads"] is None:
+        config["threads"] = default_threads(net)
     if config.get("seed") is None:
         config["seed"] = int(np.random.SeedSequence().entropy % 2**32)
     _NET_CHECKS[net](config, given)
@@ -107,8 +102,8 @@ def default_threads(net: str) -> int:
 
 
 def _resolve_numerical(config: dict[str, Any]) -> None:
-    """``numerical``: the network's own default for numerical gradients (structured where
-    it has it); nothing for backpropagation."""
+    """Fill in ``numerical``, the network's first method of numerical gradients, or refuse
+    it for backpropagation and for a network without that method."""
     numerical, methods = config.get("numerical"), NETS[config["net"]].numerical_methods
     if config["gradient"] != "numerical":
         if numerical is not None:
@@ -133,10 +128,8 @@ def _one_hidden_width(config: dict[str, Any], message: str) -> None:
 
 
 def _check_two_layer(config: dict[str, Any], given: Mapping[str, Any]) -> None:
-    _one_hidden_width(config, "the two-layer network has one hidden layer; use --net mlp "
-                              "for more")
-    mlp_only = [option(key) for key in ("weight_decay", "dropout", "batchnorm")
-                if given.get(key)]
+    _one_hidden_width(config, "the two-layer network has one hidden layer; use --net mlp for more")
+    mlp_only = [option(key) for key in ("weight_decay", "dropout", "batchnorm") if given.get(key)]
     if config["activation"] == "tanh":
         mlp_only.append("--activation tanh")
     if mlp_only:
@@ -152,15 +145,6 @@ def _check_two_layer(config: dict[str, Any], given: Mapping[str, Any]) -> None:
 def _check_mlp(config: dict[str, Any], given: Mapping[str, Any]) -> None:
     if not isinstance(config["hidden"], list):
         config["hidden"] = [config["hidden"]]
-
-
-def _is_int(value: Any, low: int = 1) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
-def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and value >= 0)
 
 
 def _check_books_net(config: dict[str, Any], given: Mapping[str, Any], dropout: bool) -> None:
@@ -184,6 +168,17 @@ _NET_CHECKS: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], None]] = {
     "cnn": lambda config, given: _check_books_net(config, given, dropout=False),
     "deep-cnn": lambda config, given: _check_books_net(config, given, dropout=True),
 }
+
+
+def _is_int(value: Any, low: int = 1) -> bool:
+    """Whether ``value`` is an int (not a bool) of at least ``low``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` is a finite int or float (not a bool) of at least 0."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
 
 
 #: What each setting of a checkpointed run must look like.
@@ -243,17 +238,13 @@ OLDER_RUNS = {"net": "two-layer", "optimizer": "sgd", "lr_schedule": "constant",
 
 
 def checked_saved(config: Any, source: str) -> dict[str, Any]:
-    """The settings stored with a run (checkpoint), completed for older runs and checked.
-
-    Raises ``ValueError`` saying which setting is missing or not valid.
-    """
-    if not isinstance(config, dict):
-        raise ValueError(f"{source}: the run's settings are missing or incomplete")
-    config = {**OLDER_RUNS, **config}
-    if config.get("gradient") == "numerical" and config.get("numerical") is None:
-        config["numerical"] = "naive"  # the only numerical gradient older runs had
+    """The settings stored with a run (checkpoint), completed for older runs and checked;
+    raises ``ValueError`` saying which setting is missing or not valid."""
+    config = {**OLDER_RUNS, **config} if isinstance(config, dict) else {}
     if any(key not in config for key in CONFIG_CHECKS):
         raise ValueError(f"{source}: the run's settings are missing or incomplete")
+    if config["gradient"] == "numerical" and config["numerical"] is None:
+        config["numerical"] = "naive"  # the only numerical gradient older runs had
     for key in invalid_settings(config):
         raise ValueError(f"{source}: the run's setting {key}={config[key]!r} is not valid; "
                          f"the checkpoint was damaged or edited")
@@ -263,12 +254,12 @@ def checked_saved(config: Any, source: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- pieces
 
 
-def _network_arguments(config: Mapping[str, Any], input_shape: tuple[int, ...]
-                       ) -> dict[str, Any]:
-    """The constructor arguments of a run's network, from its settings."""
-    common = {"weight_init_std": config["weight_init_std"], "dtype": config["dtype"]}
+def build_network(config: Mapping[str, Any], input_shape: tuple[int, ...], output_size: int,
+                  rng: np.random.Generator):
+    """The network of a run, built from its settings, for inputs of ``input_shape``
+    (``(channels, height, width)``; flattened for the fully connected networks)."""
     size = math.prod(input_shape)
-    return {
+    arguments = {
         "two-layer": {"input_size": size, "hidden_size": config["hidden"],
                       "activation": config["activation"]},
         "mlp": {"input_size": size, "hidden_size_list": config["hidden"],
@@ -280,15 +271,9 @@ def _network_arguments(config: Mapping[str, Any], input_shape: tuple[int, ...]
         "deep-cnn": {"input_dim": input_shape, "hidden_size": config["hidden"],
                      "dropout_ratio": config["dropout"],
                      "weight_decay_lambda": config["weight_decay"]},
-    }[config["net"]] | common
-
-
-def build_network(config: Mapping[str, Any], input_shape: tuple[int, ...], output_size: int,
-                  rng: np.random.Generator):
-    """The network of a run, built from its settings, for inputs of ``input_shape``
-    (``(channels, height, width)``; flattened for the fully connected networks)."""
-    return NETS[config["net"]](**_network_arguments(config, input_shape),
-                               output_size=output_size, rng=rng)
+    }[config["net"]]
+    return NETS[config["net"]](**arguments, weight_init_std=config["weight_init_std"],
+                               dtype=config["dtype"], output_size=output_size, rng=rng)
 
 
 def build_optimizer(config: Mapping[str, Any]):
@@ -299,18 +284,13 @@ def build_optimizer(config: Mapping[str, Any]):
 # --------------------------------------------------------------------------- warnings
 
 
-def check_settings(
-    config: Mapping[str, Any],
-    train_size: int | None = None,
-    name: Callable[[str], str] = str,
-    refuse: bool = True,
-) -> list[str]:
-    """Warnings about settings of a run that work but surprise, one line each.
-
-    ``config`` holds the run's ``gradient``, ``dtype``, ``activation``,
-    ``weight_init_std`` and ``batch_size``; ``train_size`` (once the data is loaded) lets
-    the batch size be judged too. ``name`` turns a setting's key into the name the user
-    knows it by (the command line passes its option names).
+def check_settings(config: Mapping[str, Any], train_size: int | None = None,
+                   name: Callable[[str], str] = str, refuse: bool = True) -> list[str]:
+    """Warnings about settings of a run that work but surprise, one line each, judged from
+    ``config``'s ``gradient``, ``dtype``, ``activation``, ``weight_init_std``, ``batch_size``
+    and ``sampling`` (any may be missing). ``train_size`` (once the data is loaded) lets the
+    batch size be judged too; ``name`` turns a setting's key into the name the user knows it
+    by (the command line passes its option names).
 
     Raises :class:`~dvzero.errors.UsageError` for settings whose result would be
     meaningless, unless ``refuse`` is false: then those are returned as warnings too (a run
@@ -318,36 +298,29 @@ def check_settings(
     """
     warnings, refusals = [], []
     if config.get("gradient") == "numerical" and config.get("dtype") == "float32":
-        refusals.append(
-            f"{name('gradient')} numerical with {name('dtype')} float32: float32 keeps about "
-            f"7 significant digits, too few for the change a nudge of 1e-4 makes to the loss, "
-            f"so the numerical gradient would be mostly rounding error (for W1 the errors "
-            f"exceed the gradient itself); use float64, the default for numerical gradients"
-        )
+        refusals.append(f"{name('gradient')} numerical with {name('dtype')} float32: float32 "
+                        f"keeps about 7 significant digits, too few for the change a nudge of "
+                        f"1e-4 makes to the loss, so the numerical gradient would be mostly "
+                        f"rounding error (for W1 the errors exceed the gradient itself); use "
+                        f"float64, the default for numerical gradients")
     if config.get("weight_init_std") == 0:
         if config.get("activation") == "relu":
-            refusals.append(
-                f"{name('weight_init_std')} 0 with {name('activation')} relu: every hidden "
-                f"unit outputs 0 and passes back no gradient, so no weight would ever change "
-                f"and only the output biases would learn; use a small positive value such as "
-                f"the original post's 0.01"
-            )
+            refusals.append(f"{name('weight_init_std')} 0 with {name('activation')} relu: every "
+                            f"hidden unit outputs 0 and passes back no gradient, so no weight "
+                            f"would ever change and only the output biases would learn; use a "
+                            f"small positive value such as the original post's 0.01")
         else:
-            warnings.append(
-                f"{name('weight_init_std')} 0: every hidden unit starts the same and gets the "
-                f"same gradient, so they stay identical and the network learns as if it had one "
-                f"hidden unit; the original post uses 0.01"
-            )
+            warnings.append(f"{name('weight_init_std')} 0: every hidden unit starts the same and "
+                            f"gets the same gradient, so they stay identical and the network "
+                            f"learns as if it had one hidden unit; the original post uses 0.01")
     batch_size = config.get("batch_size")
     if train_size is not None and batch_size is not None and batch_size > train_size:
         batches = ("each batch is the whole training set, shuffled"
                    if config.get("sampling") == "shuffle" else
                    "each batch repeats images (they are drawn with replacement)")
-        warnings.append(
-            f"{name('batch_size')} {batch_size} is larger than the {train_size} training "
-            f"images: {batches} and every step is a whole epoch, with the accuracies measured "
-            f"after each"
-        )
+        warnings.append(f"{name('batch_size')} {batch_size} is larger than the {train_size} "
+                        f"training images: {batches} and every step is a whole epoch, with the "
+                        f"accuracies measured after each")
     if refusals and refuse:
         raise UsageError(refusals[0])
     return refusals + warnings

@@ -40,8 +40,7 @@ def load_run_data(config: Mapping[str, Any]):
 
 
 def _as_floats(pixels: np.ndarray, dtype: str) -> ScaledImages | np.ndarray:
-    """Bytes stay bytes, read as ``dtype`` in [0, 1] a batch at a time (a quarter of the
-    memory of float32); other pixel types are normalised now, as ``load_mnist`` does."""
+    """``pixels`` as ``dtype`` in [0, 1]; bytes stay bytes (a quarter of float32's memory)."""
     if pixels.dtype == np.uint8:
         return ScaledImages(pixels, dtype)
     return scale_pixels(pixels, dtype)

@@ -26,11 +26,10 @@ def check_data_dir(data_dir: Path | None) -> None:
 
 def prepare_run_dir(out: Path | None, files: Sequence[str] = RUN_FILES,
                     suffix: str = "") -> tuple[Path, Path | None]:
-    """Check (and create) the run directory before any long work.
+    """Check (and create) the run directory ``out`` before any long work; ``None`` means
+    ``runs/<timestamp><suffix>``. A directory that holds a finished or interrupted run, or
+    any of the ``files`` the run writes, is refused with :class:`~dvzero.errors.UsageError`.
 
-    ``None`` means ``runs/<timestamp><suffix>``. A directory that holds a finished or
-    interrupted run, or any of the ``files`` the run writes, is refused with
-    :class:`~dvzero.errors.UsageError`.
     Returns ``(run_dir, created)``: ``created`` is the topmost directory that did not exist
     before (``None`` if ``run_dir`` did), so that a run failing before it writes anything
     can remove what it made.
@@ -45,20 +44,15 @@ def prepare_run_dir(out: Path | None, files: Sequence[str] = RUN_FILES,
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
     if (out / "summary.json").exists():
-        raise UsageError(
-            f"--out {out}: already holds a finished run; choose another directory so that "
-            f"nothing is overwritten"
-        )
+        raise UsageError(f"--out {out}: already holds a finished run; choose another "
+                         f"directory so that nothing is overwritten")
     if (out / CHECKPOINT_NAME).exists():
-        raise UsageError(
-            f"--out {out}: holds an interrupted run; continue it with "
-            f"'dvzero train --resume {out}' or choose another directory"
-        )
+        raise UsageError(f"--out {out}: holds an interrupted run; continue it with "
+                         f"'dvzero train --resume {out}' or choose another directory")
     existing = [name for name in files if (out / name).exists()]
     if existing:
-        raise UsageError(
-            f"--out {out}: would overwrite {', '.join(existing)}; choose another directory"
-        )
+        raise UsageError(f"--out {out}: would overwrite {', '.join(existing)}; choose another "
+                         f"directory")
     created = out
     while not created.parent.exists():
         created = created.parent  # the topmost directory this run creates

@@ -1,10 +1,6 @@
 """The files of a run directory, and reading them back: the model a run left and the data
-it was trained on.
-
-``dvzero train`` writes a run directory: the files of :data:`RUN_FILES` once it has
-finished, :data:`CHECKPOINT_NAME` while it has not. ``summary.json`` records the run's
-settings, the data among them, so that a run's network is evaluated on the data it was
-trained on unless told otherwise.
+it was trained on (recorded in its ``summary.json``), which evaluating that model uses unless
+told otherwise.
 """
 
 from __future__ import annotations
@@ -31,9 +27,6 @@ SHIPPED_DATA = "MNIST, shipped with dvzero"
 def describe_data(data_dir: str | os.PathLike[str] | None) -> str:
     """The data's name for messages: the shipped MNIST, or the directory."""
     return SHIPPED_DATA if data_dir is None else str(data_dir)
-
-
-# --------------------------------------------------------------------------- reading runs
 
 
 @dataclass(frozen=True)
@@ -64,10 +57,8 @@ def find_model(path: str | os.PathLike[str]) -> ModelSource:
     path = Path(path)
     if path.is_dir():
         if (path / CHECKPOINT_NAME).is_file() and not (path / "summary.json").is_file():
-            raise UsageError(
-                f"{path}: an interrupted run ({CHECKPOINT_NAME}, no final parameters yet); "
-                f"finish it with 'dvzero train --resume {path}' first"
-            )
+            raise UsageError(f"{path}: an interrupted run ({CHECKPOINT_NAME}, no final parameters "
+                             f"yet); finish it with 'dvzero train --resume {path}' first")
         found = [path / name for name in PARAMS_FILES if (path / name).is_file()]
         if not found:
             raise UsageError(f"{path}: no {' or '.join(PARAMS_FILES)} in this directory")
@@ -96,14 +87,10 @@ def _recorded_data(summary_path: Path) -> tuple[str | None, str | None]:
     except ValueError:
         raise ValueError("not valid JSON") from None
     config = summary.get("config") if isinstance(summary, dict) else None
-    if "dvzero_version" not in summary or not isinstance(config, dict) or (
-        "data_dir" not in config
-    ):
+    if "dvzero_version" not in summary or not isinstance(config, dict) or "data_dir" not in config:
         raise ValueError("no dvzero_version, or no config with a data_dir")
     data_dir, fingerprint = config["data_dir"], config.get("data_sha256")
-    if not (data_dir is None or isinstance(data_dir, str)) or not (
-        fingerprint is None or isinstance(fingerprint, str)
-    ):
+    if not all(value is None or isinstance(value, str) for value in (data_dir, fingerprint)):
         raise ValueError("its data_dir or data_sha256 is not a string")
     return data_dir, fingerprint
 
@@ -112,8 +99,6 @@ def recorded_data_dir(source: ModelSource) -> str | None:
     """The data a run was trained on (``None``: the shipped MNIST); refuses data that is
     no longer there."""
     if source.data_dir is not None and not Path(source.data_dir).is_dir():
-        raise UsageError(
-            f"{source.run_dir} was trained on {source.data_dir}, which is no longer there; "
-            f"name its data with --data-dir"
-        )
+        raise UsageError(f"{source.run_dir} was trained on {source.data_dir}, which is no longer "
+                         f"there; name its data with --data-dir")
     return source.data_dir

@@ -4,8 +4,7 @@ A run being trained holds an exclusive lock (:func:`fcntl.flock`) on ``.dvzero.l
 directory, with the process's id written inside. A second ``dvzero train --resume DIR`` or
 ``--out DIR`` finds it held and refuses at once, naming that process. The operating system
 drops the lock when the process ends, however it ends, so a lock file left behind by a
-crash or a ``kill -9`` blocks nothing. Where ``fcntl`` does not exist (Windows) there is no
-lock.
+crash or a ``kill -9`` blocks nothing. Without ``fcntl`` (Windows) there is no lock.
 """
 
 from __future__ import annotations
@@ -51,9 +50,8 @@ class RunLock:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 handle.close()
-                raise UsageError(
-                    f"{run_dir}: {_holder(path)} is training this run; wait for it to end, "
-                    f"or stop it first") from None
+                raise UsageError(f"{run_dir}: {_holder(path)} is training this run; wait for it "
+                                 f"to end, or stop it first") from None
             except OSError as exc:  # a file system without locks (NFS nolock, some FUSE)
                 handle.close()
                 with contextlib.suppress(OSError):
@@ -65,12 +63,9 @@ class RunLock:
                 return None
             # The file may have been removed by the holder releasing it while this process
             # opened it: a lock on a removed file locks nothing, so try again.
-            try:
-                same = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
+            with contextlib.suppress(FileNotFoundError):
+                if os.path.samestat(os.fstat(handle.fileno()), os.stat(path)):
+                    break
             handle.close()
         handle.seek(0)
         handle.truncate()

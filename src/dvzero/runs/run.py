@@ -28,14 +28,7 @@ from ..networks import fit_params
 from ..training import Callback, Trainer
 from ..training.sampling import fixed_sample
 from .checkpoints import checkpoint_callback
-from .config import (
-    build_network,
-    build_optimizer,
-    check_settings,
-    checked_saved,
-    option,
-    resolve,
-)
+from .config import build_network, build_optimizer, check_settings, checked_saved, option, resolve
 from .data import load_run_data, rows_of
 from .directory import check_resumable, prepare_run_dir, remove_if_empty, remove_leftovers
 from .files import CHECKPOINT_NAME, describe_data
@@ -65,10 +58,9 @@ class Run:
                  resumed: tuple[dict, dict, dict] | None = None) -> None:
         self.run_dir, self.config, self.created = Path(run_dir), config, created
         self.checkpoint = self.run_dir / CHECKPOINT_NAME
-        params, state, meta = resumed or (None, None, {})
-        self._saved_params, self.saved_state, self._saved_meta = params, state, meta
-        self.previous_seconds = float(meta.get("elapsed_seconds", 0.0))
-        self.resumes = int(meta.get("resumes", 0)) + (resumed is not None)
+        self._saved_params, self.saved_state, self._saved_meta = resumed or (None, None, {})
+        self.previous_seconds = float(self._saved_meta.get("elapsed_seconds", 0.0))
+        self.resumes = int(self._saved_meta.get("resumes", 0)) + (resumed is not None)
         self.trainer: Trainer | None = None
         self.files: list[str] = []
         #: This process's lock on the directory (see :mod:`dvzero.runs.lock`).
@@ -104,12 +96,13 @@ class Run:
     @classmethod
     def resume(cls, run_dir: Path, lr: float | None = None) -> Run:
         """An interrupted run, from its checkpoint; ``lr`` changes the learning rate."""
-        check_resumable(Path(run_dir))  # refusals first: not a run, finished, not writable
+        run_dir = Path(run_dir)
+        check_resumable(run_dir)  # refusals first: not a run, finished, not writable
         notes: list[str] = []
-        lock = RunLock.acquire(Path(run_dir), notes)
+        lock = RunLock.acquire(run_dir, notes)
         try:
-            remove_leftovers(Path(run_dir))  # now that no other process can be writing
-            run = cls._resume(Path(run_dir), lr)
+            remove_leftovers(run_dir)  # now that no other process can be writing
+            run = cls._resume(run_dir, lr)
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -119,7 +112,7 @@ class Run:
 
     @classmethod
     def _resume(cls, run_dir: Path, lr: float | None) -> Run:
-        checkpoint = check_resumable(Path(run_dir))
+        checkpoint = check_resumable(run_dir)
         params, state, meta = storage.load_checkpoint(checkpoint)
         try:
             config = checked_saved(meta.get("run"), str(checkpoint))
@@ -131,8 +124,7 @@ class Run:
                     math.isfinite(value) and value >= 0):
                 raise CheckpointError(f"{checkpoint}: {key}={value!r} is not a number")
         if lr is not None and lr != config["lr"]:
-            config["lr_changes"] = [*config.get("lr_changes", []),
-                                    {"step": state["next_step"], "lr": lr}]
+            config["lr_changes"] = [*config["lr_changes"], {"step": state["next_step"], "lr": lr}]
             config["lr"] = lr
         return cls(run_dir, config, resumed=(params, state, meta))
 
@@ -142,11 +134,9 @@ class Run:
         return self.saved_state["next_step"] if self.saved_state else 0
 
     def load_data(self) -> list[str]:
-        """Load and split the data, build the network and trainer; returns the warnings.
-
-        A new run that fails here removes the directory it made; a resumed run refuses
-        data files that differ from those it was trained on.
-        """
+        """Load and split the data, build the network and trainer; returns the warnings. A
+        new run that fails here removes the directory it made; a resumed run refuses data
+        files that differ from those it was trained on."""
         try:
             return self.notes + self._load_data()
         except BaseException:
@@ -155,50 +145,46 @@ class Run:
             raise
 
     def _load_data(self) -> list[str]:
-        (x_train, t_train), (x_test, t_test), fingerprint = load_run_data(self.config)
-        self.fingerprint = fingerprint
-        if self.saved_state is not None and self._saved_meta.get("data_sha256") != fingerprint:
-            raise CheckpointError(
-                f"{self.checkpoint}: the data files differ from those the run was trained on "
-                f"({describe_data(self.config['data_dir'])}); resuming on other data would not "
-                f"continue the same run"
-            )
+        config = self.config
+        (x_train, t_train), (x_test, t_test), self.fingerprint = load_run_data(config)
+        if self.saved_state is not None and self._saved_meta.get("data_sha256") != self.fingerprint:
+            raise CheckpointError(f"{self.checkpoint}: the data files differ from those the run "
+                                  f"was trained on ({describe_data(config['data_dir'])}); "
+                                  f"resuming on other data would not continue the same run")
         self.input_size = x_train[0].size
-        seeds = np.random.SeedSequence(self.config["seed"]).spawn(3)
+        seeds = np.random.SeedSequence(config["seed"]).spawn(3)
         #: The test set, and the validation set if the run keeps one.
         self.test, self.val = (x_test, t_test), None
-        if self.config["val_split"]:
+        if config["val_split"]:
             if x_train.shape[0] < 2:
                 raise UsageError(f"--val-split: {x_train.shape[0]} training image leaves "
                                  f"none to train on or none to validate with; it needs 2")
             order = np.random.default_rng(seeds[2]).permutation(x_train.shape[0])
-            n_val = min(max(round(self.config["val_split"] * len(order)), 1), len(order) - 1)
+            n_val = min(max(round(config["val_split"] * len(order)), 1), len(order) - 1)
             val, kept = np.sort(order[:n_val]), np.sort(order[n_val:])
             self.val = rows_of(x_train, val), t_train[val]
             x_train, t_train = rows_of(x_train, kept), t_train[kept]
         self.train_size = len(x_train)
-        network = build_network(self.config, x_train.shape[1:], 10,
-                                np.random.default_rng(seeds[0]))
+        network = build_network(config, x_train.shape[1:], 10, np.random.default_rng(seeds[0]))
         rng = np.random.default_rng(seeds[1])
-        evaluate = {"train": fixed_sample(x_train, t_train, self.config["train_eval_sample"], rng),
+        evaluate = {"train": fixed_sample(x_train, t_train, config["train_eval_sample"], rng),
                     "test": self.test, **({"val": self.val} if self.val else {})}
         self.trainer = Trainer(
             network, x_train, t_train, evaluate,
-            step_num=self.config["steps"] or 1,
-            batch_size=self.config["batch_size"],
-            optimizer=build_optimizer(self.config),
-            gradient="structured" if self.config["numerical"] == "structured"
-            else self.config["gradient"],
+            step_num=config["steps"] or 1,
+            batch_size=config["batch_size"],
+            optimizer=build_optimizer(config),
+            gradient="structured" if config["numerical"] == "structured" else config["gradient"],
             rng=rng,
-            sampling=self.config["sampling"],
-            lr_schedule=self.config["lr_schedule"],
+            sampling=config["sampling"],
+            lr_schedule=config["lr_schedule"],
         )
-        if self.config["steps"] is None:  # --epochs: now the length of an epoch is known
-            self.config["steps"] = self.config["epochs"] * self.trainer.iter_per_epoch
-            self.trainer.step_num = self.config["steps"]
+        if config["steps"] is None:  # --epochs: now the length of an epoch is known
+            config["steps"] = config["epochs"] * self.trainer.iter_per_epoch
+            self.trainer.step_num = config["steps"]
         if self.saved_state is not None:
             self._restore(network)
-        return check_settings(self.config, train_size=self.train_size, name=option,
+        return check_settings(config, train_size=self.train_size, name=option,
                               refuse=self.saved_state is None)
 
     def _restore(self, network: Any) -> None:
@@ -262,11 +248,10 @@ class Run:
         self.trainer.request_stop()
 
     def train(self, callbacks: Sequence[Callback] = (), beside: bool = False) -> Outcome:
-        """Train to the end, or until stopped or diverged; checkpoints on the way. With
-        ``beside`` (``dvzero train``'s choice), what the training only measures goes to a
-        second thread where that pays: backprop steps of a network that says so
-        (``measured_beside``), with two threads. A run that stops here lets go of its
-        directory's lock (a finished one, in :meth:`finish`)."""
+        """Train to the end, or until stopped or diverged, with checkpoints on the way. With
+        ``beside``, what the training only measures runs on a second thread where that pays
+        (backprop, two threads or more, a network whose ``measured_beside`` says so). A run
+        that stops here lets go of its directory's lock (a finished one, in :meth:`finish`)."""
         beside = beside and self.trainer.network.measured_beside and \
             self.config["gradient"] == "backprop" and (self.config["threads"] or 1) > 1
         try:
@@ -286,7 +271,6 @@ class Run:
         self._session_start = time.perf_counter()
         trainer = self.trainer
         lower_lr = min(self.config["lr"] / 10, 0.1)
-        self.train_start = time.perf_counter()
         try:
             # A diverging run overflows on its way to NaN; the trainer reports it in one line.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"), self.threads():
@@ -298,7 +282,7 @@ class Run:
             kept = (storage.load_checkpoint(self.checkpoint)[1]["next_step"]
                     if self.checkpoint.exists() else None)
             return Outcome("diverged", error=exc, checkpoint_step=kept, lower_lr=lower_lr)
-        self.train_seconds = time.perf_counter() - self.train_start
+        self.train_seconds = time.perf_counter() - self._session_start
         if not trainer.stopped:
             return Outcome("finished")
         self.save_metrics()
@@ -317,40 +301,37 @@ class Run:
         summary's ``wall_seconds``. Once the summary has the final accuracies, the trainer
         lets go of the training images (see :meth:`Trainer.release_training_data`).
         """
-        with self.threads():
-            return self._finish(start)
-
-    def _finish(self, start: float | None) -> dict[str, Any]:
         trainer, config = self.trainer, self.config
         network, history = trainer.network, trainer.history
-        summary = self._summary(start)  # first: a summary that fails must fail before any file
-        image_shape = trainer.x_train.shape[1:]
-        trainer.release_training_data()
-        self.files = ["params.npz", *([network.post_params_file] if network.post_params_file
-                                      else [])]
-        for name in self.files:
-            network.save_params(self.run_dir / name)
-        self.save_metrics()
         hidden = config["hidden"] if isinstance(config["hidden"], list) else [config["hidden"]]
         shape = f"{'-'.join(map(str, [self.input_size, *hidden, 10]))} {config['activation']}"
         if network.takes_images:  # its convolutions are its class's; the rest is set
-            shape = f"{'x'.join(map(str, image_shape))} images, affine {hidden[0]}"
+            shape = f"{'x'.join(map(str, trainer.x_train.shape[1:]))} images, affine {hidden[0]}"
         title = f"{network.name} {shape}, {config['optimizer']} lr {config['lr']}"
-        if network.takes_images:  # what the first layer learnt to look for
-            plotting.plot_filters(self.run_dir / "filters.png",
-                                  starting_filters(network, config["seed"]),
-                                  network.params["W1"], title=title)
-            self.files.append("filters.png")
-        plotting.plot_accuracy(self.run_dir / "accuracy.png", history.train_acc_list,
-                               history.test_acc_list, title=title,
-                               val_acc_list=history.val_acc_list or None)
-        plotting.plot_loss(self.run_dir / "loss.png", history.train_loss_list, title=title)
-        pictures = draw_test_pictures(self.run_dir, network, *self.test, title)
-        storage.save_json(self.run_dir / "summary.json", summary)
-        self.files += ["metrics.csv", "summary.json", "accuracy.png", "loss.png", *pictures]
-        self.checkpoint.unlink(missing_ok=True)  # the run is complete
-        self.release()
-        return summary
+        with self.threads():
+            summary = self._summary(start)  # first: if it fails, it fails before any file
+            trainer.release_training_data()
+            self.files = ["params.npz"]
+            if network.post_params_file:
+                self.files.append(network.post_params_file)
+            for name in self.files:
+                network.save_params(self.run_dir / name)
+            self.save_metrics()
+            if network.takes_images:  # what the first layer learnt to look for
+                plotting.plot_filters(self.run_dir / "filters.png",
+                                      starting_filters(network, config["seed"]),
+                                      network.params["W1"], title=title)
+                self.files.append("filters.png")
+            plotting.plot_accuracy(self.run_dir / "accuracy.png", history.train_acc_list,
+                                   history.test_acc_list, title=title,
+                                   val_acc_list=history.val_acc_list or None)
+            plotting.plot_loss(self.run_dir / "loss.png", history.train_loss_list, title=title)
+            pictures = draw_test_pictures(self.run_dir, network, *self.test, title)
+            storage.save_json(self.run_dir / "summary.json", summary)
+            self.files += ["metrics.csv", "summary.json", "accuracy.png", "loss.png", *pictures]
+            self.checkpoint.unlink(missing_ok=True)  # the run is complete
+            self.release()
+            return summary
 
     def _summary(self, start: float | None) -> dict[str, Any]:
         trainer, config = self.trainer, self.config
@@ -363,9 +344,8 @@ class Run:
                 "network": network.name, **network.config(),
                 **{key: config[key] for key in (
                     "net", "gradient", "numerical", "threads", "steps", "epochs", "batch_size",
-                    "lr", "lr_changes",
-                    "lr_schedule", "sampling", "val_split", "train_eval_sample", "seed",
-                    "data_dir")},
+                    "lr", "lr_changes", "lr_schedule", "sampling", "val_split",
+                    "train_eval_sample", "seed", "data_dir")},
                 "optimizer": type(trainer.optimizer).__name__,
                 "iter_per_epoch": trainer.iter_per_epoch,
                 "loss_recorded": ("after the update, on the same batch"

@@ -14,10 +14,9 @@ class StopOnSignal:
     :class:`~dvzero.runs.run.Run`). ``announce(name)`` is called from the signal handler
     while training is still under way, to say at once that the signal was heard (a
     numerical step can take many seconds); it must be safe there (no buffered printing).
-    A second signal gets the default behaviour back (Ctrl-C twice ends at once, or as soon
-    as an evaluation running beside the training is done, a tenth of a second for MNIST;
-    the files are still whole, since every write is atomic). :attr:`received` names the
-    signal.
+    A second signal gets the default behaviour back (Ctrl-C twice ends at once, or once an
+    evaluation running beside the training is done; every write is atomic, so the files
+    stay whole). :attr:`received` names the signal.
     """
 
     def __init__(self, run: Any, announce: Callable[[str], None] | None = None) -> None:

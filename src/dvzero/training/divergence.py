@@ -30,11 +30,9 @@ def recent_mean(losses: Sequence[float]) -> tuple[float, int]:
 
 
 def is_healthy(losses: Sequence[float], initial_loss: float) -> bool:
-    """True unless the recent loss is non-finite or above the divergence limit.
-
-    Unlike :func:`check_loss`, this needs no minimum number of steps: a checkpoint is only
-    worth keeping when even a single step's loss looks sane.
-    """
+    """True unless the recent loss is non-finite or above the divergence limit. Unlike
+    :func:`check_loss`, this needs no minimum number of steps: a checkpoint is only worth
+    keeping when even a single step's loss looks sane."""
     mean, window = recent_mean(losses)
     return window == 0 or (math.isfinite(mean) and mean <= DIVERGENCE_FACTOR * initial_loss)
 
@@ -47,12 +45,9 @@ def check_loss(step: int, loss: float, losses: Sequence[float], initial_loss: fl
         raise TrainingDiverged(step, loss)
     mean, window = recent_mean(losses)
     if window >= min_window and mean > DIVERGENCE_FACTOR * initial_loss:
-        raise TrainingDiverged(
-            step,
-            loss,
-            f"the loss averaged {mean:.3g} over the last {window} steps, more than "
-            f"{DIVERGENCE_FACTOR:g} times its starting value {initial_loss:.3g}",
-        )
+        raise TrainingDiverged(step, loss, f"the loss averaged {mean:.3g} over the last {window} "
+                               f"steps, more than {DIVERGENCE_FACTOR:g} times its starting "
+                               f"value {initial_loss:.3g}")
 
 
 def bad_parameter(params: Mapping[str, NDArray]) -> str | None:

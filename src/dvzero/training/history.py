@@ -37,11 +37,7 @@ class History:
 
     def as_state(self) -> dict[str, list]:
         """The lists, copied, as plain values for a checkpoint."""
-        return {"train_loss_list": list(self.train_loss_list),
-                "train_acc_list": list(self.train_acc_list),
-                "test_acc_list": list(self.test_acc_list),
-                "epoch_steps": list(self.epoch_steps),
-                "val_acc_list": list(self.val_acc_list)}
+        return {name: list(values) for name, values in vars(self).items()}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> History:

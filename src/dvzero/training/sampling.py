@@ -1,4 +1,4 @@
-"""Which training samples each step sees: the original post's random draws, or epochs.
+"""Which training samples each step sees: random draws, or epochs.
 
 * :class:`ReplacementSampler`: every batch drawn at random **with replacement**, as the
   original post does with ``np.random.choice(train_size, batch_size)``;
@@ -30,8 +30,8 @@ def default_iter_per_epoch(train_size: int, batch_size: int) -> int:
 def fixed_sample(x: NDArray, t: NDArray, size: int | None,
                  rng: np.random.Generator | None) -> tuple[NDArray, NDArray]:
     """``size`` rows of ``x`` and ``t`` drawn at random without replacement, in their
-    order (all of them for ``None`` or a size as large); ``rng`` ``None`` draws from the
-    global ``np.random``. A training measures its accuracies on such a sample."""
+    order (all of them for ``None`` or a size as large): the sample a training measures
+    its accuracies on."""
     if size is None or size >= len(x):
         return x, t
     draw = np.random.choice if rng is None else rng.choice
@@ -98,7 +98,7 @@ class ShuffledSampler:
 def make_sampler(name: str, train_size: int, batch_size: int,
                  rng: np.random.Generator | None):
     """The sampler called ``name`` (see :data:`SAMPLINGS`)."""
-    samplers = {"replacement": ReplacementSampler, "shuffle": ShuffledSampler}
+    samplers = {sampler.name: sampler for sampler in (ReplacementSampler, ShuffledSampler)}
     if name not in samplers:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {name!r}")
     return samplers[name](train_size, batch_size, rng)
