@@ -1,17 +1,14 @@
 """``dvzero bench``: how fast this machine runs the original post's network, and how close
 the job comes to what the hardware can do.
 
-The *floor* of the job is the least time its matrix products alone could take on this
-machine, at the speeds measured for their shapes on one thread and on every core: 10,000
-steps of three products forward and backward plus the original post's loss pass after
-each update, and the evaluations on all 70,000 images (see :func:`floors`). Everything
-else (activations, softmax, sampling, Python, files) is overhead above it.
-``dvzero train`` runs each step's products on one thread (a second BLAS thread makes it
-several times slower on a busy machine) and the loss pass after each update and the
-evaluations beside the steps, on other threads:
-the *floor as run* is the least time that plan allows. The job's processor time, all its
-threads together, against the least its products take (:func:`core_seconds`) shows how
-much of the machine's work is the products and how much the work around them.
+The *floor* of the job is the least time its matrix products alone (:func:`job_products`)
+could take on this machine, at the speeds measured for their shapes on one thread and on
+every core; everything else (activations, softmax, sampling, Python, files) is overhead
+above it. ``dvzero train`` runs each step's products on one thread, and the loss pass
+after each update and the evaluations beside the steps, on other threads: the *floor as
+run* is the least time that plan allows (:func:`floors`). The job's processor time, all
+its threads together, against the least its products take (:func:`core_seconds`) shows
+how much of the machine's work is the products and how much the work around them.
 :func:`run_bench` measures the products, a step of each way of computing the gradient, and
 the whole job, and returns plain numbers (:class:`BenchResult`).
 """
@@ -29,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .._format import duration
 from .._parallel import available_cores, limit_threads
 from ..networks import DeepVisionZeroNet
 
@@ -39,6 +37,8 @@ TRAIN_IMAGES, TEST_IMAGES = 60000, 10000
 EVAL_CHUNK = 2000
 #: Loss evaluations of the naive numerical gradient per step: two per parameter (79,520).
 NAIVE_EVALUATIONS = 2 * (INPUT * HIDDEN + HIDDEN + HIDDEN * OUTPUT + OUTPUT)
+#: How many of :func:`job_products` are the steps' own.
+STEP_PRODUCTS = 5
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,6 @@ def job_products(evaluations: int, steps: int = STEPS) -> list[Product]:
                 evaluations * chunks),
         Product("a @ W2 (evaluation)", EVAL_CHUNK, HIDDEN, OUTPUT, evaluations * chunks),
     ]
-
-
-#: How many of :func:`job_products` are the steps' own.
-STEP_PRODUCTS = 5
 
 
 def floors(products: list[Product], seconds: list[dict[int, float]], threads: int,
@@ -137,10 +133,9 @@ def median_seconds(work: Callable[[], Any], least: float = 0.02, samples: int = 
     """The median time of one call of ``work``: ``samples`` samples, each of enough calls to
     take ``least`` seconds, after a warm-up call."""
     work()
-    start, calls = time.perf_counter(), 1
+    start = time.perf_counter()
     work()
-    once = max(time.perf_counter() - start, 1e-7)
-    calls = max(1, int(least / once))
+    calls = max(1, int(least / max(time.perf_counter() - start, 1e-7)))
     times = []
     for _ in range(samples):
         start = time.perf_counter()
@@ -206,18 +201,12 @@ class BenchResult:
 
 
 def _mnist():
-    """MNIST as a run holds it: bytes, made floats a batch at a time (``load_mnist
-    (normalize=True)``'s figures, without its 0.5 s of converting all 70,000 images)."""
+    """The shipped MNIST as a run holds it: bytes, made floats a batch at a time, with the
+    values of ``load_mnist(normalize=True)``."""
     from ..runs.data import load_run_data
 
     train, test, _ = load_run_data({"data_dir": None, "net": "two-layer", "dtype": "float32"})
     return train, test
-
-
-def _batch(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    (x_train, t_train), _ = _mnist()
-    rows = np.random.default_rng(seed).choice(len(x_train), BATCH)
-    return x_train[rows], t_train[rows]
 
 
 def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tuple[float, int]:
@@ -227,30 +216,26 @@ def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tupl
     from ..gradient import numerical_gradient
     from ..optimizers import SGD
 
-    x, t = _batch()
-    x = x.astype(dtype)
+    (x_train, t_train), _ = _mnist()
+    rows = np.random.default_rng(0).choice(len(x_train), BATCH)
+    x, t = x_train[rows].astype(dtype), t_train[rows]
     network = DeepVisionZeroNet(INPUT, HIDDEN, OUTPUT, dtype=dtype, rng=0)
     if method == "naive":
         # the loop of numerical_gradient on the first W1 entries; every entry costs the same
-        W1 = network.params["W1"]
-        part = W1.reshape(-1)[: naive_evaluations // 2]
-
-        def loss(_):
-            return network.loss(x, t)
-
+        part = network.params["W1"].reshape(-1)[: naive_evaluations // 2]
         start = time.perf_counter()
-        numerical_gradient(loss, part)
+        numerical_gradient(lambda _: network.loss(x, t), part)
         seconds = time.perf_counter() - start
         return seconds * NAIVE_EVALUATIONS / (2 * part.size), 2 * part.size
 
     optimizer = SGD(lr=0.1)  # the original post's update
+    backprop = method == "backprop"
 
     def step() -> None:
-        optimizer.update(network.params, network.gradient(x, t) if method == "backprop"
+        optimizer.update(network.params, network.gradient(x, t) if backprop
                          else network.numerical_gradient(x, t, method="structured"))
 
-    return median_seconds(step, least=0.05 if method == "backprop" else 0.2,
-                          samples=7 if method == "backprop" else 3), 0
+    return median_seconds(step, least=0.05 if backprop else 0.2, samples=7 if backprop else 3), 0
 
 
 def evaluation_seconds() -> float:
@@ -283,27 +268,24 @@ def run_job() -> tuple[float, float, float, int]:
 def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchResult:
     """Measure everything ``dvzero bench`` reports; ``progress`` hears what is being
     measured."""
-    threads = available_cores()  # as dvzero train gives the original post's network
-    result = BenchResult(cpu=cpu_model(), threads=threads, numpy=np.__version__,
-                         cores=available_cores())
+    cores = available_cores()
+    threads = cores  # as dvzero train gives the original post's network
+    result = BenchResult(cpu=cpu_model(), threads=threads, numpy=np.__version__, cores=cores)
     progress("the whole job (dvzero train --seed 1)")
-    # on the run's threads
     result.job_seconds, result.job_cpu_seconds, result.job_test_acc, evaluations = run_job()
     progress("matrix products, on one thread and on every core")
     # + the final accuracies; the test pictures' 10,000 images are left out (a floor
     # a little too low only makes the ratio to it a little worse)
-    products, seconds = job_products(evaluations + 1), []
-    for product in products:
-        seconds.append({count: product_seconds(product, count)
-                        for count in sorted({1, result.cores})})
-        result.products.append({
-            "what": product.what, "shape": [product.m, product.k, product.n],
-            "count": product.count,
-            "seconds": {str(count): time for count, time in seconds[-1].items()},
-            "gflops": {str(count): product.flops / time / 1e9
-                       for count, time in seconds[-1].items()}})
-    result.floor_seconds, result.floor_as_run_seconds = floors(products, seconds, threads,
-                                                               result.cores)
+    products = job_products(evaluations + 1)
+    seconds = [{count: product_seconds(product, count) for count in sorted({1, cores})}
+               for product in products]
+    result.products = [{"what": product.what, "shape": [product.m, product.k, product.n],
+                        "count": product.count,
+                        "seconds": {str(count): time for count, time in times.items()},
+                        "gflops": {str(count): product.flops / time / 1e9
+                                   for count, time in times.items()}}
+                       for product, times in zip(products, seconds, strict=True)]
+    result.floor_seconds, result.floor_as_run_seconds = floors(products, seconds, threads, cores)
     result.products_cpu_seconds = core_seconds(products, seconds)
     with limit_threads(threads, DeepVisionZeroNet.splits_work):  # as dvzero train
         progress("one step: backprop, structured numerical, naive numerical (a part of it)")
@@ -325,7 +307,9 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
 
 def report_lines(result: BenchResult) -> list[str]:
     """The table ``dvzero bench`` prints."""
-    from .._format import duration
+
+    def row(label: str, seconds: float) -> str:
+        return f"  {label:<58}{duration(seconds):>12}"
 
     counts = sorted({1, result.cores})
     columns = "".join(f"{f'{count} thread' + ('s' if count > 1 else ''):>11}"
@@ -348,20 +332,16 @@ def report_lines(result: BenchResult) -> list[str]:
         f"  naive numerical (float64)       {result.naive_step:10.2f} s  ({naive_note})",
         "",
         "the original post's job (10,000 steps, evaluations, files):",
-        f"  floor: the least time of its matrix products alone        "
-        f"{duration(result.floor_seconds):>12}",
-        f"  floor as dvzero train runs them (each on one thread)      "
-        f"{duration(result.floor_as_run_seconds):>12}",
-        f"  backprop, measured                                        "
-        f"{duration(result.job_seconds):>12}  = {result.floor_ratio:.2f}x the floor, "
-        f"{result.floor_as_run_ratio:.2f}x as run (test acc {result.job_test_acc:.4f})",
+        row("floor: the least time of its matrix products alone", result.floor_seconds),
+        row("floor as dvzero train runs them (each on one thread)",
+            result.floor_as_run_seconds),
+        row("backprop, measured", result.job_seconds) + f"  = {result.floor_ratio:.2f}x the "
+        f"floor, {result.floor_as_run_ratio:.2f}x as run (test acc {result.job_test_acc:.4f})",
         f"    its processor time, all threads: {result.job_cpu_seconds:.1f} s on "
         f"{result.cores} core{'s' if result.cores > 1 else ''}, of which its matrix products "
         f"need {result.products_cpu_seconds:.1f} s",
-        f"  structured numerical, projected                           "
-        f"{duration(result.projected_job['structured numerical']):>12}",
-        f"  naive numerical, projected                                "
-        f"{duration(result.projected_job['naive numerical']):>12}",
+        row("structured numerical, projected", result.projected_job["structured numerical"]),
+        row("naive numerical, projected", result.projected_job["naive numerical"]),
         "",
         "dvzero train keeps each step's products on one thread, as a second BLAS thread is",
         "several times slower on a busy machine, and measures the loss after each update and",

@@ -36,20 +36,15 @@ def check_fits(network: Any, params_file: Path, x_test: Any, t_test: Any,
                data_dir: str | None) -> None:
     """Refuse test data whose pixels per image or labels do not fit ``network``."""
     if x_test.shape[1] != network.input_size:
-        raise UsageError(
-            f"{params_file}: the network takes {network.input_size} inputs but the "
-            f"test images have {x_test.shape[1]} pixels ({describe_data(data_dir)})"
-        )
+        raise UsageError(f"{params_file}: the network takes {network.input_size} inputs but the "
+                         f"test images have {x_test.shape[1]} pixels ({describe_data(data_dir)})")
     if t_test.size and int(t_test.max()) >= network.output_size:
-        raise UsageError(
-            f"{params_file}: the network has {network.output_size} outputs but the "
-            f"test labels go up to {int(t_test.max())} ({describe_data(data_dir)})"
-        )
+        raise UsageError(f"{params_file}: the network has {network.output_size} outputs but the "
+                         f"test labels go up to {int(t_test.max())} ({describe_data(data_dir)})")
 
 
-def evaluate(
-    path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None
-) -> Evaluation:
+def evaluate(path: str | os.PathLike[str],
+             data_dir: str | os.PathLike[str] | None = None) -> Evaluation:
     """Test accuracy of the network in ``path`` (a run directory or a parameter file).
 
     The data is ``data_dir`` when given; else, for a run, the data it was trained on (its

@@ -10,8 +10,6 @@ faster) and writes ``NAME.png``, ``NAME.csv`` and ``summary.json`` into a run di
 * ``overfitting``: 300 training images, plain, with weight decay and with dropout;
 * ``search``: a random search of the learning rate and the weight decay, judged on a
   validation split (the test set is never used for it), ranked.
-
-Each finishes in a minute or two on two cores.
 """
 
 from __future__ import annotations
@@ -54,18 +52,13 @@ class Series:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def rows(self) -> list[list[Any]]:
-        """CSV rows ``label, step, loss, train_acc, test_acc, val_acc``."""
-        accuracies = {step: i for i, step in enumerate(self.epoch_steps)}
-        rows = []
-        for step, loss in enumerate(self.losses):
-            i = accuracies.get(step)
-            row = [self.label, step, repr(float(loss))]
-            if i is None:
-                row += ["", "", ""]
-            else:
-                row += [self.train_acc[i], self.test_acc[i],
-                        self.val_acc[i] if self.val_acc else ""]
-            rows.append(row)
+        """CSV rows ``label, step, loss, train_acc, test_acc, val_acc``, one a step, with
+        the accuracies on the steps after which they were measured (blank elsewhere)."""
+        rows = [[self.label, step, repr(float(loss)), "", "", ""]
+                for step, loss in enumerate(self.losses)]
+        for i, step in enumerate(self.epoch_steps):
+            rows[step][3:] = [self.train_acc[i], self.test_acc[i],
+                              self.val_acc[i] if self.val_acc else ""]
         return rows
 
 
@@ -90,6 +83,8 @@ class _Data:
 def _train(label: str, network: Any, optimizer: Any, x: np.ndarray, t: np.ndarray,
            data: _Data, seed: int, steps: int, progress: ProgressFactory | None,
            val: tuple | None = None, eval_sample: int | None = 2000, **options: Any) -> Series:
+    """Train ``network`` on ``x, t`` for ``steps`` steps (shortened by ``data.scale``),
+    measuring each set's accuracy on ``eval_sample`` of its images (``None``: all)."""
     steps = max(int(steps * data.scale), 1)
     if "iter_per_epoch" in options:
         options["iter_per_epoch"] = max(int(options["iter_per_epoch"] * data.scale), 1)
@@ -124,12 +119,10 @@ def optimizers(data: _Data, seed: int, progress: ProgressFactory | None, out: Pa
 def init(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
     """Initial weight scales: how far the signal gets through four ReLU layers, and learning."""
     scales = {"std 0.01": 0.01, "Xavier": "xavier", "He": "he"}
-    sample = data.x_train[:1000]
     activations = {}
     for label, scale in scales.items():
         network = _mlp(seed, weight_init_std=scale)
-        x = sample
-        layers = []
+        x, layers = data.x_train[:1000], []
         for i in range(1, 5):  # Affine then ReLU, layer by layer
             x = np.maximum(x @ network.params[f"W{i}"] + network.params[f"b{i}"], 0)
             layers.append(x.ravel())

@@ -29,6 +29,9 @@ MAX_PIXELS = 25_000_000
 INK_THRESHOLD = 0.2
 #: A picture whose ink differs from its background by less than this is blank.
 MIN_CONTRAST = 0.1
+#: Pictures are shrunk to this many pixels a side at most before any arithmetic, so that
+#: a large photo costs megabytes, not gigabytes (the digit ends up 20x20 anyway).
+WORKING_SIDE = 1024
 
 
 class ImageError(ValueError):
@@ -44,11 +47,6 @@ def _name(path) -> str:
     if isinstance(path, (str, bytes, os.PathLike)):
         return os.fsdecode(path)
     return str(getattr(path, "name", "the picture"))
-
-
-#: Pictures are shrunk to this many pixels a side at most before any arithmetic, so that
-#: a large photo costs megabytes, not gigabytes (the digit ends up 20x20 anyway).
-WORKING_SIDE = 1024
 
 
 def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS,
@@ -78,11 +76,9 @@ def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS,
     except Image.DecompressionBombError:  # Pillow's own limit, checked as it opens
         raise ImageError(f"{_name(path)}: more pixels than the {max_pixels:,} read; scale the "
                          f"picture down first") from None
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
+    except (ImageError, FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
-        if isinstance(exc, ImageError):
-            raise
         raise ImageError(f"{_name(path)}: a damaged or unreadable image ({exc})") from None
 
 

@@ -1,6 +1,7 @@
 """``dvzero plot`` and ``dvzero data``: the pictures of a finished run drawn again from its
 files (:func:`plot_run`), and sample digits of each class of a dataset
-(:func:`draw_data_samples`)."""
+(:func:`draw_data_samples`). :func:`read_summary` reads a run's ``summary.json``, for
+``dvzero serve`` too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,24 +32,34 @@ class Pictures:
     data_dir: str | None
 
 
+def read_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The ``summary.json`` of a finished run, or ``None`` when it is missing, unreadable
+    or not the summary of a dvzero run (a JSON object with ``dvzero_version``)."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) and "dvzero_version" in summary else None
+
+
 def plot_run(run_dir: str | os.PathLike[str],
              data_dir: str | os.PathLike[str] | None = None) -> Pictures:
     """Draw the pictures of a finished run again, into its directory: the accuracy and
-    loss curves (from ``summary.json`` and ``metrics.csv``) and :data:`TEST_PICTURES`
-    (the network on the test set of ``data_dir``, by default the data it was trained on)."""
+    loss curves (from ``summary.json`` and ``metrics.csv``), a convolutional network's
+    filters, and :data:`~dvzero.runs.pictures.TEST_PICTURES` (the network on the test set
+    of ``data_dir``, by default the data it was trained on)."""
     source = find_model(run_dir)
     if source.run_dir is None or not Path(run_dir).is_dir():
         raise UsageError(f"{run_dir}: not a run directory (one that 'dvzero train' wrote, "
                          f"with its summary.json)")
     data_dir = recorded_data_dir(source) if data_dir is None else str(data_dir)
-    summary_path, metrics_path = source.run_dir / "summary.json", source.run_dir / "metrics.csv"
+    summary = read_summary(source.run_dir)
     try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
         curves = summary["train_acc_list"], summary["test_acc_list"]
-    except (KeyError, TypeError, ValueError):
-        raise UsageError(f"{summary_path}: not a dvzero run summary (no accuracy lists)") \
-            from None
-    losses = _losses(metrics_path)
+    except (KeyError, TypeError):
+        raise UsageError(f"{source.run_dir / 'summary.json'}: not a dvzero run summary (no "
+                         f"accuracy lists)") from None
+    losses = _losses(source.run_dir / "metrics.csv")
     network = load_network(source.params_file)
     config = summary.get("config", {})
     title = f"{network.name}, {config.get('optimizer', '')} lr {config.get('lr', '')}"

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
 
-from ..errors import UsageError
+from ..errors import DVZeroError, UsageError
 from . import commands
+from .commands import EXIT_FAILURE, EXIT_SIGNALS
 from .parser import EXIT_USAGE, build_parser
-
-EXIT_FAILURE = commands.EXIT_FAILURE
-EXIT_SIGNALS = commands.EXIT_SIGNALS
-
-
-# --------------------------------------------------------------------------- main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,9 +32,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)  # a bare "dvzero": show what it can do
         raise SystemExit(EXIT_USAGE)
     args = parser.parse_args(argv)
-
-    from ..errors import DVZeroError
-
     previous_sigterm = _terminate_as_interrupt()
     try:
         with _one_line_warnings(args.command):
@@ -59,8 +53,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_SIGNALS["SIGINT"]
     finally:
         if previous_sigterm is not None:
-            import signal
-
             signal.signal(signal.SIGTERM, previous_sigterm)
 
 
@@ -91,9 +83,6 @@ class _Terminated(KeyboardInterrupt):
 
 def _terminate_as_interrupt():
     """Make SIGTERM raise :class:`_Terminated`; returns the previous handler (or ``None``)."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return None  # signal handlers can only be set from the main thread
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import time
@@ -23,19 +24,14 @@ EXIT_FAILURE = 1
 EXIT_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
 
 
-# --------------------------------------------------------------------------- words
-
-
 def _announce(name: str) -> None:
-    # os.write, not print: the signal may have interrupted a print to stderr, and the
-    # buffered stream would refuse the reentrant call.
+    """Say on stderr that signal ``name`` stops training after the step in progress. With
+    ``os.write``, not print: the signal may have interrupted a print to stderr, and the
+    buffered stream would refuse the reentrant call."""
     with contextlib.suppress(AttributeError, OSError, ValueError):  # not a real file
         os.write(sys.stderr.fileno(),
                  f"\n{name}: stopping after the step in progress (again to quit at once)\n"
                  .encode())
-
-
-# --------------------------------------------------------------------------- train
 
 
 def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -98,6 +94,7 @@ def command_train(args: argparse.Namespace, start: float) -> int:
 
 
 def _print_data(run) -> None:
+    """Print which images the run trains, validates and tests on."""
     test_size = len(run.test[0])
     sets = f"{run.train_size} training and {test_size} test images" if not run.val else \
         f"{run.train_size} training, {len(run.val[0])} validation and {test_size} test images"
@@ -105,6 +102,7 @@ def _print_data(run) -> None:
 
 
 def _report_unfinished(run, outcome, signal_name: str | None) -> int:
+    """Say why training stopped before its last step, and how to go on; the exit code."""
     if outcome.status == "diverged":
         advice = ""
         if outcome.checkpoint_step is not None:
@@ -126,9 +124,6 @@ def _report_unfinished(run, outcome, signal_name: str | None) -> int:
     return EXIT_SIGNALS.get(signal_name or "", 130)
 
 
-# --------------------------------------------------------------------------- evaluate
-
-
 def command_evaluate(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
     from ..apps.evaluate import evaluate
@@ -144,12 +139,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- predict
-
-
 def command_predict(args: argparse.Namespace) -> int:
-    import json
-
     from ..apps.predict import bar_chart, load_predictor, predict_files, show_predictions
 
     predictor = load_predictor(args.model)
@@ -173,9 +163,6 @@ def command_predict(args: argparse.Namespace) -> int:
             print(f"wrote {', '.join(map(str, written))}", file=sys.stderr if args.json
                   else sys.stdout)
     return 1 if errors else 0
-
-
-# --------------------------------------------------------------------------- plot, data
 
 
 def command_plot(args: argparse.Namespace) -> int:
@@ -206,9 +193,6 @@ def command_data(args: argparse.Namespace) -> int:
     print("  " + ", ".join(f"{label}: {count:,}" for label, count in counts.items()))
     print(f"wrote {args.out}")
     return 0
-
-
-# --------------------------------------------------------------------------- serve
 
 
 def command_serve(args: argparse.Namespace) -> int:
@@ -242,12 +226,7 @@ def command_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- bench
-
-
 def command_bench(args: argparse.Namespace) -> int:
-    import json
-
     from ..apps.bench import report_lines, run_bench
 
     _check_out_file(args.out, ".json", "the figures are JSON")
@@ -257,9 +236,6 @@ def command_bench(args: argparse.Namespace) -> int:
         json.dump(result.as_json(), handle, indent=1)
     print(f"wrote {args.out}")
     return 0
-
-
-# --------------------------------------------------------------------------- experiment
 
 
 def command_experiment(args: argparse.Namespace) -> int:
@@ -272,6 +248,5 @@ def command_experiment(args: argparse.Namespace) -> int:
                             lambda label, steps: progress(steps, False, label, lines=False))
     for line in result.lines:
         print(line)
-    print(f"wrote {result.run_dir}/: {', '.join(result.files)} "
-          f"({duration(result.seconds)})")
+    print(f"wrote {result.run_dir}/: {', '.join(result.files)} ({duration(result.seconds)})")
     return 0

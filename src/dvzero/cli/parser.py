@@ -135,13 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dvzero {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    _add_train(commands)
-    _add_evaluate(commands)
-    _add_predict(commands)
-    _add_plot(commands)
-    _add_serve(commands)
-    _add_bench(commands)
-    _add_experiment(commands)
+    for add_command in (_add_train, _add_evaluate, _add_predict, _add_plot, _add_serve,
+                        _add_bench, _add_experiment):
+        add_command(commands)
     return parser
 
 
@@ -238,12 +234,12 @@ def _add_evaluate(commands) -> None:
         description="Rebuild a network from a run directory or a parameter file (.npz, or the "
         "original post's .pkl) and print its accuracy on a test set: the data the run was "
         "trained on, unless --data-dir names other data.", formatter_class=_HelpFormatter)
-    evaluate.add_argument("source", type=path, metavar="RUN_DIR_OR_PARAMS",
-                          help="a run directory written by 'dvzero train', or a parameter file")
-    evaluate.add_argument("--data-dir", type=path, help=f"directory with the four IDX files: "
-                          f"{DATA_FILES_HELP} (default: the data the run was trained on, as "
-                          "its summary.json records; the shipped MNIST for a parameter file "
-                          "outside a run directory)")
+    add = evaluate.add_argument
+    add("source", type=path, metavar="RUN_DIR_OR_PARAMS",
+        help="a run directory written by 'dvzero train', or a parameter file")
+    add("--data-dir", type=path, help=f"directory with the four IDX files: {DATA_FILES_HELP} "
+        "(default: the data the run was trained on, as its summary.json records; the shipped "
+        "MNIST for a parameter file outside a run directory)")
 
 
 def _add_predict(commands) -> None:
@@ -257,15 +253,14 @@ def _add_predict(commands) -> None:
         epilog="examples:\n"
         "  dvzero predict runs/a seven.png                a run's network on one picture\n"
         "  dvzero predict runs/a/params.npz *.jpg --json  many pictures, as JSON\n")
-    predict.add_argument("model", type=path, metavar="RUN_DIR_OR_PARAMS",
-                         help="a run directory written by 'dvzero train', or a parameter file")
-    predict.add_argument("images", type=path, nargs="+", metavar="IMAGE",
-                         help="pictures of a handwritten digit")
-    predict.add_argument("--json", action="store_true", help="print one JSON array instead: "
-                         "an object per picture with file, digit and probabilities")
-    predict.add_argument("--show", action="store_true", help="also write, for each picture, "
-                         "NAME-input.png in the current directory: the 28x28 input the "
-                         "network saw beside its probabilities")
+    add = predict.add_argument
+    add("model", type=path, metavar="RUN_DIR_OR_PARAMS",
+        help="a run directory written by 'dvzero train', or a parameter file")
+    add("images", type=path, nargs="+", metavar="IMAGE", help="pictures of a handwritten digit")
+    add("--json", action="store_true", help="print one JSON array instead: an object per "
+        "picture with file, digit and probabilities")
+    add("--show", action="store_true", help="also write, for each picture, NAME-input.png in "
+        "the current directory: the 28x28 input the network saw beside its probabilities")
 
 
 def _add_plot(commands) -> None:
@@ -301,16 +296,15 @@ def _add_serve(commands) -> None:
         epilog="examples:\n"
         "  dvzero serve                      the runs in runs/ (trains one if there is none)\n"
         "  dvzero serve runs/a --port 8080   runs/a first, on http://127.0.0.1:8080/\n")
-    serve.add_argument("model", type=path, nargs="?", metavar="RUN_DIR_OR_PARAMS",
-                       help="the model shown first: a run directory or a parameter file "
-                       "(default: the newest run in runs/)")
-    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on "
-                       "(default: 127.0.0.1, this computer only; 0.0.0.0 opens the page to "
-                       "your whole network)")
-    serve.add_argument("--port", type=port_number, default=8000, help="the port to listen on; "
-                       "0 picks a free one (default: 8000)")
-    serve.add_argument("--no-progress", action="store_true", help="no progress bar when a "
-                       "network has to be trained first")
+    add = serve.add_argument
+    add("model", type=path, nargs="?", metavar="RUN_DIR_OR_PARAMS", help="the model shown "
+        "first: a run directory or a parameter file (default: the newest run in runs/)")
+    add("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, "
+        "this computer only; 0.0.0.0 opens the page to your whole network)")
+    add("--port", type=port_number, default=8000, help="the port to listen on; 0 picks a free "
+        "one (default: 8000)")
+    add("--no-progress", action="store_true", help="no progress bar when a network has to be "
+        "trained first")
 
 
 def _add_bench(commands) -> None:
@@ -336,11 +330,11 @@ def _add_experiment(commands) -> None:
         "into a run directory: " + "; ".join(f"{name}: {about}" for name, (about, _)
                                              in EXPERIMENTS.items()) + ".",
         formatter_class=_HelpFormatter)
-    experiment.add_argument("name", choices=tuple(EXPERIMENTS), metavar="NAME",
-                            help=f"one of {', '.join(EXPERIMENTS)}")
-    experiment.add_argument("--seed", type=seed_int, default=0, help="random seed (default: 0)")
-    experiment.add_argument("--out", type=path, help="run directory to write (default: "
-                            "runs/<timestamp>-NAME); nothing is ever overwritten")
-    experiment.add_argument("--data-dir", type=path, help="directory with the four IDX files "
-                            "(default: the MNIST copy shipped with dvzero)")
-    experiment.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add = experiment.add_argument
+    add("name", choices=tuple(EXPERIMENTS), metavar="NAME", help=f"one of {', '.join(EXPERIMENTS)}")
+    add("--seed", type=seed_int, default=0, help="random seed (default: 0)")
+    add("--out", type=path, help="run directory to write (default: runs/<timestamp>-NAME); "
+        "nothing is ever overwritten")
+    add("--data-dir", type=path, help="directory with the four IDX files (default: the MNIST "
+        "copy shipped with dvzero)")
+    add("--no-progress", action="store_true", help="no progress bar")

@@ -15,7 +15,9 @@ from .._format import duration
 
 def progress(steps: int, hide: bool, label: str | None = None, lines: bool = True,
               numerical: str | None = None):
-    """Progress bar; the original post's epoch lines; the numerical-gradient projection."""
+    """A callback reporting a training of ``steps`` steps: a bar (hidden if ``hide``; one
+    with a ``label`` is cleared when done), the epoch lines if ``lines``, and for a
+    ``numerical`` gradient the time projected after the first step."""
     from tqdm import tqdm
 
     from ..training import Callback

@@ -8,7 +8,6 @@ network saw and its first hidden layer, all in plain JSON types.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..apps.images import MAX_PIXELS, read_digit
+from ..apps.plot import read_summary
 from ..apps.predict import Predictor, load_predictor
 from ..runs.files import PARAMS_FILES, find_model
 
@@ -38,19 +38,13 @@ class ModelEntry:
         return {"id": self.id, "network": self.network, "test_acc": self.test_acc}
 
 
-def _summary(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return summary if isinstance(summary, dict) and "dvzero_version" in summary else None
-
-
-def _entry(model_id: str, run_dir: Path, summary: dict[str, Any] | None) -> ModelEntry:
+def _entry(model_id: str, path: Path, summary: dict[str, Any] | None) -> ModelEntry:
+    """The entry of the model in ``path``, named ``model_id``, with what its run's
+    ``summary`` (if any) says of it."""
     config = summary.get("config") if summary else None
     network = config.get("network") if isinstance(config, dict) else None
     test_acc = summary.get("test_acc") if summary else None
-    return ModelEntry(model_id, run_dir, network if isinstance(network, str) else "?",
+    return ModelEntry(model_id, path, network if isinstance(network, str) else "?",
                       float(test_acc) if isinstance(test_acc, (int, float)) else None)
 
 
@@ -65,10 +59,9 @@ def find_runs(runs_dir: str | os.PathLike[str]) -> list[ModelEntry]:
         return []
     found = []
     for child in children:
-        summary = _summary(child)
-        if summary is None or not any((child / name).is_file() for name in PARAMS_FILES):
-            continue
-        found.append(_entry(child.name, child, summary))
+        summary = read_summary(child)
+        if summary is not None and any((child / name).is_file() for name in PARAMS_FILES):
+            found.append(_entry(child.name, child, summary))
     return found
 
 
@@ -76,9 +69,9 @@ def given_model(path: str | os.PathLike[str]) -> tuple[ModelEntry, Predictor]:
     """The entry for a model named on the command line (a run directory or a parameter
     file), loaded: refused, with the reason, if it cannot predict digits."""
     predictor = load_predictor(path)
-    run_dir = predictor.params_file.parent
-    summary = _summary(run_dir) if predictor.params_file.name in PARAMS_FILES else None
-    return _entry(str(path), predictor.params_file, summary), predictor
+    params_file = predictor.params_file
+    summary = read_summary(params_file.parent) if params_file.name in PARAMS_FILES else None
+    return _entry(str(path), params_file, summary), predictor
 
 
 class Catalog:
@@ -105,24 +98,16 @@ class Catalog:
         return [given] + [entry for entry in runs if entry.id != given.id
                           and entry.path.resolve() != given.path.resolve().parent]
 
-    def _keep(self, predictor: Predictor) -> tuple[Predictor, threading.Lock]:
+    def _keep(self, predictor: Predictor) -> tuple[tuple[int, int], Predictor, threading.Lock]:
         stat = predictor.params_file.stat()
         kept = ((stat.st_mtime_ns, stat.st_size), predictor, threading.Lock())
         self._loaded[predictor.params_file.resolve()] = kept
-        return kept[1], kept[2]
-
-    def _predictor(self, entry: ModelEntry) -> tuple[Predictor, threading.Lock]:
-        """The network of ``entry``, loaded once, and again if its file has changed."""
-        source = find_model(entry.path)
-        key, stat = source.params_file.resolve(), source.params_file.stat()
-        kept = self._loaded.get(key)
-        if kept is not None and kept[0] == (stat.st_mtime_ns, stat.st_size):
-            return kept[1], kept[2]
-        return self._keep(load_predictor(entry.path))
+        return kept
 
     def load(self, model_id: str | None) -> tuple[ModelEntry, Predictor, threading.Lock]:
-        """The model of ``model_id`` (the first one if ``None``) and the lock to hold while
-        it computes; ``KeyError`` for an id that is not on offer."""
+        """The model of ``model_id`` (the first one if ``None``), loaded once and again if
+        its file has changed, and the lock to hold while it computes; ``KeyError`` for an
+        id that is not on offer."""
         entries = self.entries()
         if not entries:
             raise KeyError("no trained model")
@@ -131,15 +116,21 @@ class Catalog:
         if entry is None:
             raise KeyError(f"no model {model_id!r}")
         with self._loading:
-            return (entry, *self._predictor(entry))
+            params_file = find_model(entry.path).params_file
+            stat = params_file.stat()
+            kept = self._loaded.get(params_file.resolve())
+            if kept is None or kept[0] != (stat.st_mtime_ns, stat.st_size):
+                kept = self._keep(load_predictor(entry.path))
+            _, predictor, lock = kept
+            return entry, predictor, lock
 
     def predict(self, model_id: str | None, image: Any, max_pixels: int = MAX_PIXELS,
                 formats: tuple[str, ...] | None = None) -> dict[str, Any]:
         """The page's answer for a picture (a path or a file object holding PNG, JPEG, ...)
-        made MNIST-like by :func:`dvzero.images.read_digit`, as for ``dvzero predict``.
+        made MNIST-like by :func:`~dvzero.apps.images.read_digit`, as for ``dvzero predict``.
 
-        Raises ``KeyError`` for an unknown model and :class:`dvzero.images.ImageError` for a
-        picture that cannot be read or holds no ink.
+        Raises ``KeyError`` for an unknown model and :class:`~dvzero.apps.images.ImageError`
+        for a picture that cannot be read or holds no ink.
         """
         digit_image = read_digit(image, max_pixels, formats)
         entry, predictor, lock = self.load(model_id)

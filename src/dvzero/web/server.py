@@ -162,10 +162,8 @@ class Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ plumbing
 
     def _body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length")
         length = self.headers.get("Content-Length")
-        if length is None:
+        if length is None or "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length")
         if not re.fullmatch(r"[0-9]{1,15}", length.strip()):
             raise RequestError(HTTPStatus.BAD_REQUEST, "a malformed Content-Length")
@@ -197,8 +195,8 @@ class Handler(BaseHTTPRequestHandler):
                                f"this server answers only to {', '.join(self.hosts)}")
 
     @staticmethod
-    def _json(value: Any) -> tuple[HTTPStatus, str, bytes]:
-        return HTTPStatus.OK, "application/json", json.dumps(value).encode()
+    def _json(value: Any, status: HTTPStatus = HTTPStatus.OK) -> tuple[HTTPStatus, str, bytes]:
+        return status, "application/json", json.dumps(value).encode()
 
     def _answer(self, route: Callable[[], tuple[HTTPStatus, str, bytes]],
                 head: bool = False) -> None:
@@ -207,15 +205,15 @@ class Handler(BaseHTTPRequestHandler):
             self._check_host()
             status, content_type, body = route()
         except RequestError as exc:
-            status, content_type = exc.status, "application/json"
-            body = json.dumps({"error": str(exc)}).encode()
+            status, content_type, body = self._json({"error": str(exc)}, exc.status)
         except (DVZeroError, OSError, ValueError) as exc:  # a model that will not load
-            status, content_type = HTTPStatus.INTERNAL_SERVER_ERROR, "application/json"
-            body = json.dumps({"error": str(exc)}).encode()
+            status, content_type, body = self._json({"error": str(exc)},
+                                                    HTTPStatus.INTERNAL_SERVER_ERROR)
             self.log(f"error: {exc}")
         except Exception:  # noqa: BLE001 - one bad request must never stop the server
-            status, content_type = HTTPStatus.INTERNAL_SERVER_ERROR, "application/json"
-            body = json.dumps({"error": "internal error (see the server's output)"}).encode()
+            status, content_type, body = self._json(
+                {"error": "internal error (see the server's output)"},
+                HTTPStatus.INTERNAL_SERVER_ERROR)
             self.log(traceback.format_exc().rstrip())
         if self._has_unread_body():
             self.close_connection = True
@@ -234,9 +232,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
-        # No line per request (a drawing sends several a second), nor for idle browser
-        # connections timing out; the server's own failures go to ``log`` in _answer.
-        pass
+        """No line per request (a drawing sends several a second), nor for idle browser
+        connections timing out; the server's own failures go to ``log`` in _answer."""
 
 
 def make_server(catalog: Catalog, host: str = "127.0.0.1", port: int = 8000,
