@@ -40,8 +40,9 @@ class Trainer:
     Each step draws ``batch_size`` training samples at random **with replacement** (the
     original post's ``np.random.choice(train_size, batch_size)``), computes the gradient,
     lets the optimizer update the parameters and records the mini-batch loss after the
-    update. Every ``iter_per_epoch`` steps, starting with step 0, it measures the accuracy
-    on each set of ``evaluate``.
+    update (or, for a network whose ``loss_after_update`` is false, the loss of the forward
+    pass that gave the gradient). Every ``iter_per_epoch`` steps, starting with step 0, it
+    measures the accuracy on each set of ``evaluate``.
 
     Parameters
     ----------
@@ -51,30 +52,23 @@ class Trainer:
     x_train, t_train
         The training samples and their labels (one-hot or integers).
     evaluate
-        The sets measured each epoch, by name: ``{"test": (x_test, t_test)}``, and
-        ``"val"`` for a validation set; ``"train"`` is the training set unless given (a
-        fixed sample of it, say: see :func:`~dvzero.training.sampling.fixed_sample`).
-    step_num, batch_size
-        The original post's 10,000 steps of 100 samples.
-    optimizer
-        The update rule (see :mod:`dvzero.optimizers`); the original post's ``SGD(0.1)``.
+        The sets measured each epoch: ``{"test": (x_test, t_test)}``, with ``"val"`` for
+        a validation set; ``"train"`` is the training set unless given (a fixed sample
+        of it, say: :func:`~dvzero.training.sampling.fixed_sample`).
+    step_num, batch_size, optimizer
+        The original post's 10,000 steps of 100 samples, and ``SGD(0.1)``.
     gradient
-        ``"backprop"``; ``"numerical"``, the original post's loop; or ``"structured"``,
-        the same differences from cached activations (the two-layer network's).
+        ``"backprop"``, ``"numerical"`` (the original post's loop) or ``"structured"``
+        (the same differences from cached activations: the two-layer network's).
     rng
         A seed or :class:`numpy.random.Generator` for the mini-batches; ``None`` uses the
         global ``np.random``, as the original post does.
-    sampling
-        ``"replacement"`` (the original post's draws) or ``"shuffle"``: epochs of shuffled
-        mini-batches (see :mod:`dvzero.training.sampling`).
-    iter_per_epoch
-        Steps between evaluations: by default an epoch of the sampling.
+    sampling, iter_per_epoch
+        ``"replacement"`` or ``"shuffle"`` (see :mod:`dvzero.training.sampling`), and the
+        steps between evaluations (by default an epoch of the sampling).
     lr_schedule
-        ``"constant"``, ``"step"`` or ``"cosine"``: the optimizer's learning rate before each
-        update, from its rate at the start (see :func:`dvzero.optimizers.scheduled_lr`).
-
-    The loss is measured after the update, as the original post does, unless the network
-    records the loss of the forward pass that gave the gradient (``loss_after_update``).
+        ``"constant"``, ``"step"`` or ``"cosine"``: the learning rate before each update,
+        from the optimizer's at the start (:func:`dvzero.optimizers.scheduled_lr`).
 
     Training stops with :class:`~dvzero.errors.TrainingDiverged` when the loss is NaN or
     infinite, when a parameter is (checked every epoch), or when the loss explodes (see
@@ -257,6 +251,7 @@ class Trainer:
             self._notify("on_step_end", step, history.train_loss_list[step])
 
     def _raise_failure(self) -> None:
+        """Raise the divergence :meth:`_record` found, if any."""
         if self._failure is not None:
             raise self._failure
 
