@@ -191,6 +191,13 @@ def test_replacing_a_parameter_array_is_seen_by_the_layers(rng):
     net.params["W2"] = np.zeros_like(net.params["W2"])
     assert net.loss(x, t) == pytest.approx(np.log(3))  # zero logits: uniform probabilities
     assert net.loss(x, t) != before
+    net.params.update(W2=np.ones_like(net.params["W2"]))  # every logit equal again
+    assert net.loss(x, t) == pytest.approx(np.log(3))
+    net.params = {key: value.copy() for key, value in MultiLayerNet(5, [4], 3, rng=12)
+                  .params.items()}
+    assert net.loss(x, t) == before
+    net.params["W2"] *= 0.0  # in place: the layers hold the arrays themselves
+    assert net.loss(x, t) == pytest.approx(np.log(3))
 
 
 def test_a_pickle_of_a_deeper_network_says_to_use_npz(tmp_path):

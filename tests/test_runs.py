@@ -144,8 +144,9 @@ def test_data_whose_images_do_not_fit_is_refused(inverted_run, tmp_path, mnist_r
 @pytest.mark.parametrize(
     ("summary", "reason"),
     [("{not json", "not valid JSON"), ('{"note": "mine"}', "no dvzero_version"),
+     ("5", "no dvzero_version"),
      ('{"dvzero_version": "0.1.0", "config": {"data_dir": 3}}', "is not a string")],
-    ids=["damaged", "not-a-run", "bad-data-dir"],
+    ids=["damaged", "not-a-run", "a-number", "bad-data-dir"],
 )
 def test_a_summary_that_is_not_a_runs_is_set_aside_with_a_warning(inverted_run, tmp_path,
                                                                    summary, reason):

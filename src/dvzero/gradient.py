@@ -49,12 +49,8 @@ def numerical_gradient(f: Callable[[NDArray], float], x: NDArray[np.floating]) -
     return grad
 
 
-def gradient_descent(
-    f: Callable[[NDArray], float],
-    init_x: ArrayLike,
-    lr: float = 0.01,
-    step_num: int = 100,
-) -> NDArray[np.float64]:
+def gradient_descent(f: Callable[[NDArray], float], init_x: ArrayLike, lr: float = 0.01,
+                     step_num: int = 100) -> NDArray[np.float64]:
     """Minimise ``f`` from ``init_x`` by ``step_num`` steps of ``x -= lr * grad f(x)``.
 
     The gradient is :func:`numerical_gradient`'s. Returns the final ``x``, a new float64

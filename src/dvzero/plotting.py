@@ -27,13 +27,9 @@ def _save(figure, path: str | os.PathLike[str], tight_layout: bool = True, **opt
         figure.savefig(handle, format="png", **options)
 
 
-def plot_accuracy(
-    path: str | os.PathLike[str],
-    train_acc_list: Sequence[float],
-    test_acc_list: Sequence[float],
-    title: str | None = None,
-    val_acc_list: Sequence[float] | None = None,
-) -> None:
+def plot_accuracy(path: str | os.PathLike[str], train_acc_list: Sequence[float],
+                  test_acc_list: Sequence[float], title: str | None = None,
+                  val_acc_list: Sequence[float] | None = None) -> None:
     """The original post's plot: train and test accuracy per epoch, y from 0 to 1, the
     legend lower right."""
     figure = _new_figure()
@@ -51,12 +47,8 @@ def plot_accuracy(
     _save(figure, path)
 
 
-def plot_loss(
-    path: str | os.PathLike[str],
-    train_loss_list: Sequence[float],
-    smoothing_window: int = 100,
-    title: str | None = None,
-) -> None:
+def plot_loss(path: str | os.PathLike[str], train_loss_list: Sequence[float],
+              smoothing_window: int = 100, title: str | None = None) -> None:
     """Mini-batch loss per step, with a moving average over ``smoothing_window`` steps."""
     import numpy as np
 

@@ -1,16 +1,8 @@
 """``dvzero bench``: how fast this machine runs the original post's network, and how close
-the job comes to what the hardware can do.
-
-The *floor* of the job is the least time its matrix products alone (:func:`job_products`)
-could take on this machine, at the speeds measured for their shapes on one thread and on
-every core; everything else (activations, softmax, sampling, Python, files) is overhead
-above it. ``dvzero train`` runs each step's products on one thread, and the loss pass
-after each update and the evaluations beside the steps, on other threads: the *floor as
-run* is the least time that plan allows (:func:`floors`). The job's processor time, all
-its threads together, against the least its products take (:func:`core_seconds`) shows
-how much of the machine's work is the products and how much the work around them.
-:func:`run_bench` measures the products, a step of each way of computing the gradient, and
-the whole job, and returns plain numbers (:class:`BenchResult`).
+the job comes to what the hardware can do: its *floor*, the least time its matrix products
+alone (:func:`job_products`) could take here (:func:`floors`); everything else is overhead
+above it. :func:`run_bench` measures the products, a step of each way of computing the
+gradient, and the whole job, and returns plain numbers (:class:`BenchResult`).
 """
 
 from __future__ import annotations
@@ -83,14 +75,12 @@ def floors(products: list[Product], seconds: list[dict[int, float]], threads: in
     """The floor and the floor as run of :func:`job_products` ``products``, product ``i``
     taking ``seconds[i][k]`` on ``k`` BLAS threads (``k`` = 1 is required).
 
-    * The floor: the steps' own products one after another, each at its best speed, but no
-      less than all the work shared by the ``cores`` (each product's least core-seconds:
-      ``k`` times its time on ``k`` threads). The loss passes and the evaluations may run
-      beside the steps.
-    * The floor as run: the steps' own products on one thread, and the loss passes and the
-      evaluations one after another on one thread beside them (as ``dvzero train`` runs
-      them with two threads), but no less than all of it on one thread shared by the run's
-      ``threads``.
+    * The floor: the steps' own products one after another at their best speed, the loss
+      passes and the evaluations beside them, but no less than all the work (each
+      product's least core-seconds) shared by the ``cores``.
+    * The floor as run, as ``dvzero train`` runs them: the steps' own products on one
+      thread, the loss passes and the evaluations on a second, but no less than all of it
+      on one thread shared by the run's ``threads``.
     """
     def total(share: slice, cost) -> float:
         return _total(products[share], seconds[share], cost)

@@ -6,11 +6,9 @@ files (:func:`plot_run`), and sample digits of each class of a dataset
 from __future__ import annotations
 
 import csv
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -18,7 +16,7 @@ from .. import plotting
 from ..data import load_mnist
 from ..errors import UsageError
 from ..networks import load_network
-from ..runs.files import describe_data, find_model, recorded_data_dir
+from ..runs.files import describe_data, find_model, read_summary, recorded_data_dir
 from ..runs.pictures import draw_test_pictures, starting_filters
 from .evaluate import check_fits
 
@@ -30,16 +28,6 @@ class Pictures:
     run_dir: Path
     files: list[str]
     data_dir: str | None
-
-
-def read_summary(run_dir: Path) -> dict[str, Any] | None:
-    """The ``summary.json`` of a finished run, or ``None`` when it is missing, unreadable
-    or not the summary of a dvzero run (a JSON object with ``dvzero_version``)."""
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return summary if isinstance(summary, dict) and "dvzero_version" in summary else None
 
 
 def plot_run(run_dir: str | os.PathLike[str],

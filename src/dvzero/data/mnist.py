@@ -104,12 +104,9 @@ def dataset_fingerprint(data_dir: str | os.PathLike[str] | None = None) -> str:
     return digest.hexdigest()
 
 
-def load_idx_cached(
-    path: Path,
-    expected_sha256: str | None = None,
-    cache_dir: Path | None = None,
-    on_cache_error: Callable[[OSError], None] | None = None,
-) -> NDArray:
+def load_idx_cached(path: Path, expected_sha256: str | None = None,
+                    cache_dir: Path | None = None,
+                    on_cache_error: Callable[[OSError], None] | None = None) -> NDArray:
     """Read an IDX file through the cache (keyed by the file's content).
 
     On a cache miss the file is decoded — its uncompressed bytes checked against
@@ -168,9 +165,8 @@ def load_mnist(
     cache_dir: str | os.PathLike[str] | None = None,
     num_classes: int = 10,
 ) -> tuple[tuple[NDArray, NDArray], tuple[NDArray, NDArray]]:
-    """Load MNIST, or any dataset in its four-file IDX layout.
-
-    Returns ``(x_train, t_train), (x_test, t_test)``.
+    """Load MNIST, or any dataset in its four-file IDX layout, as ``(x_train, t_train),
+    (x_test, t_test)``.
 
     Parameters
     ----------
@@ -195,7 +191,6 @@ def load_mnist(
         problem = "is not a directory" if directory.exists() else "does not exist"
         raise DataError(f"data directory {directory} {problem}")
     cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
-
     arrays = {}
     cache_errors: list[OSError] = []
     for role, name in MNIST_FILES.items():

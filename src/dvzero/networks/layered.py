@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import weakref
 from typing import Any
 
 import numpy as np
@@ -117,6 +116,7 @@ class LayerNet:
     numerical_methods: tuple[str, ...] = ("naive",)
     #: The original post's pickle of the parameters, for its network.
     post_params_file: str | None = None
+    _built_for: list[int] | None = None  # the ids of the arrays the layers were built on
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -143,24 +143,21 @@ class LayerNet:
 
     # ------------------------------------------------------------------ layers
 
-    @property
-    def params(self) -> dict[str, NDArray]:
-        return self._params
-
-    @params.setter
-    def params(self, params: dict[str, NDArray]) -> None:
-        """New parameter arrays: the layers are rebuilt around them (and again whenever one
-        key is replaced, as in ``net.params["W1"] = W``)."""
-        self._params = _Params(params, self)
-        self._rebuild()
-
-    def _rebuild(self) -> None:
-        #: The layers in order; and (param key, layer, its attribute) for each parameter.
-        self._layers, self._trainable = self._build_layers(self._params)
-        self._last_layer = SoftmaxWithLoss()
-
     def _build_layers(self, params: dict[str, NDArray]) -> tuple[list, list]:
+        """The layers in order, holding the arrays of ``params`` themselves, and ``(key,
+        layer, attribute)`` for each parameter."""
         raise NotImplementedError
+
+    @property
+    def _layers(self) -> list:
+        """The layers around the arrays ``params`` holds: built again when it holds others
+        (``net.params = ...``, ``net.params["W1"] = W``), not when they are updated in
+        place, as the optimizers do."""
+        arrays = [id(value) for value in self.params.values()]
+        if arrays != self._built_for:
+            self._built, self._trainable = self._build_layers(self.params)
+            self._last_layer, self._built_for = SoftmaxWithLoss(), arrays
+        return self._built
 
     def _check_x(self, x: ArrayLike) -> NDArray:
         """``x`` as a batch ``(N, *input_shape)``: rows, images, or one sample."""
@@ -231,23 +228,22 @@ class LayerNet:
         """:meth:`loss`, the forward pass that backpropagation goes back through."""
         x = self._check_x(x)
         t = self._check_t(x, t)
-        return self._last_layer.forward(self._scores(x, train_flg), t) + self.weight_decay()
+        scores = self._scores(x, train_flg)  # the layers first: the last one goes with them
+        return self._last_layer.forward(scores, t) + self.weight_decay()
 
     def accuracy(self, x: ArrayLike, t: ArrayLike, batch_size: int | None = None) -> float:
-        """Share of samples whose most probable class is the one in ``t`` (predicting).
-
-        Measured ``batch_size`` samples at a time (by default as many as fit
-        :attr:`eval_budget_bytes`), so that 60,000 images need no gigabytes; softmax is
-        skipped, since it does not change which class is largest.
-        """
+        """Share of samples whose most probable class is the one in ``t`` (predicting),
+        ``batch_size`` samples at a time (:meth:`eval_batch_size` by default) so that 60,000
+        images need no gigabytes; without softmax, which does not change the largest score."""
         rows = x if isinstance(x, ScaledImages) else self._check_x(x)  # bytes: by chunks
         labels = labels_from_targets(self._check_t(rows, t), self.output_size)
         if len(rows) == 0:
             raise ValueError("accuracy of an empty set is undefined: x has 0 rows")
         batch_size = batch_size or self.eval_batch_size()
-        correct = sum(int(np.sum(np.argmax(self._scores(self._check_x(rows[i:i + batch_size])),
-                                           axis=1) == labels[i:i + batch_size]))
-                      for i in range(0, len(rows), batch_size))
+        correct = 0
+        for start in range(0, len(rows), batch_size):
+            scores = self._scores(self._check_x(rows[start:start + batch_size]))
+            correct += int(np.sum(np.argmax(scores, axis=1) == labels[start:start + batch_size]))
         return correct / float(len(rows))
 
     def eval_batch_size(self, most: int = 2000) -> int:
@@ -258,11 +254,9 @@ class LayerNet:
         return max(1, min(most, self.eval_budget_bytes // self.bytes_per_sample))
 
     def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, NDArray]:
-        """Gradients of the loss for every parameter by backpropagation, in training mode.
-
-        The loss of this forward pass (with dropout and batch statistics) is kept in
-        :attr:`last_loss`.
-        """
+        """Gradients of the loss for every parameter by backpropagation, in training mode;
+        the loss of this forward pass (with dropout and batch statistics) is kept in
+        :attr:`last_loss`."""
         self.last_loss = self._forward(x, t, train_flg=True)
         dout = self._last_layer.backward(1.0)
         for layer in reversed(self._layers[1:]):
@@ -278,12 +272,9 @@ class LayerNet:
 
     def numerical_gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, NDArray]:
         """The gradients of :meth:`gradient` by numerical differentiation (slow; for checking).
-
-        Every loss evaluation sees the same dropout masks (the generator is rewound to
-        where it stood, and the running averages too), so the result matches a
-        :meth:`gradient` call made from the same state; afterwards the network is left as
-        that call would leave it.
-        """
+        Every loss evaluation sees the same dropout masks and running averages (rewound each
+        time), so the result matches a :meth:`gradient` call from the same state, and the
+        network is left as that call would leave it."""
         x = self._check_x(x)
         rng_state = None if self.dropout_rng is None else self.dropout_rng.bit_generator.state
         saved = {key: value.copy() for key, value in self.buffers.items()}
@@ -359,31 +350,3 @@ class LayerNet:
         """Load what :meth:`save_params` wrote; mismatches are reported by name."""
         arrays, _ = storage.load_params_file(file_name)
         self.load_arrays(arrays, str(file_name))
-
-
-class _Params(dict):
-    """A network's ``params`` dict: replacing a key (or ``update``) rebuilds the layers.
-
-    (Updating an array in place, as the optimizers do, needs nothing: the layers hold the
-    arrays themselves.) It refers to its network weakly, so that a network is freed as
-    soon as it is dropped, with the arrays its layers hold.
-    """
-
-    def __init__(self, params: dict[str, NDArray], network: LayerNet) -> None:
-        super().__init__(params)
-        self._network = weakref.ref(network)
-
-    def __setitem__(self, key: str, value: NDArray) -> None:
-        replaced = self.get(key) is not value  # not ``params[key] -= ...``, which is in place
-        super().__setitem__(key, value)
-        if replaced:
-            self._layers_anew()
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        super().update(*args, **kwargs)
-        self._layers_anew()
-
-    def _layers_anew(self) -> None:
-        network = self._network()
-        if network is not None:
-            network._rebuild()

@@ -9,6 +9,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import UsageError
 
@@ -78,6 +79,16 @@ def find_model(path: str | os.PathLike[str]) -> ModelSource:
     return ModelSource(path, path.parent, data_dir, fingerprint)
 
 
+def read_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The ``summary.json`` of a finished run, or ``None`` when it is missing, unreadable
+    or not the summary of a dvzero run (a JSON object with ``dvzero_version``)."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) and "dvzero_version" in summary else None
+
+
 def _recorded_data(summary_path: Path) -> tuple[str | None, str | None]:
     """``(data_dir, data_sha256)`` from a run's summary; ``ValueError`` saying what is wrong."""
     try:
@@ -87,7 +98,7 @@ def _recorded_data(summary_path: Path) -> tuple[str | None, str | None]:
     except ValueError:
         raise ValueError("not valid JSON") from None
     config = summary.get("config") if isinstance(summary, dict) else None
-    if "dvzero_version" not in summary or not isinstance(config, dict) or "data_dir" not in config:
+    if not isinstance(config, dict) or "dvzero_version" not in summary or "data_dir" not in config:
         raise ValueError("no dvzero_version, or no config with a data_dir")
     data_dir, fingerprint = config["data_dir"], config.get("data_sha256")
     if not all(value is None or isinstance(value, str) for value in (data_dir, fingerprint)):

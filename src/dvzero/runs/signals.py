@@ -8,15 +8,12 @@ from typing import Any
 
 
 class StopOnSignal:
-    """While active, SIGINT and SIGTERM ask ``run`` to stop after the current step.
-
-    ``run`` is anything with ``request_stop()`` and a ``trainer`` (a
-    :class:`~dvzero.runs.run.Run`). ``announce(name)`` is called from the signal handler
-    while training is still under way, to say at once that the signal was heard (a
-    numerical step can take many seconds); it must be safe there (no buffered printing).
-    A second signal gets the default behaviour back (Ctrl-C twice ends at once, or once an
-    evaluation running beside the training is done; every write is atomic, so the files
-    stay whole). :attr:`received` names the signal.
+    """While active, SIGINT and SIGTERM ask ``run`` (a :class:`~dvzero.runs.run.Run`) to
+    stop after the current step. ``announce(name)`` is called from the signal handler while
+    training is under way, to say at once that the signal was heard (a numerical step can
+    take many seconds); it must be safe there (no buffered printing). A second signal gets
+    the default behaviour back: Ctrl-C twice ends at once, and the files stay whole, since
+    every write is atomic. :attr:`received` names the signal.
     """
 
     def __init__(self, run: Any, announce: Callable[[str], None] | None = None) -> None:

@@ -1,13 +1,8 @@
-"""Saving and loading parameters, checkpoints and run records, a module per concern.
-
-* :mod:`~dvzero.storage.safe_npz`: the safe ``.npz`` format of parameter files and
-  checkpoints (no pickle, a JSON header, a checksum of the arrays);
-* :mod:`~dvzero.storage.pickles`: the original post's ``.pkl`` files, read through a
-  restricted unpickler;
-* :mod:`~dvzero.storage.records`: ``summary.json`` and ``metrics.csv``.
-
-:func:`load_params_file` and :func:`save_params_file` choose the format. Every file is
-written atomically (see :mod:`dvzero._atomic`).
+"""Saving and loading parameters, checkpoints and run records: :mod:`~.safe_npz` (the safe
+``.npz`` format: no pickle, a JSON header, a checksum of the arrays), :mod:`~.pickles` (the
+original post's ``.pkl`` files, through a restricted unpickler) and :mod:`~.records`
+(``summary.json``, ``metrics.csv``). :func:`load_params_file` and :func:`save_params_file`
+choose the format; every file is written atomically (:mod:`dvzero._atomic`).
 """
 
 from __future__ import annotations
@@ -47,11 +42,8 @@ def load_params_file(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], 
         raise
 
 
-def save_params_file(
-    path: str | os.PathLike[str],
-    params: Mapping[str, NDArray],
-    meta: Mapping[str, Any] | None = None,
-) -> None:
+def save_params_file(path: str | os.PathLike[str], params: Mapping[str, NDArray],
+                     meta: Mapping[str, Any] | None = None) -> None:
     """Write ``params`` as ``.npz`` (with header), or the original post's pickle for any other
     suffix."""
     if Path(path).suffix == ".npz":

@@ -33,13 +33,9 @@ def save_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
         handle.write("\n")
 
 
-def save_metrics_csv(
-    path: str | os.PathLike[str],
-    train_loss_list: Sequence[float],
-    epoch_steps: Sequence[int],
-    train_acc_list: Sequence[float],
-    test_acc_list: Sequence[float],
-) -> None:
+def save_metrics_csv(path: str | os.PathLike[str], train_loss_list: Sequence[float],
+                     epoch_steps: Sequence[int], train_acc_list: Sequence[float],
+                     test_acc_list: Sequence[float]) -> None:
     """Write ``step,loss,epoch,train_acc,test_acc``: a row per step, accuracies on epoch rows."""
     accuracies = {
         step: (epoch, train_acc, test_acc)

@@ -41,12 +41,8 @@ def params_sha256(params: Mapping[str, NDArray]) -> str:
     return digest.hexdigest()
 
 
-def _write_npz(
-    path: str | os.PathLike[str],
-    arrays: Mapping[str, NDArray],
-    format_name: str,
-    meta: Mapping[str, Any],
-) -> None:
+def _write_npz(path: str | os.PathLike[str], arrays: Mapping[str, NDArray], format_name: str,
+               meta: Mapping[str, Any]) -> None:
     """Write ``arrays`` and a JSON header (format, versions, ``meta``, SHA-256) atomically."""
     if HEADER_KEY in arrays:
         raise ValueError(f"{HEADER_KEY!r} is reserved for the header")
@@ -139,12 +135,8 @@ _MIXED_PARTS = ("network_state", "sampler_state")
 _ANNOUNCED = ("steps_announced", "epochs_announced")
 
 
-def save_checkpoint(
-    path: str | os.PathLike[str],
-    params: Mapping[str, NDArray],
-    trainer_state: Mapping[str, Any],
-    meta: Mapping[str, Any],
-) -> None:
+def save_checkpoint(path: str | os.PathLike[str], params: Mapping[str, NDArray],
+                    trainer_state: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
     """Write a training checkpoint (atomically, no pickle).
 
     ``params`` are the network's arrays; ``trainer_state`` is

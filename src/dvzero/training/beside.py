@@ -1,25 +1,22 @@
 """Measuring beside the training: the loss after each update and the accuracies, on a
-second thread while the training goes on. ``Trainer.run(beside=True)``; ``dvzero train``
-chooses it for the networks that say it pays (``measured_beside``), with two threads.
+second thread while the training goes on (``Trainer.run(beside=True)``; ``dvzero train``
+chooses it for the networks that say it pays, ``measured_beside``, with two threads).
 
 What the trainer only measures changes nothing in the training, so it need not hold the
 training up:
 
 * the loss after each update (the original post's second forward pass a step): the
-  parameters after each update are copied into a group of at most :data:`GROUP` slots,
-  with the batch's rows; a full group goes to the thread, which measures all its losses in
-  one stacked pass (``stacked_loss``: the same products and sums as ``loss``, so the same
-  figures, bit for bit);
+  parameters after each update are copied into a group of slots, with the batch's rows;
+  a full group goes to the thread, which measures all its losses in one stacked pass
+  (``stacked_loss``: the same products and sums as ``loss``, the same figures bit for bit);
 * the accuracies of an epoch: a snapshot of the network (its arrays copied), measured in
-  chunks of :data:`CHUNK` rows whenever the thread has nothing else to do, so that a group
-  of losses waits for one chunk at most.
+  chunks of :data:`CHUNK` rows whenever the thread has no group to measure.
 
-The figures are those measured in place, bit for bit; only the callbacks come later, and
-always at the same steps: a step is handed back to the trainer (its callbacks made, its
-loss checked) ``lag`` steps after it (an epoch less a step: the evaluation measured after
-a step is then done, before the next evaluation starts), the trainer waiting if the thread
-is not done yet. The trainer's ``state_dict`` records everything measured or still being
-measured (:meth:`Beside.settle`), so a checkpoint is complete.
+Each step comes back to the trainer (its loss checked, its callbacks made) ``lag`` steps
+after it, in order: an epoch less a step, so that the evaluation measured after a step is
+done before the next one starts. These are fixed steps: the trainer waits for the thread
+if it is not done by then. The trainer's ``state_dict`` records everything measured or
+still being measured (:meth:`Beside.settle`), so a checkpoint is complete.
 """
 
 from __future__ import annotations
@@ -72,8 +69,7 @@ class Beside:
 
     def loss(self, step: int, x: NDArray, t: NDArray, rows: NDArray) -> None:
         """The loss of ``step`` after its update, on its batch (``rows`` of the training
-        set): a copy of the parameters to measure, or that of the gradient's forward
-        pass."""
+        set), or that of the gradient's forward pass."""
         if not self.loss_after_update:
             self._losses.append((step, float(self.network.last_loss)))
             return
@@ -110,8 +106,7 @@ class Beside:
         return self._take(math.inf)
 
     def close(self) -> None:
-        """Start nothing more, and wait for the work on the thread: nothing of this run
-        outlives it."""
+        """Start nothing more, and wait for the thread: nothing of this run outlives it."""
         self._chunks.clear()
         if self._last is not None:
             wait_for_all([self._last])  # one thread: what was handed over before is done

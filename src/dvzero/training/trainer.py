@@ -93,10 +93,9 @@ class Trainer:
         iter_per_epoch: int | None = None,
         lr_schedule: str = "constant",
     ) -> None:
-        if step_num < 0:
-            raise ValueError(f"step_num must be >= 0, got {step_num}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        for name, value, least in (("step_num", step_num, 0), ("batch_size", batch_size, 1)):
+            if value < least:
+                raise ValueError(f"{name} must be >= {least}, got {value}")
         for name, value, choices in (("gradient", gradient, GRADIENT_METHODS),
                                      ("lr_schedule", lr_schedule, SCHEDULES)):
             if value not in choices:
@@ -140,11 +139,8 @@ class Trainer:
     def run(self, callbacks: Sequence[Callback] = (), beside: bool = False) -> History:
         """Train from :attr:`next_step` up to ``step_num``, telling ``callbacks``, and return
         the :class:`History`; early, with :attr:`stopped` set, after :meth:`request_stop`.
-
-        ``beside=True`` measures the losses and the accuracies on a second thread while the
-        training goes on (see :mod:`dvzero.training.beside`): the same figures, and the
-        callbacks an epoch later than the steps they describe.
-        """
+        ``beside=True`` measures the losses and accuracies on a second thread meanwhile
+        (:mod:`dvzero.training.beside`): the same figures, the callbacks an epoch later."""
         if self.x_train is None:
             raise RuntimeError("the training data was released: this training is over")
         self.callbacks, self.stopped, self._failure = list(callbacks), False, None
@@ -217,9 +213,8 @@ class Trainer:
     # ------------------------------------------------------------------ what was measured
 
     def _record(self, measured: list[tuple[int, float, dict[str, float] | None]]) -> None:
-        """Add the measured steps ``(step, loss, accuracies or None)`` to the history, in
-        order, each loss checked; at the first that fails, keep its divergence (raised by
-        the loop) and record nothing after it."""
+        """Add the measured steps ``(step, loss, accuracies or None)`` to the history, each
+        loss checked; at the first that fails, keep the divergence and record no more."""
         losses = self.history.train_loss_list
         for step, loss, accuracies in measured:
             if self._failure is not None:
@@ -256,9 +251,8 @@ class Trainer:
             raise self._failure
 
     def _check_params(self, step: int) -> None:
-        """At an evaluation's step, a parameter that is NaN or infinite stops the training;
-        the losses measured before it are checked first, so a run stops where and why it
-        would measuring them in place."""
+        """A parameter that is NaN or infinite stops the training; the losses before it are
+        checked first, so a run stops where and why it would measuring them in place."""
         if bad_parameter(self.network.params) is None:
             return
         self._record(self._measure.settle())
@@ -275,17 +269,16 @@ class Trainer:
         self._stop_requested = True
 
     def is_healthy(self) -> bool:
-        """True unless a loss recorded is non-finite, the recent loss is above the
-        divergence limit (see :mod:`dvzero.training.divergence`), or a parameter is not
-        finite. During :meth:`run`, what is still being measured counts too."""
+        """True unless a loss failed its check, the recent loss is above the divergence
+        limit, or a parameter is not finite; during :meth:`run`, counting all measured."""
         if self._measure is not None:
             self._record(self._measure.settle())
         return (self._failure is None and bad_parameter(self.network.params) is None
                 and is_healthy(self.history.train_loss_list, self.initial_loss))
 
     def release_training_data(self) -> None:
-        """Let go of the training and validation images (their last accuracies measured),
-        leaving the memory they held to what comes after; :meth:`run` is refused then."""
+        """Let go of the training and validation images, for the memory they hold;
+        :meth:`run` is refused afterwards."""
         self.x_train = self.t_train = None
         self.eval_sets = [entry for entry in self.eval_sets if entry[0] == "test"]
 
@@ -293,12 +286,10 @@ class Trainer:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything :meth:`run` needs to continue exactly, as plain values and arrays
-        (the network's parameters are saved beside it): the step, how much of the history
-        the callbacks heard of, the RNG, the history, and the optimizer's, network's and
-        sampler's states. During :meth:`run`, what is being measured is recorded first."""
+        (the network's parameters are saved beside it). During :meth:`run`, what is being
+        measured is recorded first."""
         if self._measure is not None:
             self._record(self._measure.settle())
-        network_state = getattr(self.network, "state_dict", dict)()
         return {
             "next_step": self.next_step,
             "epochs_announced": self.epochs_announced,
@@ -307,7 +298,7 @@ class Trainer:
             "rng": rng_state(self.rng),
             "history": self.history.as_state(),
             "optimizer": self.optimizer.state_dict(),
-            "network_state": network_state,
+            "network_state": getattr(self.network, "state_dict", dict)(),
             "sampler_state": self.sampler.state_dict(),
         }
 
@@ -340,9 +331,8 @@ class Trainer:
 
 
 class InPlace:
-    """What :meth:`Trainer.run` measures, measured here and now: each step's loss and
-    accuracies are ready at that step. (:class:`~dvzero.training.beside.Beside` offers the
-    same four calls, measuring on a second thread.)"""
+    """What :meth:`Trainer.run` measures, measured here and now: each step is ready at
+    once. (:class:`~dvzero.training.beside.Beside` takes the same calls, on a thread.)"""
 
     def __init__(self, network: Any, eval_sets: list, loss_after_update: bool) -> None:
         self.network, self.eval_sets = network, eval_sets
@@ -350,8 +340,7 @@ class InPlace:
         self._measured: list[tuple[int, float, dict[str, float] | None]] = []
 
     def loss(self, step: int, x: NDArray, t: NDArray, rows: NDArray) -> None:
-        """The loss of ``step`` on its batch ``x``, ``t`` (``rows`` of the training set):
-        measured again after the update, or that of the gradient's forward pass."""
+        """The loss of ``step`` on its batch, after the update or from the gradient's pass."""
         loss = self.network.loss(x, t) if self.loss_after_update else self.network.last_loss
         self._measured.append((step, float(loss), None))
 
@@ -361,8 +350,7 @@ class InPlace:
         self._measured[-1] = (*self._measured[-1][:2], accuracies)
 
     def ready(self, step: int | None = None) -> list[tuple[int, float, dict[str, float] | None]]:
-        """The steps measured (up to ``step``, the last) and not yet handed back:
-        ``(step, loss, accuracies or None)``."""
+        """The steps measured and not handed back: ``(step, loss, accuracies or None)``."""
         measured, self._measured = self._measured, []
         return measured
 

@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..apps.images import MAX_PIXELS, read_digit
-from ..apps.plot import read_summary
 from ..apps.predict import Predictor, load_predictor
-from ..runs.files import PARAMS_FILES, find_model
+from ..runs.files import PARAMS_FILES, find_model, read_summary
 
 #: The most numbers of the hidden layer sent back; larger layers are not drawn.
 MAX_HIDDEN_VALUES = 20000
