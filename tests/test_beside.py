@@ -5,6 +5,7 @@ saved during a run complete; failures reported as in place."""
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -93,19 +94,46 @@ def test_beside_the_figures_and_the_callbacks_are_those_in_place(sampling, batch
 
 
 def test_the_measuring_is_done_on_another_thread():
-    threads = set()
+    threads = {"losses": set(), "accuracies": set()}
 
     class Watched(DeepVisionZeroNet):
         def stacked_loss(self, *args):
-            threads.add(threading.get_ident())
+            threads["losses"].add(threading.get_ident())
             return super().stacked_loss(*args)
 
         def accuracy(self, x, t, batch_size=None):  # the snapshots are Watched too
-            threads.add(threading.get_ident())
+            threads["accuracies"].add(threading.get_ident())
             return super().accuracy(x, t, batch_size)
 
-    make(Watched(12, 8, 4, dtype=np.float32, rng=0)).run(beside=True)
-    assert threads and threading.get_ident() not in threads
+    class SlowSGD(SGD):  # steps slow enough for the thread, at the lowest priority, to begin
+        def update(self, params, grads):
+            time.sleep(0.001)
+            super().update(params, grads)
+
+    make(Watched(12, 8, 4, dtype=np.float32, rng=0), optimizer=SlowSGD(0.5)).run(beside=True)
+    here = threading.get_ident()
+    # what the thread has not begun when it is due is measured here (the last accuracies:
+    # the run ends 9 steps after them), the rest on the thread
+    assert threads["losses"] - {here} and threads["accuracies"] - {here}
+
+
+def test_accuracies_due_before_the_thread_measured_them_are_measured_here(monkeypatch):
+    from dvzero.training import beside
+
+    count, counted_here = beside._Evaluation.count, []
+
+    def slow_on_the_thread(self, name, start, stop, network=None):  # a busy machine
+        if threading.current_thread() is threading.main_thread():
+            counted_here.append(start)
+        else:
+            time.sleep(0.005)
+        count(self, name, start, stop, network)
+
+    monkeypatch.setattr(beside._Evaluation, "count", slow_on_the_thread)
+    monkeypatch.setattr(beside, "CHUNK", 7)  # many chunks an evaluation
+    now, later = make(), make()
+    assert later.run(beside=True) == now.run()
+    assert counted_here  # the trainer did not wait for the thread to count them all
 
 
 @pytest.mark.parametrize("beside", [False, True])

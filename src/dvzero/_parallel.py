@@ -69,12 +69,13 @@ def limit_threads(threads: int | None, split_batches: bool = False) -> Iterator[
         _parts = outer
 
 
-def _pool(name: str, workers: int) -> ThreadPoolExecutor:
+def _pool(name: str, workers: int, initializer: Callable[[], None] | None = None
+          ) -> ThreadPoolExecutor:
     """The pool ``name``, made on first use and made again in a forked child (whose copy
     has no threads)."""
     pid, pool = _pools.get(name, (0, None))
     if pool is None or pid != os.getpid():
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        pool = ThreadPoolExecutor(workers, thread_name_prefix=name, initializer=initializer)
         _pools[name] = os.getpid(), pool
     return pool
 
@@ -127,15 +128,21 @@ def split_batch(work: Callable[[int, int], object], n: int, nbytes: int) -> None
 
 def beside(work: Callable[[], object]) -> Future:
     """Start ``work()`` on the one thread that measures beside a training, after what was
-    handed to it before. It sees this thread's NumPy error settings (``np.errstate``) as
-    they are now; split work inside it stays on that thread."""
+    handed to it before, at the lowest priority, with this thread's NumPy error settings
+    (``np.errstate``); split work inside it stays on that thread."""
     context = contextvars.copy_context()
 
     def pooled() -> object:
         _on_pool_thread.value = True
         return context.run(work)
 
-    return _pool("dvzero-beside", 1).submit(pooled)
+    return _pool("dvzero-beside", 1, _lowest_priority).submit(pooled)
+
+
+def _lowest_priority() -> None:
+    """This thread at niceness 19, where the system gives a thread a priority of its own."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def wait_for_all(futures: list[Future]) -> None:

@@ -1,10 +1,7 @@
-"""The ``dvzero`` command: ``train``, ``evaluate``, ``predict``, ``plot``, ``data``,
-``serve``, ``bench`` and ``experiment``.
-
-The only package that prints or exits: :mod:`~dvzero.cli.parser` reads the options,
-:mod:`~dvzero.cli.commands` calls the library and prints, :mod:`~dvzero.cli.progress`
-turns a training's callbacks into a progress bar. Library errors (bad data, bad files, a
-diverging run) become one clear line on stderr and a non-zero exit code.
+"""The ``dvzero`` command, the only code that prints or exits: :mod:`~.parser` reads the
+options, :mod:`~.commands` calls the library and prints, :mod:`~.progress` turns a
+training's callbacks into a progress bar. Library errors (bad data, bad files, a diverging
+run) become one clear line on stderr and a non-zero exit code.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
-"""Runs: the life of a training run in its directory.
-
-* :mod:`~dvzero.runs.config`: a run's settings, their defaults and checks, and the
-  network and optimizer built from them by name;
-* :mod:`~dvzero.runs.run`: :class:`Run`, from a new or interrupted directory to the
-  finished files;
-* :mod:`~dvzero.runs.directory`: making or refusing the directory; nothing is overwritten;
-* :mod:`~dvzero.runs.checkpoints`, :mod:`~dvzero.runs.lock`, :mod:`~dvzero.runs.signals`:
-  when checkpoints are saved, one process at a time, stopping cleanly on a signal;
-* :mod:`~dvzero.runs.pictures`: the pictures of a trained network;
-* :mod:`~dvzero.runs.files`: the files of a run directory, and the model a run left.
+"""Runs: the life of a training run in its directory. :mod:`~.config` (a run's settings,
+their defaults and checks, the network and optimizer built by name), :mod:`~.run`
+(:class:`Run`, from a new or interrupted directory to the finished files), :mod:`~.directory`
+(made or refused: nothing is overwritten), :mod:`~.checkpoints`, :mod:`~.lock`,
+:mod:`~.signals` (when checkpoints are saved, one process at a time, a clean stop on a
+signal), :mod:`~.pictures` (a trained network's pictures) and :mod:`~.files` (a run
+directory's files, and the model a run left).
 """
 
 from .config import check_settings, resolve

@@ -1,22 +1,20 @@
-"""Measuring beside the training: the loss after each update and the accuracies, on a
-second thread while the training goes on (``Trainer.run(beside=True)``; ``dvzero train``
-chooses it for the networks that say it pays, ``measured_beside``, with two threads).
+"""Measuring beside the training (``Trainer.run(beside=True)``; ``dvzero train`` chooses it
+for a network that says it pays, ``measured_beside``, with two threads): the loss after each
+update and the accuracies, on a second thread at the lowest priority.
 
-What the trainer only measures changes nothing in the training, so it need not hold the
-training up:
-
-* the loss after each update (the original post's second forward pass a step): the
-  parameters after each update are copied into a group of slots, with the batch's rows;
-  a full group goes to the thread, which measures all its losses in one stacked pass
-  (``stacked_loss``: the same products and sums as ``loss``, the same figures bit for bit);
-* the accuracies of an epoch: a snapshot of the network (its arrays copied), measured in
-  chunks of :data:`CHUNK` rows whenever the thread has no group to measure.
+They change nothing in the training, so they need not hold it up. The parameters after each
+update are copied into a group of slots, with the batch's rows; a full group goes to the
+thread, which measures its losses in one stacked pass (``stacked_loss``: the same products
+and sums as ``loss``, the same figures bit for bit). Once an epoch a snapshot of the network
+(its arrays copied) is measured in chunks of :data:`CHUNK` rows, whenever the thread has no
+group to measure.
 
 Each step comes back to the trainer (its loss checked, its callbacks made) ``lag`` steps
-after it, in order: an epoch less a step, so that the evaluation measured after a step is
-done before the next one starts. These are fixed steps: the trainer waits for the thread
-if it is not done by then. The trainer's ``state_dict`` records everything measured or
-still being measured (:meth:`Beside.settle`), so a checkpoint is complete.
+after it, in order: an epoch less a step, so that an evaluation is done before the next
+one starts. These are fixed steps: what the thread has not done by then (a busy machine
+leaves it little time) the trainer waits for, or measures itself if the thread has not
+begun it. ``state_dict`` records everything measured or still being measured
+(:meth:`Beside.settle`), so a checkpoint is complete.
 """
 
 from __future__ import annotations
@@ -55,13 +53,14 @@ class Beside:
         self.loss_after_update, self.lag = loss_after_update, lag
         step_bytes = sum(value.nbytes for value in network.params.values()) + \
             batch_size * x[:1].nbytes
-        #: Steps measured together: at most GROUP, and at most GROUP_BYTES of copies.
-        self.group = max(1, min(GROUP, GROUP_BYTES // step_bytes))
+        #: Steps measured together: at most GROUP, half the lag (the thread then has time
+        #: to begin a group before it is due), and GROUP_BYTES of copies.
+        self.group = max(1, min(GROUP, lag // 2, GROUP_BYTES // step_bytes))
         self._steps: list[int] = []  # the group being filled: its steps,
         self._rows: list[NDArray] = []  # their batches' rows,
         self._slots: dict[str, NDArray] | None = None  # and their parameters
         self._spare: list[dict[str, NDArray]] = []  # slots free to be filled again
-        self._groups: deque = deque()  # (steps, slots, future of their losses) handed over
+        self._groups: deque = deque()  # (steps, rows, slots, future of the losses) handed over
         self._losses: deque[tuple[int, float]] = deque()  # measured, not handed back
         self._evaluations: dict[int, _Evaluation] = {}  # by step
         self._chunks: deque = deque()  # (evaluation, name, start, stop) not yet started
@@ -108,8 +107,9 @@ class Beside:
     def close(self) -> None:
         """Start nothing more, and wait for the thread: nothing of this run outlives it."""
         self._chunks.clear()
-        if self._last is not None:
-            wait_for_all([self._last])  # one thread: what was handed over before is done
+        futures = [group[3] for group in self._groups] + [
+            future for evaluation in self._evaluations.values() for future in evaluation.futures]
+        wait_for_all([future for future in futures if not future.cancel()])
 
     def _hand_over(self) -> None:
         """Give the thread the group being filled, once the group before it is measured:
@@ -117,7 +117,7 @@ class Beside:
         self._collect(math.inf)
         steps, rows, slots = self._steps, self._rows, self._slots
         self._last = beside(lambda: self._measure(slots, rows))
-        self._groups.append((steps, slots, self._last))
+        self._groups.append((steps, rows, slots, self._last))
         self._steps, self._rows, self._slots = [], [], None
 
     def _measure(self, slots: dict[str, NDArray], rows: list[NDArray]) -> NDArray:
@@ -134,11 +134,12 @@ class Beside:
         evaluation.futures.append(self._last)
 
     def _collect(self, until: float) -> None:
-        """Take the losses of the groups measured, and of those with steps up to ``until``
-        (waiting for them)."""
-        while self._groups and (self._groups[0][2].done() or self._groups[0][0][0] <= until):
-            steps, slots, future = self._groups[0]
-            losses = future.result()  # an error is raised here, and again at each call
+        """Take the losses of the groups measured, and of those with steps up to ``until``:
+        waiting for the thread, or measuring here a group it has not begun."""
+        while self._groups and (self._groups[0][3].done() or self._groups[0][0][0] <= until):
+            steps, rows, slots, future = self._groups[0]
+            # an error is raised here, and again at each call
+            losses = self._measure(slots, rows) if future.cancel() else future.result()
             self._groups.popleft()
             self._losses.extend(zip(steps, map(float, losses), strict=True))
             self._spare.append(slots)
@@ -152,9 +153,11 @@ class Beside:
         while self._losses and self._losses[0][0] <= until:
             step, loss = self._losses[0]
             evaluation = self._evaluations.get(step)
-            if evaluation is not None:
-                while self._chunks:  # all of it, now
-                    self._start_chunk()
+            here = None  # the thread is late (a busy machine): the chunks it has not begun,
+            while self._chunks and self._chunks[0][0] is evaluation:  # here, on a copy
+                _, name, start, stop = self._chunks.popleft()
+                here = here or evaluation.network.snapshot()
+                evaluation.count(name, start, stop, here)
             measured.append((step, loss, evaluation and evaluation.result()))  # or its error
             self._losses.popleft()
             self._evaluations.pop(step, None)
@@ -162,19 +165,20 @@ class Beside:
 
 
 class _Evaluation:
-    """The accuracies of a snapshot, counted chunk by chunk on the thread."""
+    """The accuracies of a snapshot, counted chunk by chunk."""
 
     def __init__(self, network: Any, eval_sets: list) -> None:
         self.network = network
         self.sets = {name: (x, t) for name, x, t in eval_sets}
-        self.correct = dict.fromkeys(self.sets, 0)
+        self.correct: dict[tuple[str, int], int] = {}  # by chunk: (set, first row)
         self.futures: list[Future] = []
 
-    def count(self, name: str, start: int, stop: int) -> None:
-        """Count the right answers of rows ``start`` to ``stop`` of set ``name``."""
+    def count(self, name: str, start: int, stop: int, network: Any = None) -> None:
+        """Count the right answers of rows ``start`` to ``stop`` of set ``name``, with the
+        snapshot or, off the thread, a copy of it (its layers keep what they saw)."""
         x, t = self.sets[name]
-        accuracy = self.network.accuracy(x[start:stop], t[start:stop])
-        self.correct[name] += round(accuracy * (stop - start))
+        accuracy = (network or self.network).accuracy(x[start:stop], t[start:stop])
+        self.correct[name, start] = round(accuracy * (stop - start))
 
     def result(self) -> dict[str, float]:
         """The accuracies, as ``accuracy`` measures them in place (waiting for the
@@ -182,6 +186,8 @@ class _Evaluation:
         wait_for_all(self.futures)
         for future in self.futures:
             future.result()
-        return {name: (self.correct[name] / float(len(x)) if len(x)
+        correct = {name: sum(n for (chunk, _), n in self.correct.items() if chunk == name)
+                   for name in self.sets}
+        return {name: (correct[name] / float(len(x)) if len(x)
                        else self.network.accuracy(x, t))  # its error for an empty set
                 for name, (x, t) in self.sets.items()}

@@ -70,11 +70,10 @@ class Trainer:
         ``"constant"``, ``"step"`` or ``"cosine"``: the learning rate before each update,
         from the optimizer's at the start (:func:`dvzero.optimizers.scheduled_lr`).
 
-    Training stops with :class:`~dvzero.errors.TrainingDiverged` when the loss is NaN or
-    infinite, when a parameter is (checked every epoch), or when the loss explodes (see
-    :mod:`dvzero.training.divergence`). :meth:`request_stop` ends :meth:`run` after the
-    current step; :meth:`state_dict` and :meth:`load_state_dict` capture and restore
-    everything the loop needs to continue exactly where it stopped.
+    A NaN or infinite loss or parameter, or an exploding loss, stops the training with
+    :class:`~dvzero.errors.TrainingDiverged` (:mod:`dvzero.training.divergence`).
+    :meth:`request_stop` ends :meth:`run` after the current step; :meth:`state_dict` and
+    :meth:`load_state_dict` let a run continue exactly where it stopped.
     """
 
     def __init__(
@@ -158,7 +157,6 @@ class Trainer:
             self._steps()
             self._record(self._measure.settle())
             self._announce()
-            self._raise_failure()
         except BaseException:
             with contextlib.suppress(BaseException):  # the history stays whole
                 self._record(self._measure.settle())
@@ -194,8 +192,7 @@ class Trainer:
                 self._check_params(i)
                 measure.accuracies(i)
             self._record(measure.ready(i))
-            self._announce()
-            self._raise_failure()
+            self._announce()  # and stop at a divergence
             if self._stop_requested:
                 self._stop_requested = False
                 self.stopped = self.next_step < self.step_num
@@ -230,7 +227,8 @@ class Trainer:
 
     def _announce(self, until: int | None = None) -> None:
         """Tell the callbacks about the recorded steps they have not heard of (up to step
-        ``until``, not included), in order: an evaluation before its step."""
+        ``until``, not included), in order, an evaluation before its step; then raise the
+        divergence :meth:`_record` found, if any."""
         history = self.history
         checked = len(history.train_loss_list) - (self._failure is not None)
         until = checked if until is None else min(until, checked)
@@ -244,9 +242,6 @@ class Trainer:
                              history.train_acc_list[epoch], history.test_acc_list[epoch])
             self.steps_announced += 1
             self._notify("on_step_end", step, history.train_loss_list[step])
-
-    def _raise_failure(self) -> None:
-        """Raise the divergence :meth:`_record` found, if any."""
         if self._failure is not None:
             raise self._failure
 
@@ -257,7 +252,6 @@ class Trainer:
             return
         self._record(self._measure.settle())
         self._announce(until=step)
-        self._raise_failure()
         check_params(step, self.history.train_loss_list[step], self.network.params)
 
     def _notify(self, event: str, *args: Any) -> None:
