@@ -277,6 +277,10 @@ def test_a_failure_on_the_thread_fails_the_run_and_leaves_nothing_running(part):
     # what was measured before the failure is recorded, each loss at its own step
     losses = trainer.history.train_loss_list
     assert losses == make().run().train_loss_list[:len(losses)]
+    # the steps done and not measured are not silently dropped from a state or a new run
+    for go_on in (trainer.state_dict, lambda: trainer.run(beside=True)):
+        with pytest.raises(RuntimeError, match=f"steps {len(losses)} to .* were measured"):
+            go_on()
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
@@ -309,3 +313,91 @@ def test_a_network_measures_its_loss_beside_only_in_one_pass():
     # a network recording the loss of its forward pass measures only its accuracies beside
     now, later = make(MultiLayerNet(12, [8], 4, rng=0)), make(MultiLayerNet(12, [8], 4, rng=0))
     assert later.run(beside=True) == now.run()
+
+
+class InterruptedOnce(DeepVisionZeroNet):
+    """Ctrl-C comes while its accuracy is measured for the ``at``-th time (its copies count
+    with it)."""
+
+    def __init__(self, *args, at, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls, self.at = [0], at
+
+    def accuracy(self, x, t, batch_size=None):
+        self.calls[0] += 1
+        if self.calls[0] == self.at:
+            raise KeyboardInterrupt
+        return super().accuracy(x, t, batch_size)
+
+
+@pytest.mark.parametrize("at", [1, 5, 6])
+def test_a_run_interrupted_while_measuring_accuracies_resumes_to_the_same_run(at):
+    whole = make()
+    whole.run()
+    trainer = make(InterruptedOnce(12, 8, 4, dtype=np.float32, rng=0, at=at))
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    resumed = make()
+    resumed.network.params = params_of(trainer)
+    resumed.load_state_dict(trainer.state_dict())
+    assert resumed.run(beside=True) == whole.history
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_a_learning_rate_set_before_a_constant_schedule_run_is_kept(beside):
+    trainer = make()
+    trainer.optimizer.lr = 0.0
+    before = params_of(trainer)
+    trainer.run(beside=beside)
+    assert trainer.optimizer.lr == 0.0
+    assert all(np.array_equal(value, trainer.network.params[key]) for key, value in before.items())
+
+
+class ExplodingSGD(SGD):
+    """SGD whose learning rate is 10,000 times larger from update ``at`` on."""
+
+    def __init__(self, lr, at):
+        super().__init__(lr)
+        self.updates, self.at, self.big = 0, at, lr * 1e4
+
+    def update(self, params, grads):
+        if self.updates >= self.at:
+            self.lr = self.big
+        super().update(params, grads)
+        self.updates += 1
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_callbacks_asking_for_health_or_state_see_the_run_as_in_place(beside):
+    """Asked each epoch, the trainer's health and state count what the thread measured: a
+    divergence measured and not yet announced is raised, not saved in a state."""
+    states, calls = [], Recorder()
+
+    class Asks(Callback):
+        def on_train_begin(self, trainer):
+            self.trainer = trainer
+
+        def on_epoch_end(self, epoch, step, train_acc, test_acc):
+            if self.trainer.is_healthy():  # as the command line's checkpoints do
+                states.append(self.trainer.state_dict())
+
+    trainer = make(DeepVisionZeroNet(12, 8, 4, rng=0), steps=300,
+                   optimizer=ExplodingSGD(0.5, at=40), iter_per_epoch=10)
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as caught:
+        trainer.run([calls, Asks()], beside=beside)
+    assert caught.value.step == 46
+    assert calls.sequence()[-1][:2] == ("step", 45) and len(calls.events) == 51
+    assert len(states) >= 4
+    with pytest.raises(TrainingDiverged):
+        trainer.state_dict()
+    for state in states:
+        make(DeepVisionZeroNet(12, 8, 4, rng=0), steps=300).load_state_dict(state)
+
+
+def test_measuring_beside_needs_a_network_that_can_be_copied():
+    network = DeepVisionZeroNet(12, 8, 4, rng=0)
+    network.snapshot = None
+    trainer = make(network)
+    with pytest.raises(ValueError, match="snapshot"):
+        trainer.run(beside=True)
+    assert trainer.next_step == 0 and trainer.history.train_loss_list == []

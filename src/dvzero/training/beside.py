@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,10 +46,10 @@ class Beside:
 
     def __init__(self, network: Any, x: Any, t: Any, eval_sets: list, batch_size: int,
                  loss_after_update: bool, lag: int) -> None:
-        if loss_after_update and not callable(getattr(network, "stacked_loss", None)):
-            raise ValueError(f"measuring beside the training needs a network that measures "
-                             f"many losses in one pass (stacked_loss); "
-                             f"{type(network).__name__} has none")
+        needs = ["snapshot", *(["stacked_loss"] if loss_after_update else [])]
+        if not all(callable(getattr(network, name, None)) for name in needs):
+            raise ValueError(f"measuring beside the training needs a network with "
+                             f"{' and '.join(needs)}; {type(network).__name__} has not")
         self.network, self.x, self.t, self.eval_sets = network, x, t, eval_sets
         self.loss_after_update, self.lag = loss_after_update, lag
         step_bytes = sum(value.nbytes for value in network.params.values()) + \
@@ -60,7 +61,7 @@ class Beside:
         self._rows: list[NDArray] = []  # their batches' rows,
         self._slots: dict[str, NDArray] | None = None  # and their parameters
         self._spare: list[dict[str, NDArray]] = []  # slots free to be filled again
-        self._groups: deque = deque()  # (steps, rows, slots, future of the losses) handed over
+        self._groups: deque[_Group] = deque()  # handed over, in order
         self._losses: deque[tuple[int, float]] = deque()  # measured, not handed back
         self._evaluations: dict[int, _Evaluation] = {}  # by step
         self._chunks: deque = deque()  # (evaluation, name, start, stop) not yet started
@@ -72,8 +73,8 @@ class Beside:
         if not self.loss_after_update:
             self._losses.append((step, float(self.network.last_loss)))
             return
-        if self._rows and len(rows) != len(self._rows[-1]):
-            self._hand_over()  # a batch of another size (the end of a shuffled epoch)
+        if self._rows and (len(self._rows) == self.group or len(rows) != len(self._rows[-1])):
+            self._hand_over()  # a full group (or a batch of another size), before this step
         if self._slots is None:
             self._slots = self._spare.pop() if self._spare else {
                 key: np.empty((self.group, *value.shape), value.dtype)
@@ -82,8 +83,6 @@ class Beside:
             self._slots[key][len(self._steps)] = value
         self._steps.append(step)
         self._rows.append(np.array(rows))  # a sampler may reuse its array
-        if len(self._steps) == self.group:
-            self._hand_over()
 
     def accuracies(self, step: int) -> None:
         """The accuracies of the network as it is after ``step``, measured on a snapshot."""
@@ -92,7 +91,7 @@ class Beside:
         self._chunks.extend((evaluation, name, start, min(start + CHUNK, len(x)))
                             for name, x, _ in self.eval_sets for start in range(0, len(x), CHUNK))
 
-    def ready(self, step: int) -> list[tuple[int, float, dict[str, float] | None]]:
+    def ready(self, step: int) -> Iterator[tuple[int, float, dict[str, float] | None]]:
         """The steps up to ``step - lag`` not yet handed back, measured (waiting for the
         thread if it is not done): ``(step, loss, accuracies or None)``, in order. The
         thread, if idle, is given the next chunk of an evaluation."""
@@ -100,27 +99,27 @@ class Beside:
             self._start_chunk()
         return self._take(step - self.lag)
 
-    def settle(self) -> list[tuple[int, float, dict[str, float] | None]]:
+    def settle(self) -> Iterator[tuple[int, float, dict[str, float] | None]]:
         """Every step handed in and not yet handed back, measured."""
         return self._take(math.inf)
 
     def close(self) -> None:
         """Start nothing more, and wait for the thread: nothing of this run outlives it."""
         self._chunks.clear()
-        futures = [group[3] for group in self._groups] + [
-            future for evaluation in self._evaluations.values() for future in evaluation.futures]
-        wait_for_all([future for future in futures if not future.cancel()])
+        for group in self._groups:
+            group.future.cancel()
+        wait_for_all([beside(lambda: None)])  # the thread works in turn: then nothing is left
 
     def _hand_over(self) -> None:
         """Give the thread the group being filled, once the group before it is measured:
         one group at a time waits for the thread, so memory stays bounded."""
         self._collect(math.inf)
         steps, rows, slots = self._steps, self._rows, self._slots
-        self._last = beside(lambda: self._measure(slots, rows))
-        self._groups.append((steps, rows, slots, self._last))
+        self._last = beside(lambda: self._stacked_losses(slots, rows))
+        self._groups.append(_Group(steps, rows, slots, self._last))
         self._steps, self._rows, self._slots = [], [], None
 
-    def _measure(self, slots: dict[str, NDArray], rows: list[NDArray]) -> NDArray:
+    def _stacked_losses(self, slots: dict[str, NDArray], rows: list[NDArray]) -> NDArray:
         """The losses of a group, in one stacked pass (on the thread)."""
         count, picked = len(rows), np.concatenate(rows)
         x = self.x[picked].reshape(count, len(rows[0]), -1)
@@ -136,32 +135,50 @@ class Beside:
     def _collect(self, until: float) -> None:
         """Take the losses of the groups measured, and of those with steps up to ``until``:
         waiting for the thread, or measuring here a group it has not begun."""
-        while self._groups and (self._groups[0][3].done() or self._groups[0][0][0] <= until):
-            steps, rows, slots, future = self._groups[0]
-            # an error is raised here, and again at each call
-            losses = self._measure(slots, rows) if future.cancel() else future.result()
+        while self._groups and (self._groups[0].future.done() or self._groups[0].steps[0] <= until):
+            group = self._groups[0]
+            if group.future.cancel():  # the thread has not begun it: here, then
+                losses = self._stacked_losses(group.slots, group.rows)
+            else:
+                losses = group.future.result()  # its error is raised here, at each call
             self._groups.popleft()
-            self._losses.extend(zip(steps, map(float, losses), strict=True))
-            self._spare.append(slots)
+            self._losses.extend(zip(group.steps, map(float, losses), strict=True))
+            self._spare.append(group.slots)
 
-    def _take(self, until: float) -> list[tuple[int, float, dict[str, float] | None]]:
-        """The steps up to ``until``, measured, in order."""
+    def _take(self, until: float) -> Iterator[tuple[int, float, dict[str, float] | None]]:
+        """The steps up to ``until``, measured, in order, each taken as it is handed back
+        (an error on the way leaves the rest to take)."""
         if self._steps and self._steps[0] <= until:
             self._hand_over()  # a step due is in the group being filled
         self._collect(until)
-        measured = []
         while self._losses and self._losses[0][0] <= until:
             step, loss = self._losses[0]
             evaluation = self._evaluations.get(step)
-            here = None  # the thread is late (a busy machine): the chunks it has not begun,
-            while self._chunks and self._chunks[0][0] is evaluation:  # here, on a copy
-                _, name, start, stop = self._chunks.popleft()
-                here = here or evaluation.network.snapshot()
-                evaluation.count(name, start, stop, here)
-            measured.append((step, loss, evaluation and evaluation.result()))  # or its error
+            accuracies = None if evaluation is None else self._accuracies(evaluation)
             self._losses.popleft()
             self._evaluations.pop(step, None)
-        return measured
+            yield step, loss, accuracies
+
+    def _accuracies(self, evaluation: _Evaluation) -> dict[str, float]:
+        """An evaluation's accuracies: the chunks the thread has not begun (it is late: a
+        busy machine) counted here, on a copy of the snapshot, then the rest waited for."""
+        copy = None
+        while self._chunks and self._chunks[0][0] is evaluation:
+            _, name, start, stop = self._chunks[0]
+            copy = copy or evaluation.network.snapshot()
+            evaluation.count(name, start, stop, copy)
+            self._chunks.popleft()
+        return evaluation.result()
+
+
+class _Group(NamedTuple):
+    """Steps whose losses are measured together: their batches' rows, their parameters'
+    copies (the slots) and the future of the losses."""
+
+    steps: list[int]
+    rows: list[NDArray]
+    slots: dict[str, NDArray]
+    future: Future
 
 
 class _Evaluation:

@@ -41,8 +41,7 @@ class History:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> History:
-        """The history :meth:`as_state` gave (a checkpoint without ``val_acc_list`` has
-        none)."""
+        """The history :meth:`as_state` gave (a checkpoint without ``val_acc_list`` has none)."""
         return cls(train_loss_list=[float(v) for v in state["train_loss_list"]],
                    train_acc_list=[float(v) for v in state["train_acc_list"]],
                    test_acc_list=[float(v) for v in state["test_acc_list"]],

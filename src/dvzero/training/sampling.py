@@ -44,8 +44,7 @@ class ReplacementSampler:
 
     name = "replacement"
 
-    def __init__(self, train_size: int, batch_size: int,
-                 rng: np.random.Generator | None) -> None:
+    def __init__(self, train_size: int, batch_size: int, rng: np.random.Generator | None) -> None:
         self.train_size, self.batch_size, self.rng = train_size, batch_size, rng
         self.iter_per_epoch = default_iter_per_epoch(train_size, batch_size)
 
@@ -70,8 +69,7 @@ class ShuffledSampler:
 
     name = "shuffle"
 
-    def __init__(self, train_size: int, batch_size: int,
-                 rng: np.random.Generator | None) -> None:
+    def __init__(self, train_size: int, batch_size: int, rng: np.random.Generator | None) -> None:
         self.train_size, self.batch_size, self.rng = train_size, batch_size, rng
         self.iter_per_epoch = max(math.ceil(train_size / batch_size), 1)
         self.order: NDArray[np.intp] | None = None
@@ -95,8 +93,7 @@ class ShuffledSampler:
         self.order = None if order is None else np.asarray(order, dtype=np.intp)
 
 
-def make_sampler(name: str, train_size: int, batch_size: int,
-                 rng: np.random.Generator | None):
+def make_sampler(name: str, train_size: int, batch_size: int, rng: np.random.Generator | None):
     """The sampler called ``name`` (see :data:`SAMPLINGS`)."""
     samplers = {sampler.name: sampler for sampler in (ReplacementSampler, ShuffledSampler)}
     if name not in samplers:

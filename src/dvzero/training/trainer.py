@@ -7,6 +7,7 @@ command line turns into a progress bar and the original post's per-epoch lines.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from numpy.typing import NDArray
 from .._rng import restore_rng, rng_state
 from ..errors import TrainingDiverged
 from ..optimizers import SCHEDULES, SGD, scheduled_lr
+from .beside import Beside
 from .divergence import (
     DIVERGENCE_REFERENCE_SIZE,
     DIVERGENCE_WINDOW,
@@ -99,8 +101,7 @@ class Trainer:
                                      ("lr_schedule", lr_schedule, SCHEDULES)):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-        if gradient == "structured" and "structured" not in getattr(
-                network, "numerical_methods", ()):
+        if gradient == "structured" and gradient not in getattr(network, "numerical_methods", ()):
             raise ValueError(f"gradient='structured' needs a network with a structured "
                              f"numerical gradient (the two-layer network); "
                              f"{type(network).__name__} has none")
@@ -142,10 +143,9 @@ class Trainer:
         (:mod:`dvzero.training.beside`): the same figures, the callbacks an epoch later."""
         if self.x_train is None:
             raise RuntimeError("the training data was released: this training is over")
+        self._check_whole()
         self.callbacks, self.stopped, self._failure = list(callbacks), False, None
         if beside:
-            from .beside import Beside
-
             self._measure = Beside(self.network, self.x_train, self.t_train, self.eval_sets,
                                    self.batch_size, self.loss_after_update,
                                    lag=max(self.iter_per_epoch - 1, 1))
@@ -153,6 +153,7 @@ class Trainer:
             self._measure = InPlace(self.network, self.eval_sets, self.loss_after_update)
         try:
             self._notify("on_train_begin", self)
+            self._measure_missing_accuracies()
             self._announce()  # what a checkpoint had recorded and not yet announced
             self._steps()
             self._record(self._measure.settle())
@@ -171,6 +172,14 @@ class Trainer:
         self._notify("on_train_end", self.history)
         return self.history
 
+    def _measure_missing_accuracies(self) -> None:
+        """The accuracies after the last step done, if it was an evaluation's and they are
+        missing (measuring them in place was interrupted: the network is as it left it)."""
+        last, epoch_steps = self.next_step - 1, self.history.epoch_steps
+        if last >= 0 and last % self.iter_per_epoch == 0 and epoch_steps[-1:] != [last]:
+            self.history.add_accuracies(last, {name: self.network.accuracy(x, t)
+                                               for name, x, t in self.eval_sets})
+
     def _steps(self) -> None:
         """The original post's loop, from :attr:`next_step` on."""
         network, measure = self.network, self._measure
@@ -182,7 +191,8 @@ class Trainer:
             x_batch = self.x_train[batch_mask]
             t_batch = self.t_train[batch_mask]
 
-            self.optimizer.lr = scheduled_lr(self.lr_schedule, self.base_lr, i, self.step_num)
+            if self.lr_schedule != "constant":
+                self.optimizer.lr = scheduled_lr(self.lr_schedule, self.base_lr, i, self.step_num)
             grad = self.compute_gradient(x_batch, t_batch)
             self.optimizer.update(network.params, grad)
             measure.loss(i, x_batch, t_batch, batch_mask)
@@ -216,6 +226,8 @@ class Trainer:
         for step, loss, accuracies in measured:
             if self._failure is not None:
                 return
+            if step != len(losses):  # a failed run's measurements: none may be misfiled
+                raise RuntimeError(f"step {step} cannot be recorded after {len(losses)} steps")
             losses.append(loss)
             try:
                 check_loss(step, loss, losses[-DIVERGENCE_WINDOW:], self.initial_loss)
@@ -225,15 +237,15 @@ class Trainer:
             if accuracies is not None:
                 self.history.add_accuracies(step, accuracies)
 
-    def _announce(self, until: int | None = None) -> None:
+    def _announce(self, until: float = math.inf) -> None:
         """Tell the callbacks about the recorded steps they have not heard of (up to step
         ``until``, not included), in order, an evaluation before its step; then raise the
         divergence :meth:`_record` found, if any."""
         history = self.history
-        checked = len(history.train_loss_list) - (self._failure is not None)
-        until = checked if until is None else min(until, checked)
-        while self.steps_announced < until:
+        while self.steps_announced < min(until, len(history.train_loss_list)):
             step = self.steps_announced
+            if self._failure is not None and self._failure.step == step:
+                break  # a loss that failed its check is not announced
             while (self.epochs_announced < len(history.epoch_steps)
                    and history.epoch_steps[self.epochs_announced] <= step):
                 epoch = self.epochs_announced
@@ -253,6 +265,13 @@ class Trainer:
         self._record(self._measure.settle())
         self._announce(until=step)
         check_params(step, self.history.train_loss_list[step], self.network.params)
+
+    def _check_whole(self) -> None:
+        """Refuse to go on from a run that failed before its last steps were measured."""
+        if len(self.history.train_loss_list) != self.next_step:
+            raise RuntimeError(f"the run failed before steps {len(self.history.train_loss_list)}"
+                               f" to {self.next_step - 1} were measured: a training without "
+                               f"their losses cannot be saved or continued")
 
     def _notify(self, event: str, *args: Any) -> None:
         for callback in self.callbacks:
@@ -284,6 +303,9 @@ class Trainer:
         measured is recorded first."""
         if self._measure is not None:
             self._record(self._measure.settle())
+        if self._failure is not None:  # nothing to continue from
+            raise self._failure
+        self._check_whole()
         return {
             "next_step": self.next_step,
             "epochs_announced": self.epochs_announced,
@@ -305,8 +327,7 @@ class Trainer:
         epochs_announced = int(state.get("epochs_announced", len(history.epoch_steps)))
         steps_announced = int(state.get("steps_announced", next_step))
         for name, value, most in (("next_step", next_step, self.step_num),
-                                  ("epochs_announced", epochs_announced,
-                                   len(history.epoch_steps)),
+                                  ("epochs_announced", epochs_announced, len(history.epoch_steps)),
                                   ("steps_announced", steps_announced, next_step)):
             if not 0 <= value <= most:
                 raise ValueError(f"{name} {value} is outside 0..{most}")
@@ -329,8 +350,7 @@ class InPlace:
     once. (:class:`~dvzero.training.beside.Beside` takes the same calls, on a thread.)"""
 
     def __init__(self, network: Any, eval_sets: list, loss_after_update: bool) -> None:
-        self.network, self.eval_sets = network, eval_sets
-        self.loss_after_update = loss_after_update
+        self.network, self.eval_sets, self.loss_after_update = network, eval_sets, loss_after_update
         self._measured: list[tuple[int, float, dict[str, float] | None]] = []
 
     def loss(self, step: int, x: NDArray, t: NDArray, rows: NDArray) -> None:
@@ -375,7 +395,5 @@ def _eval_sets(evaluate: Mapping[str, tuple[NDArray, NDArray]], x_train: NDArray
 
 def train(network: Any, x_train: NDArray, t_train: NDArray, x_test: NDArray,
           t_test: NDArray, callbacks: Sequence[Callback] = (), **options: Any) -> History:
-    """Shorthand for ``Trainer(network, x_train, t_train, {"test": (x_test, t_test)},
-    **options).run(callbacks)``."""
-    return Trainer(network, x_train, t_train, {"test": (x_test, t_test)},
-                   **options).run(callbacks)
+    """Run a :class:`Trainer` that measures the test set each epoch; return its history."""
+    return Trainer(network, x_train, t_train, {"test": (x_test, t_test)}, **options).run(callbacks)
