@@ -113,8 +113,7 @@ def run_parts(work: Callable[[int, int], object], parts: int, threads: int) -> N
 
 def threads_for(n: int, nbytes: int) -> int:
     """The threads worth giving ``n`` items holding ``nbytes`` of work: at most
-    :func:`current_threads` and ``n``, each with at least :data:`MIN_PART_BYTES`; at
-    least one."""
+    :func:`current_threads` and ``n``, each with at least :data:`MIN_PART_BYTES`; at least one."""
     return max(1, min(current_threads(), n, nbytes // MIN_PART_BYTES))
 
 

@@ -190,17 +190,14 @@ class Adam(Optimizer):
 
 
 #: The optimizers by name, and the learning rate each gets unless told otherwise.
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adagrad": AdaGrad,
-    "rmsprop": RMSprop, "adam": Adam,
-}
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov,
+                                          "adagrad": AdaGrad, "rmsprop": RMSprop, "adam": Adam}
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.01,
               "rmsprop": 0.001, "adam": 0.001}
 
 
 def make_optimizer(name: str, lr: float | None = None) -> Optimizer:
-    """The optimizer called ``name`` (see :data:`OPTIMIZERS`), with :data:`DEFAULT_LR` if
-    ``lr`` is ``None``."""
+    """The optimizer ``name`` of :data:`OPTIMIZERS`, at :data:`DEFAULT_LR` unless given ``lr``."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
     return OPTIMIZERS[name](lr=DEFAULT_LR[name] if lr is None else lr)

@@ -194,10 +194,8 @@ EXPERIMENTS: dict[str, tuple[str, Callable]] = {
     "optimizers": ("the six optimizers' loss curves", optimizers),
     "init": ("std 0.01 vs Xavier vs He: loss curves and hidden activations", init),
     "batchnorm": ("with and without batch normalisation", batchnorm),
-    "overfitting": ("300 training images, with and without weight decay or dropout",
-                    overfitting),
-    "search": ("random search of learning rate and weight decay on a validation split",
-               search),
+    "overfitting": ("300 training images, with and without weight decay or dropout", overfitting),
+    "search": ("random search of learning rate and weight decay on a validation split", search),
 }
 
 

@@ -125,8 +125,7 @@ def mnist_like(grey: NDArray) -> NDArray:
 
     grey = np.asarray(grey, dtype=np.float64)
     if grey.ndim != 2 or min(grey.shape) < 1:
-        raise ImageError(f"a picture must be a 2-D array of grey levels, got shape "
-                         f"{grey.shape}")
+        raise ImageError(f"a picture must be a 2-D array of grey levels, got shape {grey.shape}")
     background = float(np.median(_border(grey)))
     ink = 1 - grey if background > 0.5 else grey
     ink = ink - float(np.median(_border(ink)))

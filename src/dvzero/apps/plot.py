@@ -1,7 +1,6 @@
 """``dvzero plot`` and ``dvzero data``: the pictures of a finished run drawn again from its
 files (:func:`plot_run`), and sample digits of each class of a dataset
-(:func:`draw_data_samples`). :func:`read_summary` reads a run's ``summary.json``, for
-``dvzero serve`` too."""
+(:func:`draw_data_samples`)."""
 
 from __future__ import annotations
 

@@ -26,8 +26,7 @@ def progress(steps: int, hide: bool, label: str | None = None, lines: bool = Tru
         def on_train_begin(self, trainer) -> None:
             self.trainer, self.step_start = trainer, time.perf_counter()
             self.bar = tqdm(total=steps, initial=trainer.steps_announced, unit="step", desc=label,
-                            leave=label is None, dynamic_ncols=True, disable=hide,
-                            file=sys.stderr)
+                            leave=label is None, dynamic_ncols=True, disable=hide, file=sys.stderr)
 
         def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
             val = self.trainer.history.val_acc_list  # the original post's line, then val

@@ -44,10 +44,9 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> NDArray:
     actual = len(data) - offset
     if actual != expected:
         what = "truncated" if actual < expected else "longer than its header says"
-        raise IDXFormatError(
-            f"{name}: IDX file is {what}: header declares shape {shape} "
-            f"({expected} bytes of data), file has {actual} bytes after the header"
-        )
+        raise IDXFormatError(f"{name}: IDX file is {what}: header declares shape {shape} "
+                             f"({expected} bytes of data), "
+                             f"file has {actual} bytes after the header")
     array = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize, offset=offset)
     try:
         array = array.reshape(shape)
@@ -60,10 +59,8 @@ def _parse_header(head: bytes, name: str) -> tuple[np.dtype, tuple[int, ...], in
     if len(head) < 4:
         raise IDXFormatError(f"{name}: too short for an IDX file ({len(head)} bytes)")
     if head[0] != 0 or head[1] != 0:
-        raise IDXFormatError(
-            f"{name}: wrong magic number 0x{head[:4].hex()} (an IDX file starts with two zero "
-            f"bytes); is this really an MNIST-style IDX file?"
-        )
+        raise IDXFormatError(f"{name}: wrong magic number 0x{head[:4].hex()} (an IDX file starts "
+                             f"with two zero bytes); is this really an MNIST-style IDX file?")
     type_code, ndim = head[2], head[3]
     if type_code not in IDX_DTYPES:
         raise IDXFormatError(f"{name}: unknown IDX type code 0x{type_code:02x}")
@@ -110,10 +107,8 @@ def read_idx_bytes(path: str | os.PathLike[str]) -> bytes:
     except (OSError, EOFError, zlib.error) as exc:
         raise IDXFormatError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
     if trailing:
-        raise IDXFormatError(
-            f"{path}: IDX file is longer than its header says (shape {shape}); "
-            f"the file may be corrupt"
-        )
+        raise IDXFormatError(f"{path}: IDX file is longer than its header says (shape {shape}); "
+                             f"the file may be corrupt")
     return b"".join(chunks)
 
 

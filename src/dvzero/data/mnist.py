@@ -66,11 +66,9 @@ def find_mnist_file(directory: Path, name: str) -> Path:
     for candidate in file_name_variants(name):
         if (directory / candidate).is_file():
             return directory / candidate
-    raise DataError(
-        f"{directory}: missing {name} (or {name}.gz). A data directory must hold the four "
-        f"files {', '.join(MNIST_FILES.values())}, plain or gzip-compressed (Kaggle's names "
-        f"such as {file_name_variants(name)[2]} work too)"
-    )
+    raise DataError(f"{directory}: missing {name} (or {name}.gz). A data directory must hold the "
+                    f"four files {', '.join(MNIST_FILES.values())}, plain or gzip-compressed "
+                    f"(Kaggle's names such as {file_name_variants(name)[2]} work too)")
 
 
 def _file_sha256(path: Path) -> str:
@@ -104,8 +102,7 @@ def dataset_fingerprint(data_dir: str | os.PathLike[str] | None = None) -> str:
     return digest.hexdigest()
 
 
-def load_idx_cached(path: Path, expected_sha256: str | None = None,
-                    cache_dir: Path | None = None,
+def load_idx_cached(path: Path, expected_sha256: str | None = None, cache_dir: Path | None = None,
                     on_cache_error: Callable[[OSError], None] | None = None) -> NDArray:
     """Read an IDX file through the cache (keyed by the file's content).
 
@@ -131,11 +128,9 @@ def load_idx_cached(path: Path, expected_sha256: str | None = None,
     if expected_sha256 is not None:
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected_sha256:
-            raise DataError(
-                f"{path}: checksum mismatch (SHA-256 of the uncompressed data is "
-                f"{actual[:16]}..., expected {expected_sha256[:16]}...); the file is damaged: "
-                f"reinstall dvzero (pip install --force-reinstall dvzero)"
-            )
+            raise DataError(f"{path}: checksum mismatch (SHA-256 of the uncompressed data is "
+                            f"{actual[:16]}..., expected {expected_sha256[:16]}...); the file is "
+                            f"damaged: reinstall dvzero (pip install --force-reinstall dvzero)")
     array = parse_idx(data, str(path))
     cache_path = cache_dir / f"{key}-{zlib.crc32(array):08x}.npy"
     try:
@@ -223,8 +218,7 @@ def _check_split(directory: Path, split: str, images: NDArray, labels: NDArray,
     one for one as integers in ``[0, num_classes)``, naming the file."""
     image_file, label_file = MNIST_FILES[f"{split}_images"], MNIST_FILES[f"{split}_labels"]
     if images.ndim != 3:
-        raise DataError(f"{image_file}: expected images (N, rows, cols), got shape "
-                        f"{images.shape}")
+        raise DataError(f"{image_file}: expected images (N, rows, cols), got shape {images.shape}")
     if labels.ndim != 1:
         raise DataError(f"{label_file}: expected labels (N,), got shape {labels.shape}")
     if images.shape[0] != labels.shape[0]:

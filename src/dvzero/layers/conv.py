@@ -90,13 +90,11 @@ def roll_back(col: NDArray, input_shape: tuple[int, ...], filter_h: int, filter_
     return img[:, :, pad:h + pad, pad:w + pad].copy()  # the buffer is used again
 
 
-def to_images(rows: NDArray, n: int, h: int, w: int, bias: NDArray | None = None,
-              out: NDArray | None = None) -> NDArray:
-    """Rows ``(C, N * H * W)``, a matrix product's layout, as images ``(N, C, H, W)`` (in
-    ``out`` if given), plus ``bias[c]`` on channel ``c`` if given."""
+def to_images(rows: NDArray, n: int, h: int, w: int, bias: NDArray | None = None, *,
+              out: NDArray) -> NDArray:
+    """Rows ``(C, N * H * W)``, a matrix product's layout, as images ``(N, C, H, W)`` in
+    ``out``, plus ``bias[c]`` on channel ``c`` if given."""
     source = rows.reshape(len(rows), n, h, w).transpose(1, 0, 2, 3)
-    if out is None:
-        out = np.empty(source.shape, rows.dtype)
     if bias is None:
         out[...] = source
     else:

@@ -30,8 +30,7 @@ NETWORKS: dict[str, type[LayerNet]] = {cls.__name__: cls for cls in NETS.values(
 def network_from_config(name: str, config: dict[str, Any], **options: Any) -> LayerNet:
     """The network class ``name`` built from its ``config()`` (and ``options``, e.g. ``rng``)."""
     if name not in NETWORKS:
-        raise ParamsFileError(f"unknown network class {name!r}; dvzero knows "
-                              f"{', '.join(NETWORKS)}")
+        raise ParamsFileError(f"unknown network class {name!r}; dvzero knows {', '.join(NETWORKS)}")
     if not isinstance(config, dict):
         raise ParamsFileError(f"bad network configuration {config!r}")
     return NETWORKS[name](**config, **options)

@@ -64,8 +64,7 @@ class MultiLayerNet(LayerNet):
         self.hidden_size_list = [positive_int("hidden size", size) for size in hidden_size_list]
         self.output_size = positive_int("output_size", output_size)
         if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, "
-                             f"got {activation!r}")
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         check_init(weight_init_std)
         if not (math.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0):
             raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")

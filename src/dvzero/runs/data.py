@@ -27,8 +27,7 @@ def load_run_data(config: Mapping[str, Any]):
     data_dir = None if config["data_dir"] is None else Path(config["data_dir"])
     (x_train, t_train), (x_test, t_test) = load_mnist(
         normalize=False, one_hot_label=False, data_dir=data_dir,
-        flatten=not NETS[config["net"]].takes_images,
-    )
+        flatten=not NETS[config["net"]].takes_images)
     where = "the shipped MNIST" if data_dir is None else str(data_dir)
     if x_train.shape[0] == 0 or x_test.shape[0] == 0:
         raise DataError(f"{where}: {x_train.shape[0]} training and {x_test.shape[0]} test "

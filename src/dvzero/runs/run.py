@@ -208,18 +208,15 @@ class Run:
 
     def save_checkpoint(self) -> None:
         trainer = self.trainer
-        storage.save_checkpoint(
-            self.checkpoint, trainer.network.params, trainer.state_dict(),
-            {"run": self.config, "network": trainer.network.config(),
-             "data_sha256": self.fingerprint, "elapsed_seconds": self.elapsed(),
-             "resumes": self.resumes},
-        )
+        storage.save_checkpoint(self.checkpoint, trainer.network.params, trainer.state_dict(),
+                                {"run": self.config, "network": trainer.network.config(),
+                                 "data_sha256": self.fingerprint,
+                                 "elapsed_seconds": self.elapsed(), "resumes": self.resumes})
 
     def save_metrics(self) -> None:
         history = self.trainer.history
         storage.save_metrics_csv(self.run_dir / "metrics.csv", history.train_loss_list,
-                                 history.epoch_steps, history.train_acc_list,
-                                 history.test_acc_list)
+                                 history.epoch_steps, history.train_acc_list, history.test_acc_list)
 
     def wrote(self, exc: OSError) -> bool:
         """Whether ``exc`` came from writing a file of this run's directory."""

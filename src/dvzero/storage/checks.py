@@ -18,13 +18,11 @@ def check_params_dict(params: Any, source: str) -> dict[str, NDArray]:
         if not isinstance(key, str):
             raise ParamsFileError(f"{source}: parameter names must be strings, found {key!r}")
         if not isinstance(value, np.ndarray):
-            raise ParamsFileError(
-                f"{source}: parameter {key!r} is a {type(value).__name__}, not a NumPy array"
-            )
+            raise ParamsFileError(f"{source}: parameter {key!r} is a {type(value).__name__}, "
+                                  f"not a NumPy array")
         if not is_plain_dtype(value.dtype) or value.dtype.kind == "b":
-            raise ParamsFileError(
-                f"{source}: parameter {key!r} has dtype {value.dtype}; numeric arrays expected"
-            )
+            raise ParamsFileError(f"{source}: parameter {key!r} has dtype {value.dtype}; "
+                                  f"numeric arrays expected")
     return params
 
 

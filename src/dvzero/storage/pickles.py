@@ -53,10 +53,8 @@ _NDARRAY = _NdarrayToken()
 
 
 #: The message for a file that is neither kind of parameter file (a CSV, a text, a picture).
-NOT_A_PARAMS_FILE = (
-    "not a dvzero parameter file: expected a .npz written by dvzero or a .pkl written by "
-    "save_params, as in the original post"
-)
+NOT_A_PARAMS_FILE = ("not a dvzero parameter file: expected a .npz written by dvzero or a .pkl "
+                     "written by save_params, as in the original post")
 
 
 def _refuse(what: str) -> ParamsFileError:
@@ -147,9 +145,8 @@ def _scan_pickle(data: bytes) -> None:
                 strings.append(argument)
             if name not in _SAFE_OPCODES and unsafe_opcode is None:
                 unsafe_opcode = name
-            if name in _MEMO_OPCODES and bad_memo is None and (
-                not isinstance(argument, int) or argument > count
-            ):
+            if (name in _MEMO_OPCODES and bad_memo is None
+                    and (not isinstance(argument, int) or argument > count)):
                 bad_memo = argument
     except Exception as exc:  # unknown opcode, truncated argument, no STOP, ...
         parse_error = exc
@@ -180,10 +177,9 @@ class RestrictedUnpickler(pickle._Unpickler):
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
-            raise ParamsFileError(
-                f"refusing to load {module}.{name}: a parameter pickle may contain only NumPy "
-                f"arrays, and this one asks to import other code (it may be malicious)"
-            ) from None
+            raise ParamsFileError(f"refusing to load {module}.{name}: a parameter pickle may "
+                                  f"contain only NumPy arrays, and this one asks to import other "
+                                  f"code (it may be malicious)") from None
 
     def persistent_load(self, pid: Any) -> Any:
         raise _refuse("has persistent references")

@@ -37,12 +37,8 @@ def save_metrics_csv(path: str | os.PathLike[str], train_loss_list: Sequence[flo
                      epoch_steps: Sequence[int], train_acc_list: Sequence[float],
                      test_acc_list: Sequence[float]) -> None:
     """Write ``step,loss,epoch,train_acc,test_acc``: a row per step, accuracies on epoch rows."""
-    accuracies = {
-        step: (epoch, train_acc, test_acc)
-        for epoch, (step, train_acc, test_acc) in enumerate(
-            zip(epoch_steps, train_acc_list, test_acc_list, strict=True)
-        )
-    }
+    epochs = zip(epoch_steps, train_acc_list, test_acc_list, strict=True)
+    accuracies = {step: (epoch, train, test) for epoch, (step, train, test) in enumerate(epochs)}
     with atomic_write(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")  # csv's default is "\r\n"
         writer.writerow(["step", "loss", "epoch", "train_acc", "test_acc"])

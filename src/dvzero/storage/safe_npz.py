@@ -46,22 +46,16 @@ def _write_npz(path: str | os.PathLike[str], arrays: Mapping[str, NDArray], form
     """Write ``arrays`` and a JSON header (format, versions, ``meta``, SHA-256) atomically."""
     if HEADER_KEY in arrays:
         raise ValueError(f"{HEADER_KEY!r} is reserved for the header")
-    header = {
-        "format": format_name,
-        "format_version": FORMAT_VERSION,
-        "dvzero_version": __version__,
-        **meta,
-        "sha256": params_sha256(arrays),
-    }
+    header = {"format": format_name, "format_version": FORMAT_VERSION,
+              "dvzero_version": __version__, **meta, "sha256": params_sha256(arrays)}
     contents = {key: np.asarray(value) for key, value in arrays.items()}
     contents[HEADER_KEY] = np.array(json.dumps(header, sort_keys=True))
     with atomic_write(path, "wb") as handle:
         np.savez(handle, **contents)
 
 
-def _read_npz(
-    path: str | os.PathLike[str], format_name: str, error: type[Exception]
-) -> tuple[dict[str, NDArray], dict[str, Any]]:
+def _read_npz(path: str | os.PathLike[str], format_name: str, error: type[Exception]
+              ) -> tuple[dict[str, NDArray], dict[str, Any]]:
     """Read a ``.npz`` written by :func:`_write_npz`: ``(arrays, header)``, checksum checked;
     a file without a header gives ``header == {}``."""
     try:
@@ -89,32 +83,27 @@ def _read_npz(
         if not isinstance(header, dict) or header.get("format") != format_name:
             found = header.get("format") if isinstance(header, dict) else header
             if found == CHECKPOINT_FORMAT and format_name == FORMAT_NAME:
-                raise error(
-                    f"{path}: a training checkpoint, not a parameter file; finish the run "
-                    f"with 'dvzero train --resume {Path(path).parent}' to get its params.npz"
-                )
+                raise error(f"{path}: a training checkpoint, not a parameter file; "
+                            f"finish the run with 'dvzero train --resume {Path(path).parent}' "
+                            f"to get its params.npz")
             raise error(f"{path}: expected a {format_name} file, found format {found!r}")
         version = header.get("format_version", 0)
         if isinstance(version, bool) or not isinstance(version, int):
             raise error(f"{path}: the header's format_version is {version!r}, not a number")
         if version > FORMAT_VERSION:
-            raise error(
-                f"{path}: format version {version} is newer than this dvzero "
-                f"understands ({FORMAT_VERSION}); upgrade dvzero"
-            )
+            raise error(f"{path}: format version {version} is newer than this dvzero "
+                        f"understands ({FORMAT_VERSION}); upgrade dvzero")
         expected = header.get("sha256")
         if not isinstance(expected, str):
             raise error(f"{path}: the header carries no checksum of the arrays")
         if params_sha256(arrays) != expected:
-            raise error(
-                f"{path}: the arrays do not match the checksum in the header; the file is corrupt"
-            )
+            raise error(f"{path}: the arrays do not match the checksum in the header; "
+                        f"the file is corrupt")
     return arrays, header
 
 
-def save_params_npz(
-    path: str | os.PathLike[str], params: Mapping[str, NDArray], meta: Mapping[str, Any]
-) -> None:
+def save_params_npz(path: str | os.PathLike[str], params: Mapping[str, NDArray],
+                    meta: Mapping[str, Any]) -> None:
     """Write ``params`` and a JSON header built from ``meta`` to ``path`` (atomically)."""
     _write_npz(path, params, FORMAT_NAME, meta)
 
@@ -174,9 +163,8 @@ def save_checkpoint(path: str | os.PathLike[str], params: Mapping[str, NDArray],
     _write_npz(path, arrays, CHECKPOINT_FORMAT, header)
 
 
-def load_checkpoint(
-    path: str | os.PathLike[str],
-) -> tuple[dict[str, NDArray], dict[str, Any], dict[str, Any]]:
+def load_checkpoint(path: str | os.PathLike[str]
+                    ) -> tuple[dict[str, NDArray], dict[str, Any], dict[str, Any]]:
     """Read :func:`save_checkpoint`'s file: ``(params, trainer_state, meta)``."""
     arrays, header = _read_npz(path, CHECKPOINT_FORMAT, CheckpointError)
     if not header:
@@ -190,14 +178,9 @@ def load_checkpoint(
                    for key in ("train_loss_list", "train_acc_list", "test_acc_list", "epoch_steps")}
         if "history/val_acc_list" in arrays:
             history["val_acc_list"] = arrays["history/val_acc_list"].tolist()
-        state = {
-            "next_step": header.pop("next_step"),
-            "initial_loss": header.pop("initial_loss"),
-            "rng": header.pop("rng"),
-            "history": history,
-            "optimizer": members("optimizer"),
-            **{key: header.pop(key) for key in _ANNOUNCED if key in header},
-        }
+        state = {"next_step": header.pop("next_step"), "initial_loss": header.pop("initial_loss"),
+                 "rng": header.pop("rng"), "history": history, "optimizer": members("optimizer"),
+                 **{key: header.pop(key) for key in _ANNOUNCED if key in header}}
     except KeyError as exc:
         raise CheckpointError(f"{path}: incomplete checkpoint, {exc} is missing") from None
     for part in _MIXED_PARTS:

@@ -137,13 +137,9 @@ class Catalog:
             probabilities = predictor.probabilities(digit_image[np.newaxis])[0]
             hidden = np.asarray(predictor.network.first_hidden(
                 digit_image.reshape(1, -1).astype(predictor.network.dtype)))[0]
-        return {
-            "model": entry.id,
-            "digit": int(np.argmax(probabilities)),
-            "probabilities": [round(float(p), 5) for p in probabilities],
-            "input": np.round(digit_image, 3).tolist(),
-            "hidden": hidden_layer(hidden),
-        }
+        return {"model": entry.id, "digit": int(np.argmax(probabilities)),
+                "probabilities": [round(float(p), 5) for p in probabilities],
+                "input": np.round(digit_image, 3).tolist(), "hidden": hidden_layer(hidden)}
 
 
 def hidden_layer(hidden: np.ndarray) -> dict[str, Any]:

@@ -54,8 +54,7 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 #: Headers on every answer: the page's own files only, never sniffed, never framed.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                               "frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
 }
 
