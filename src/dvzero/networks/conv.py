@@ -15,7 +15,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from ..layers import Affine, Convolution, Dropout, Pooling, Relu
 from ..layers.conv import output_size as positions
-from .layered import LayerNet, check_init, float_dtype, init_std, positive_int
+from .layered import LayerNet, init_std, positive_int
 
 
 def _image_shape(input_dim: Sequence[int]) -> tuple[int, int, int]:
@@ -46,18 +46,9 @@ class _ImageNet(LayerNet):
         """Pixels per image: a flattened input row has this many values."""
         return math.prod(self.input_dim)
 
-    def _set_options(self, weight_init_std: str | float, weight_decay_lambda: float,
-                     dtype: DTypeLike) -> None:
-        """Check and keep the options that both networks take."""
-        check_init(weight_init_std)
-        if not (np.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0):
-            raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")
-        self.dtype = float_dtype(dtype)
-        self.weight_init_std, self.weight_decay_lambda = weight_init_std, float(weight_decay_lambda)
-
     def _draw_params(self, normal: Callable[..., NDArray], shapes: list[tuple[int, ...]]) -> None:
         """Draw ``W1``, ``W2``, ... of ``shapes`` (filters ``(FN, C, FH, FW)`` or affine
-        ``(D, M)``) from ``normal``, with zero biases, and build the layers around them."""
+        ``(D, M)``) from ``normal``, with zero biases."""
         params: dict[str, NDArray] = {}
         for i, shape in enumerate(shapes, start=1):
             fan_in, units = (math.prod(shape[1:]), shape[0]) if len(shape) == 4 else shape

@@ -141,6 +141,15 @@ class LayerNet:
     def _start_dropout(self) -> None:
         self.dropout_rng = np.random.default_rng(self._dropout_seed())
 
+    def _set_options(self, weight_init_std: str | float, weight_decay_lambda: float,
+                     dtype: Any) -> None:
+        """Check and keep the options MultiLayerNet and the convolutional networks share."""
+        check_init(weight_init_std)
+        if not (math.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0):
+            raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")
+        self.dtype = float_dtype(dtype)
+        self.weight_init_std, self.weight_decay_lambda = weight_init_std, float(weight_decay_lambda)
+
     # ------------------------------------------------------------------ layers
 
     def _build_layers(self, params: dict[str, NDArray]) -> tuple[list, list]:
@@ -258,10 +267,11 @@ class LayerNet:
         the loss of this forward pass (with dropout and batch statistics) is kept in
         :attr:`last_loss`."""
         self.last_loss = self._forward(x, t, train_flg=True)
+        first, *rest = self._layers
         dout = self._last_layer.backward(1.0)
-        for layer in reversed(self._layers[1:]):
+        for layer in reversed(rest):
             dout = layer.backward(dout)
-        self._layers[0].backward(dout, need_dx=False)  # nobody needs the data's gradient
+        first.backward(dout, need_dx=False)  # nobody needs the data's gradient
         grads = {}
         for key, layer, name in self._trainable:
             grad = getattr(layer, "d" + name)

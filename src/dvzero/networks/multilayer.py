@@ -6,7 +6,6 @@ last is ``Affine -> softmax`` with the cross-entropy loss, plus the L2 weight-de
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +13,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from ..layers import ACTIVATIONS, Affine, BatchNormalization, Dropout
-from .layered import LayerNet, check_init, float_dtype, init_std, positive_int
+from .layered import LayerNet, init_std, positive_int
 
 
 class MultiLayerNet(LayerNet):
@@ -65,14 +64,10 @@ class MultiLayerNet(LayerNet):
         self.output_size = positive_int("output_size", output_size)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        check_init(weight_init_std)
-        if not (math.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0):
-            raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")
+        self._set_options(weight_init_std, weight_decay_lambda, dtype)
         if use_dropout and not 0 <= dropout_ratio < 1:
             raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
-        self.dtype = float_dtype(dtype)
-        self.activation, self.weight_init_std = activation, weight_init_std
-        self.weight_decay_lambda = float(weight_decay_lambda)
+        self.activation = activation
         self.use_dropout, self.dropout_ratio = bool(use_dropout), float(dropout_ratio)
         self.use_batchnorm = bool(use_batchnorm)
         standard_normal = self._make_generators(rng)

@@ -57,9 +57,7 @@ def structured_numerical_gradient(network: Any, x: ArrayLike, t: ArrayLike,
     labels = labels_from_targets(network._check_t(x, t), network.output_size)
     x = np.asarray(x, dtype=np.float64)
 
-    def act(pre: NDArray) -> NDArray:
-        return ACTIVATIONS[network.activation]().forward(pre)
-
+    act = ACTIVATIONS[network.activation]().forward
     W1, b1, W2, b2 = (np.asarray(network.params[key], dtype=np.float64)
                       for key in ("W1", "b1", "W2", "b2"))
     pre = x @ W1 + b1
