@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -75,7 +76,8 @@ def _pool(name: str, workers: int, initializer: Callable[[], None] | None = None
     has no threads)."""
     pid, pool = _pools.get(name, (0, None))
     if pool is None or pid != os.getpid():
-        pool = ThreadPoolExecutor(workers, thread_name_prefix=name, initializer=initializer)
+        pool = ThreadPoolExecutor(workers, thread_name_prefix=name,
+                                  initializer=_start_pool_thread, initargs=(initializer,))
         _pools[name] = os.getpid(), pool
     return pool
 
@@ -96,14 +98,10 @@ def run_parts(work: Callable[[int, int], object], parts: int, threads: int) -> N
         for part in range(index, parts, threads):
             work(part, index)
 
-    def pooled(index: int) -> None:
-        _on_pool_thread.value = True
-        worker(index)
-
     others = []
     try:
         for index in range(1, threads):
-            others.append(_pool("dvzero", 64).submit(pooled, index))
+            others.append(_pool("dvzero", 64).submit(worker, index))
         worker(0)
     finally:
         wait_for_all(others)  # nothing may still write into the results after this
@@ -130,18 +128,23 @@ def beside(work: Callable[[], object]) -> Future:
     handed to it before, at the lowest priority, with this thread's NumPy error settings
     (``np.errstate``); split work inside it stays on that thread."""
     context = contextvars.copy_context()
+    return _pool("dvzero-beside", 1, _lowest_priority).submit(context.run, work)
 
-    def pooled() -> object:
-        _on_pool_thread.value = True
-        return context.run(work)
 
-    return _pool("dvzero-beside", 1, _lowest_priority).submit(pooled)
+def _start_pool_thread(initializer: Callable[[], None] | None) -> None:
+    """Mark this thread as a pool's (split work inside it stays on it), then run
+    ``initializer``, if any."""
+    _on_pool_thread.value = True
+    if initializer is not None:
+        initializer()
 
 
 def _lowest_priority() -> None:
-    """This thread at niceness 19, where the system gives a thread a priority of its own."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    """This thread at niceness 19 on Linux, where a thread has a priority of its own (a
+    thread id elsewhere may name another process)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def wait_for_all(futures: list[Future]) -> None:
