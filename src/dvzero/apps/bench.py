@@ -258,8 +258,9 @@ def run_job() -> tuple[float, float, float, int]:
 def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchResult:
     """Measure everything ``dvzero bench`` reports; ``progress`` hears what is being
     measured."""
-    cores = available_cores()
-    threads = cores  # as dvzero train gives the original post's network
+    from ..runs.config import default_threads
+
+    cores, threads = available_cores(), default_threads("two-layer")  # as dvzero train runs it
     result = BenchResult(cpu=cpu_model(), threads=threads, numpy=np.__version__, cores=cores)
     progress("the whole job (dvzero train --seed 1)")
     result.job_seconds, result.job_cpu_seconds, result.job_test_acc, evaluations = run_job()

@@ -16,7 +16,7 @@ from ..data import load_mnist
 from ..errors import UsageError
 from ..networks import load_network
 from ..runs.files import describe_data, find_model, read_summary, recorded_data_dir
-from ..runs.pictures import draw_test_pictures, starting_filters
+from ..runs.pictures import draw_curves, draw_filters, draw_test_pictures
 from .evaluate import check_fits
 
 
@@ -50,17 +50,11 @@ def plot_run(run_dir: str | os.PathLike[str],
     network = load_network(source.params_file)
     config = summary.get("config", {})
     title = f"{network.name}, {config.get('optimizer', '')} lr {config.get('lr', '')}"
-    plotting.plot_accuracy(source.run_dir / "accuracy.png", *curves, title=title,
-                           val_acc_list=summary.get("val_acc_list") or None)
-    plotting.plot_loss(source.run_dir / "loss.png", losses, title=title)
+    files = draw_curves(source.run_dir, *curves, summary.get("val_acc_list"), losses, title)
     _, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
     check_fits(network, source.params_file, x_test, t_test, data_dir)
-    files = ["accuracy.png", "loss.png"]
-    if network.takes_images and isinstance(config.get("seed"), int):
-        plotting.plot_filters(source.run_dir / "filters.png",
-                              starting_filters(network, config["seed"]),
-                              network.params["W1"], title=title)
-        files.append("filters.png")
+    if isinstance(config.get("seed"), int):
+        files += draw_filters(source.run_dir, network, config["seed"], title)
     files += draw_test_pictures(source.run_dir, network, x_test.astype(network.dtype), t_test,
                                 title)
     return Pictures(source.run_dir, files, data_dir)

@@ -65,6 +65,25 @@ def starting_filters(network: Any, seed: int) -> NDArray:
                          ).params["W1"]
 
 
+def draw_curves(run_dir: Path, train_acc_list: list[float], test_acc_list: list[float],
+                val_acc_list: list[float] | None, losses: list[float], title: str) -> list[str]:
+    """Write the accuracy and loss curves into ``run_dir``; returns the names written."""
+    plotting.plot_accuracy(run_dir / "accuracy.png", train_acc_list, test_acc_list, title=title,
+                           val_acc_list=val_acc_list or None)
+    plotting.plot_loss(run_dir / "loss.png", losses, title=title)
+    return ["accuracy.png", "loss.png"]
+
+
+def draw_filters(run_dir: Path, network: Any, seed: int, title: str) -> list[str]:
+    """Write a convolutional network's first filters before and after training into
+    ``run_dir`` (nothing for a network of rows); returns the names written."""
+    if not network.takes_images:
+        return []
+    plotting.plot_filters(run_dir / "filters.png", starting_filters(network, seed),
+                          network.params["W1"], title=title)
+    return ["filters.png"]
+
+
 def draw_test_pictures(run_dir: str | os.PathLike[str], network: Any, x_test: NDArray,
                        t_test: NDArray, title: str) -> list[str]:
     """Write :data:`TEST_PICTURES` into ``run_dir``; returns the names written (the

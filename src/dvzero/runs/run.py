@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import plotting, storage
+from .. import storage
 from .._parallel import limit_threads
 from .._version import __version__
 from ..errors import CheckpointError, TrainingDiverged, UsageError
@@ -33,7 +33,7 @@ from .data import load_run_data, rows_of
 from .directory import check_resumable, prepare_run_dir, remove_if_empty, remove_leftovers
 from .files import CHECKPOINT_NAME, describe_data
 from .lock import RunLock, check_unlocked
-from .pictures import draw_test_pictures, starting_filters
+from .pictures import draw_curves, draw_filters, draw_test_pictures
 
 
 @dataclass
@@ -314,18 +314,12 @@ class Run:
             for name in self.files:
                 network.save_params(self.run_dir / name)
             self.save_metrics()
-            if network.takes_images:  # what the first layer learnt to look for
-                plotting.plot_filters(self.run_dir / "filters.png",
-                                      starting_filters(network, config["seed"]),
-                                      network.params["W1"], title=title)
-                self.files.append("filters.png")
-            plotting.plot_accuracy(self.run_dir / "accuracy.png", history.train_acc_list,
-                                   history.test_acc_list, title=title,
-                                   val_acc_list=history.val_acc_list or None)
-            plotting.plot_loss(self.run_dir / "loss.png", history.train_loss_list, title=title)
+            self.files += draw_filters(self.run_dir, network, config["seed"], title)
+            curves = draw_curves(self.run_dir, history.train_acc_list, history.test_acc_list,
+                                 history.val_acc_list, history.train_loss_list, title)
             pictures = draw_test_pictures(self.run_dir, network, *self.test, title)
             storage.save_json(self.run_dir / "summary.json", summary)
-            self.files += ["metrics.csv", "summary.json", "accuracy.png", "loss.png", *pictures]
+            self.files += ["metrics.csv", "summary.json", *curves, *pictures]
             self.checkpoint.unlink(missing_ok=True)  # the run is complete
             self.release()
             return summary
