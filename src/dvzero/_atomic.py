@@ -62,7 +62,8 @@ def _fsync_directory(directory: Path) -> None:
     except OSError:
         return
     try:
-        with contextlib.suppress(OSError):
-            os.fsync(dir_fd)
+        os.fsync(dir_fd)
+    except OSError:
+        pass
     finally:
         os.close(dir_fd)
