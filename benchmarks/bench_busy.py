@@ -5,9 +5,9 @@
 Runs ``dvzero train --seed 1`` (the original post's job) on an idle machine and beside one
 busy process (a Python loop that never sleeps), with ``--threads 1`` and ``--threads 2``
 (the default on 2 cores: the losses and accuracies measured on a second thread beside the
-training, each matrix product on one thread), alternating so that drifts in the machine's speed hit every case alike.
-Prints the median wall time of each case and the slowdown the busy process causes. About
-2 minutes on a 2-core machine with the default 3 repeats.
+training, each matrix product on one thread), alternating so that drifts in the machine's
+speed hit every case alike. Prints the median wall time of each case and the slowdown the
+busy process causes. About 2 minutes on a 2-core machine with the default 3 repeats.
 """
 
 from __future__ import annotations
