@@ -193,6 +193,17 @@ def answer(page, expect) -> str:
     return page.inner_text("#digit")
 
 
+def ink(page) -> int:
+    """The pad's pixels drawn on (darker than mid-grey)."""
+    return page.evaluate("""() => {
+      const pad = document.getElementById("pad");
+      const data = pad.getContext("2d").getImageData(0, 0, pad.width, pad.height).data;
+      let count = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i] < 128) count += 1;
+      return count;
+    }""")
+
+
 def not_blank(png: bytes) -> bool:
     import io
 
@@ -274,6 +285,7 @@ class Gate:
         self.closed = True
         box = page.locator("#pad").bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        assert ink(page) > 0  # the tap left a dot: the question held back has an answer
         page.wait_for_timeout(200)
         assert len(self.held) == 1
 

@@ -157,15 +157,27 @@ function pointOf(event) {
     (event.clientY - box.top) * pad.height / box.height];
 }
 
+// The pen's width, in the pad's pixels.
+const PEN = 18;
+
 function strokeTo(point) {
-  ctx.strokeStyle = "#000";
-  ctx.lineWidth = 18;
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
   ctx.beginPath();
-  ctx.moveTo(last[0], last[1]);
-  ctx.lineTo(point[0], point[1]);
-  ctx.stroke();
+  if (point[0] === last[0] && point[1] === last[1]) {
+    // A tap: a line of no length leaves no mark where a browser prunes zero-length
+    // segments before stroking, as the canvas spec says and Chromium 156 does, round
+    // caps or not; so the dot is drawn as what it is, a disc.
+    ctx.fillStyle = "#000";
+    ctx.arc(point[0], point[1], PEN / 2, 0, 2 * Math.PI);
+    ctx.fill();
+  } else {
+    ctx.strokeStyle = "#000";
+    ctx.lineWidth = PEN;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.moveTo(last[0], last[1]);
+    ctx.lineTo(point[0], point[1]);
+    ctx.stroke();
+  }
   last = point;
   hasInk = true;
   version += 1;
