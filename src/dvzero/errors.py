@@ -47,3 +47,8 @@ class UsageError(DVZeroError, ValueError):
     does not fit the network. The command line reports it with exit code 2, as it does a
     bad argument.
     """
+
+
+class GraphvizMissing(DVZeroError, RuntimeError):
+    """Graphviz's ``dot`` program, which turns a graph's DOT text into a picture, is not
+    installed; the DOT file was written."""

@@ -175,10 +175,27 @@ def command_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_out_file(out, suffix: str, what: str) -> None:
+def command_graph(args: argparse.Namespace) -> int:
+    from ..apps.graph import draw_loss_graph
+    from ..errors import GraphvizMissing
+
+    _check_out_file(args.out, (".png", ".svg"), "the picture is a PNG or an SVG")
+    try:
+        drawing = draw_loss_graph(args.out, args.source)
+    except GraphvizMissing as exc:
+        print(f"dvzero graph: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"{drawing.network} ({drawing.params_file or 'fresh, seed 0'}): loss "
+          f"{drawing.loss:.4f} on the first 100 training images")
+    print(f"wrote {', '.join(map(str, drawing.files))}")
+    return 0
+
+
+def _check_out_file(out, suffix: str | tuple[str, ...], what: str) -> None:
     """Refuse an --out file of the wrong kind, or in a directory that does not exist."""
-    if out.suffix.lower() != suffix:
-        raise UsageError(f"--out {out}: {what}; give a name ending in {suffix}")
+    suffixes = (suffix,) if isinstance(suffix, str) else suffix
+    if out.suffix.lower() not in suffixes:
+        raise UsageError(f"--out {out}: {what}; give a name ending in {' or '.join(suffixes)}")
     if not out.parent.is_dir():
         raise UsageError(f"--out {out}: the directory {out.parent} does not exist")
 

@@ -31,6 +31,7 @@ examples:
   dvzero predict runs/a seven.png       the run's network on your own picture of a digit
   dvzero serve                          draw digits in the browser and watch the network read them
   dvzero bench                          how fast this machine runs the network, against its floor
+  dvzero graph                          draw the graph of the network's loss (autograd)
   dvzero train --resume runs/a          continue an interrupted run
   dvzero train --net mlp --epochs 20    a deeper network, trained with Adam
   dvzero train --net cnn --epochs 20    a convolutional network (about 4 minutes on 2 cores)
@@ -135,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dvzero {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for add_command in (_add_train, _add_evaluate, _add_predict, _add_plot, _add_serve,
-                        _add_bench, _add_experiment):
+    for add_command in (_add_train, _add_evaluate, _add_predict, _add_plot, _add_graph,
+                        _add_serve, _add_bench, _add_experiment):
         add_command(commands)
     return parser
 
@@ -197,8 +198,9 @@ def _add_training_options(add) -> None:
         "accuracy of each epoch on a fixed sample of N training images instead of all of them "
         "(default: all; 10000 for the convolutional networks, whose full pass costs more); "
         "the final accuracy is always on all of them")
-    add("--gradient", choices=GRADIENTS, help="how gradients are computed: backpropagation, or "
-        "the original post's numerical differentiation (very slow: the projected time is "
+    add("--gradient", choices=GRADIENTS, help="how gradients are computed: backpropagation "
+        "through the layers; autograd, the loss built as a graph that differentiates itself; "
+        "or the original post's numerical differentiation (very slow: the projected time is "
         "printed after the first step) (default: backprop)")
     add("--numerical", choices=NUMERICALS, help="with --gradient numerical: structured "
         "computes the original post's central differences from cached activations, "
@@ -206,7 +208,7 @@ def _add_training_options(add) -> None:
         "the original post's loop of full forward passes (10-20 s a step) (default: structured "
         "for two-layer, naive for the others, which have no structured method)")
     add("--dtype", choices=DTYPES, help="float type of the computation (default: float32 for "
-        "backprop, float64 for numerical gradients, which need the precision)")
+        "backprop and autograd, float64 for numerical gradients, which need the precision)")
     add("--seed", type=seed_int, help="random seed; the same seed gives the same run bit for "
         "bit (default: a fresh one, recorded in summary.json)")
 
@@ -283,6 +285,24 @@ def _add_plot(commands) -> None:
                       f"{DATA_FILES_HELP} (default: the shipped MNIST)")
     data.add_argument("--out", type=path, default=Path("digits.png"),
                       help="the PNG file to write (default: digits.png)")
+
+
+def _add_graph(commands) -> None:
+    graph = commands.add_parser(
+        "graph", help="draw the graph that autograd walks back through: the network's loss",
+        description="Build the loss of a network on the first 100 training images as a graph "
+        "of autograd functions, differentiate it, and draw it: a box per function, an oval "
+        "per value with its shape, dtype and gradient's norm. The network is the one in "
+        "RUN_DIR_OR_PARAMS, or the original post's, fresh (seed 0). Writes the picture and "
+        "its Graphviz DOT text beside it; drawing needs Graphviz's dot program.",
+        formatter_class=_HelpFormatter, epilog="examples:\n"
+        "  dvzero graph                            the original post's network, fresh\n"
+        "  dvzero graph runs/a --out graph.svg     a run's network, as SVG\n")
+    add = graph.add_argument
+    add("source", type=path, nargs="?", metavar="RUN_DIR_OR_PARAMS", help="a run directory "
+        "written by 'dvzero train', or a parameter file (default: a fresh network)")
+    add("--out", type=path, default=Path("graph.png"), help="the picture to write, .png or "
+        ".svg; the .dot goes beside it (default: graph.png)")
 
 
 def _add_serve(commands) -> None:

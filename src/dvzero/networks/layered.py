@@ -19,11 +19,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import storage
 from .._rng import plain
+from ..autograd import Variable
 from ..data.scaled import ScaledImages
 from ..errors import ParamsFileError
 from ..functions import labels_from_targets, softmax
 from ..gradient import numerical_gradient
 from ..layers import ACTIVATIONS, SoftmaxWithLoss
+from .on_graph import loss_graph
 
 #: Initial weight scales by name, as functions of the number of inputs of a unit.
 INIT_SCALES = {"he": lambda fan_in: math.sqrt(2.0 / fan_in),  # for ReLU
@@ -262,10 +264,19 @@ class LayerNet:
             return most
         return max(1, min(most, self.eval_budget_bytes // self.bytes_per_sample))
 
-    def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, NDArray]:
-        """Gradients of the loss for every parameter by backpropagation, in training mode;
-        the loss of this forward pass (with dropout and batch statistics) is kept in
-        :attr:`last_loss`."""
+    def gradient(self, x: ArrayLike, t: ArrayLike, method: str = "backprop"
+                 ) -> dict[str, NDArray]:
+        """Gradients of the loss for every parameter, in training mode: by backpropagation
+        through the layers (``method="backprop"``) or by the graph of the same loss
+        (``"autograd"``, :meth:`loss_graph`). The loss of this forward pass (with dropout
+        and batch statistics) is kept in :attr:`last_loss`."""
+        if method == "autograd":
+            loss, params = self.loss_graph(x, t, train_flg=True)
+            loss.backward()
+            self.last_loss = float(loss.data)
+            return {key: param.grad.data for key, param in params.items()}
+        if method != "backprop":
+            raise ValueError(f"method must be 'backprop' or 'autograd', got {method!r}")
         self.last_loss = self._forward(x, t, train_flg=True)
         first, *rest = self._layers
         dout = self._last_layer.backward(1.0)
@@ -279,6 +290,12 @@ class LayerNet:
                 grad = grad + self.weight_decay_lambda * self.params[key]
             grads[key] = grad
         return grads
+
+    def loss_graph(self, x: ArrayLike, t: ArrayLike, train_flg: bool = False
+                   ) -> tuple[Variable, dict[str, Variable]]:
+        """The loss as a graph of :mod:`dvzero.autograd` functions, and the Variables of
+        the parameters by key (see :func:`~dvzero.networks.on_graph.loss_graph`)."""
+        return loss_graph(self, x, t, train_flg)
 
     def numerical_gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, NDArray]:
         """The gradients of :meth:`gradient` by numerical differentiation (slow; for checking).

@@ -21,7 +21,7 @@ from ..networks import NETS
 from ..optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES, make_optimizer
 from ..training.sampling import SAMPLINGS
 
-GRADIENTS = ("backprop", "numerical")
+GRADIENTS = ("backprop", "autograd", "numerical")
 #: How numerical gradients are computed: from cached activations (the two-layer network's
 #: structure), or the original post's loop of full forward passes.
 NUMERICALS = ("structured", "naive")

@@ -247,10 +247,12 @@ class Run:
     def train(self, callbacks: Sequence[Callback] = (), beside: bool = False) -> Outcome:
         """Train to the end, or until stopped or diverged, with checkpoints on the way. With
         ``beside``, what the training only measures runs on a second thread where that pays
-        (backprop, two threads or more, a network whose ``measured_beside`` says so). A run
-        that stops here lets go of its directory's lock (a finished one, in :meth:`finish`)."""
-        beside = beside and self.trainer.network.measured_beside and \
-            self.config["gradient"] == "backprop" and (self.config["threads"] or 1) > 1
+        (backprop or autograd, two threads or more, a network whose ``measured_beside`` says
+        so). A run that stops here lets go of its directory's lock (a finished one, in
+        :meth:`finish`)."""
+        by_gradient = self.config["gradient"] in ("backprop", "autograd")
+        beside = beside and self.trainer.network.measured_beside and by_gradient and \
+            (self.config["threads"] or 1) > 1
         try:
             outcome = self._train(callbacks, beside)
         except BaseException:

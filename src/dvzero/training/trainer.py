@@ -29,9 +29,9 @@ from .divergence import (
 from .history import Callback, History
 from .sampling import make_sampler
 
-#: How the gradient is computed: backpropagation, the original post's numerical loop, or
-#: its structured form (the two-layer network's).
-GRADIENT_METHODS = ("backprop", "numerical", "structured")
+#: How the gradient is computed: by the layers, by the graph of the loss (autograd), by the
+#: original post's numerical loop, or its structured form (the two-layer network's).
+GRADIENT_METHODS = ("backprop", "autograd", "numerical", "structured")
 #: The sets a training may evaluate each epoch; ``test`` is required.
 EVAL_SETS = ("train", "test", "val")
 
@@ -60,8 +60,7 @@ class Trainer:
     step_num, batch_size, optimizer
         The original post's 10,000 steps of 100 samples, and ``SGD(0.1)``.
     gradient
-        ``"backprop"``, ``"numerical"`` (the original post's loop) or ``"structured"``
-        (the same differences from cached activations: the two-layer network's).
+        One of :data:`GRADIENT_METHODS`: ``"backprop"`` by default.
     rng
         A seed or :class:`numpy.random.Generator` for the mini-batches; ``None`` uses the
         global ``np.random``, as the original post does.
@@ -213,6 +212,8 @@ class Trainer:
         """The gradient of the loss on ``x``, ``t`` for every parameter, by :attr:`gradient`."""
         if self.gradient == "backprop":
             return self.network.gradient(x, t)
+        if self.gradient == "autograd":
+            return self.network.gradient(x, t, method="autograd")
         if self.gradient == "numerical":
             return self.network.numerical_gradient(x, t)  # the original post's name
         return self.network.numerical_gradient(x, t, method="structured")

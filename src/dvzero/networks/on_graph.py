@@ -1,0 +1,87 @@
+"""A network's loss as a graph of autograd functions, from the same parameters.
+
+Each layer's forward has its counterpart in :mod:`dvzero.autograd.functions` (``F``):
+``Affine`` is ``F.linear``, ``Convolution`` is ``F.conv2d``, and so on. :func:`loss_graph`
+goes through a network's layers in order and calls, for each, that function on the
+Variables of its parameters; ``backward`` of the loss then gives the gradients the layers'
+own ``backward`` methods give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from numpy.typing import ArrayLike
+
+from ..autograd import Variable
+from ..autograd import functions as F
+from ..layers import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu, Sigmoid, Tanh
+
+if TYPE_CHECKING:
+    from .layered import LayerNet
+
+
+def _affine(layer: Affine, x: Variable, p: dict[str, Variable], train: bool) -> Variable:
+    if x.ndim > 2:  # images into rows, as the layer does
+        x = F.reshape(x, (len(x), -1))
+    return F.linear(x, p["W"], p["b"])
+
+
+def _convolution(layer: Convolution, x: Variable, p: dict[str, Variable], train: bool
+                 ) -> Variable:
+    return F.conv2d(x, p["W"], p["b"], layer.stride, layer.pad)
+
+
+def _pooling(layer: Pooling, x: Variable, p: dict[str, Variable], train: bool) -> Variable:
+    if layer.mode != "max" or layer.pool_h != layer.pool_w:
+        raise ValueError(f"the graph has max pooling over square windows only, not "
+                         f"{layer.mode} pooling over {layer.pool_h}x{layer.pool_w}")
+    return F.max_pool2d(x, layer.pool_h, layer.stride, layer.pad)
+
+
+def _batch_norm(layer: BatchNormalization, x: Variable, p: dict[str, Variable], train: bool
+                ) -> Variable:
+    return F.batch_norm(x, p["gamma"], p["beta"], layer.running_mean, layer.running_var,
+                        layer.momentum, layer.eps, train)
+
+
+def _dropout(layer: Dropout, x: Variable, p: dict[str, Variable], train: bool) -> Variable:
+    return F.dropout(x, layer.dropout_ratio, train, layer.rng)
+
+
+#: Each layer's forward as a function of the graph: ``(layer, x, its parameters, train)``.
+ON_GRAPH: dict[type, Callable[[Any, Variable, dict[str, Variable], bool], Variable]] = {
+    Affine: _affine, Convolution: _convolution, Pooling: _pooling,
+    BatchNormalization: _batch_norm, Dropout: _dropout,
+    Sigmoid: lambda layer, x, p, train: F.sigmoid(x),
+    Relu: lambda layer, x, p, train: F.relu(x),
+    Tanh: lambda layer, x, p, train: F.tanh(x),
+}
+
+
+def loss_graph(network: LayerNet, x: ArrayLike, t: ArrayLike, train_flg: bool = False
+               ) -> tuple[Variable, dict[str, Variable]]:
+    """The loss of ``network`` on ``x``, ``t`` as a Variable, and the Variables of its
+    parameters by key (named after them, holding the network's own arrays).
+
+    Cross-entropy of the softmax, plus the weight decay ``lambda / 2 * sum(W ** 2)``; with
+    ``train_flg`` dropout drops and batch normalisation uses (and updates) the batch's
+    statistics, as the layers do.
+    """
+    x = network._check_x(x)
+    t = network._check_t(x, t)
+    layers = network._layers
+    params = {key: Variable(value, name=key) for key, value in network.params.items()}
+    of_layer: dict[int, dict[str, Variable]] = {}
+    for key, layer, attribute in network._trainable:
+        of_layer.setdefault(id(layer), {})[attribute] = params[key]
+    h = Variable(x, name="x", requires_grad=False)
+    for layer in layers:
+        h = ON_GRAPH[type(layer)](layer, h, of_layer.get(id(layer), {}), train_flg)
+    loss = F.softmax_cross_entropy(h, Variable(t, name="t", requires_grad=False))
+    if network.weight_decay_lambda:
+        squares = [F.sum(W * W) for key, W in params.items() if key.startswith("W")]
+        loss = loss + 0.5 * network.weight_decay_lambda * sum(squares[1:], squares[0])
+    loss.name = "loss"
+    return loss, params
