@@ -32,24 +32,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import PEAK_LAUNCHER, cpu_model, int_at_least, write_mnist
-
-
-def spread(values: list[float], digits: int) -> str:
-    """``median (min-max)`` of ``values``."""
-    return (f"{statistics.median(values):.{digits}f} "
-            f"({min(values):.{digits}f}-{max(values):.{digits}f})")
-
-
-def measured(command: list[str]) -> tuple[float, float]:
-    """Run ``command``; its wall seconds and peak memory in MiB, measured from outside."""
-    result = subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, *command],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(command[:4])} ... failed (exit {result.returncode}):\n"
-                 f"{result.stderr}")
-    wall, peak_kib = result.stdout.split()[-2:]
-    return float(wall), int(peak_kib) / 1024
+from common import cpu_model, int_at_least, measured, spread, write_mnist
 
 
 def run_dvzero(command: list[str], seed: int, out: Path) -> dict:

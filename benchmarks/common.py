@@ -4,6 +4,9 @@ the PyTorch sides, and the launcher that measures a command from outside."""
 from __future__ import annotations
 
 import argparse
+import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +47,20 @@ PEAK_LAUNCHER = ("import os, subprocess, sys, time\n"
                  "_, status, usage = os.wait4(child.pid, 0)\n"
                  "print(time.perf_counter() - start, usage.ru_maxrss)\n"
                  "sys.exit(os.waitstatus_to_exitcode(status))\n")
+
+
+def measured(command: list[str]) -> tuple[float, float]:
+    """Run ``command``; its wall seconds and peak memory in MiB, measured from outside."""
+    result = subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, *command],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command[:4])} ... failed (exit {result.returncode}):\n"
+                 f"{result.stderr}")
+    wall, peak_kib = result.stdout.split()[-2:]
+    return float(wall), int(peak_kib) / 1024
+
+
+def spread(values: list[float], digits: int) -> str:
+    """``median (min-max)`` of ``values``."""
+    return (f"{statistics.median(values):.{digits}f} "
+            f"({min(values):.{digits}f}-{max(values):.{digits}f})")

@@ -60,6 +60,8 @@ def test_the_naive_step_is_extrapolated_from_a_part(monkeypatch):
     assert timed == 100 and seconds > 0
     backprop, timed = benchmark.step_seconds("backprop", np.float32)
     assert timed == 0 and 0 < backprop < seconds
+    autograd, timed = benchmark.step_seconds("autograd", np.float32)
+    assert timed == 0 and 0 < autograd < seconds
 
 
 def fake_result() -> benchmark.BenchResult:
@@ -70,6 +72,7 @@ def fake_result() -> benchmark.BenchResult:
     result.floor_as_run_seconds = 2.5
     result.job_cpu_seconds, result.products_cpu_seconds = 8.75, 4.06
     result.backprop_step, result.structured_step, result.naive_step = 3e-4, 0.06, 12.0
+    result.autograd_step = 4.5e-4
     result.naive_timed_evaluations = 2000
     result.projected_job = {"backprop": 5.0, "structured numerical": 602.0,
                             "naive numerical": 120002.0}
@@ -87,6 +90,7 @@ def test_the_table_says_what_was_measured_and_how():
         "products need 4.1 s" in text
     assert "the accuracies beside the steps, on other threads" in text
     assert "timed on 2,000 of its 79,520 loss evaluations and extrapolated" in text
+    assert "autograd (float32)                   0.450 ms" in text
     assert "10.0 minutes" in text and "33.3 hours" in text
 
 

@@ -162,6 +162,7 @@ class BenchResult:
     floor_as_run_seconds: float = 0.0
     cores: int = 1
     backprop_step: float = 0.0
+    autograd_step: float = 0.0
     structured_step: float = 0.0
     naive_step: float = 0.0
     naive_timed_evaluations: int = 0
@@ -200,7 +201,8 @@ def _mnist():
 
 
 def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tuple[float, int]:
-    """Seconds of one step's gradient (``"backprop"``, ``"structured"`` or ``"naive"``) and
+    """Seconds of one step's gradient (``"backprop"``, ``"autograd"``, ``"structured"`` or
+    ``"naive"``) and
     the SGD update; for ``"naive"`` measured on ``naive_evaluations`` of the loop's 79,520
     loss evaluations and extrapolated (the second number: the evaluations timed, or 0)."""
     from ..gradient import numerical_gradient
@@ -219,13 +221,13 @@ def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tupl
         return seconds * NAIVE_EVALUATIONS / (2 * part.size), 2 * part.size
 
     optimizer = SGD(lr=0.1)  # the original post's update
-    backprop = method == "backprop"
+    fast = method in ("backprop", "autograd")
 
     def step() -> None:
-        optimizer.update(network.params, network.gradient(x, t) if backprop
+        optimizer.update(network.params, network.gradient(x, t, method=method) if fast
                          else network.numerical_gradient(x, t, method="structured"))
 
-    return median_seconds(step, least=0.05 if backprop else 0.2, samples=7 if backprop else 3), 0
+    return median_seconds(step, least=0.05 if fast else 0.2, samples=7 if fast else 3), 0
 
 
 def evaluation_seconds() -> float:
@@ -279,8 +281,10 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
     result.floor_seconds, result.floor_as_run_seconds = floors(products, seconds, threads, cores)
     result.products_cpu_seconds = core_seconds(products, seconds)
     with limit_threads(threads, DeepVisionZeroNet.splits_work):  # as dvzero train
-        progress("one step: backprop, structured numerical, naive numerical (a part of it)")
+        progress("one step: backprop, autograd, structured numerical, naive numerical (a "
+                 "part of it)")
         result.backprop_step, _ = step_seconds("backprop", np.float32)
+        result.autograd_step, _ = step_seconds("autograd", np.float32)
         result.structured_step, _ = step_seconds("structured", np.float64)
         result.naive_step, result.naive_timed_evaluations = step_seconds("naive", np.float64)
         progress("one evaluation in place, as numerical runs evaluate")
@@ -319,6 +323,7 @@ def report_lines(result: BenchResult) -> list[str]:
         "",
         "one step (784-50-10, batch 100, gradient and update):",
         f"  backprop (float32)              {result.backprop_step * 1e3:10.3f} ms",
+        f"  autograd (float32)              {result.autograd_step * 1e3:10.3f} ms",
         f"  structured numerical (float64)  {result.structured_step * 1e3:10.1f} ms",
         f"  naive numerical (float64)       {result.naive_step:10.2f} s  ({naive_note})",
         "",

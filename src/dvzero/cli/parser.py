@@ -331,8 +331,8 @@ def _add_bench(commands) -> None:
     bench = commands.add_parser(
         "bench", help="measure this machine: matrix products, a step of each gradient, the job",
         description="Measure, on this machine, the speed of the matrix products of the "
-        "original post's network, one training step by backpropagation, by the structured "
-        "numerical gradient and by the original post's loop (timed on a part and "
+        "original post's network, one training step by backpropagation, by autograd, by the "
+        "structured numerical gradient and by the original post's loop (timed on a part and "
         "extrapolated), and the whole original post's job against its floor: the least time of "
         "its matrix products alone; and the job's processor time against the least its "
         "products take. Prints a table and writes the figures as JSON. About a minute.",
