@@ -65,7 +65,7 @@ def test_both_languages_name_the_same_options_and_commands():
 def test_every_option_of_the_command_line_is_documented_in_both_languages():
     # --help, and the benchmarks' own options
     documented_elsewhere = {"--help", "--repeats", "--first-seed", "--torch-python", "--train",
-                            "--rounds", "--plot"}
+                            "--rounds", "--plot", "--cnn-repeats"}
     assert parser_options() <= options(ENGLISH)
     assert options(ENGLISH) - parser_options() <= documented_elsewhere
 
@@ -105,7 +105,7 @@ def test_the_python_code_runs_as_the_readme_says(tmp_path):
     The full 10,000 steps reach about 0.945, as the comment says; 2,000 steps reach about
     0.90. The gradient check must print errors far below 1e-6 ("about 1e-9").
     """
-    train, check, _ = python_blocks(ENGLISH)
+    train, check = python_blocks(ENGLISH)[:2]
     assert "range(10000)" in train
     script = train.replace("range(10000)", "range(2000)") + "\n" + check
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
@@ -203,3 +203,13 @@ def test_the_job_benchmark_compares_with_pytorch_on_the_original_posts_job_only(
     assert result.returncode == 2
     assert "--torch-python runs the original post's job: no dvzero train options" in \
         result.stderr
+
+
+def test_the_autograd_code_prints_what_its_comment_says(tmp_path):
+    code = python_blocks(ENGLISH)[3]
+    assert "create_graph=True" in code
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    printed = code.rsplit("# ", 1)[1].strip()  # the last comment: what it prints
+    assert result.stdout.strip() == printed == "0.7269 0.5652"
