@@ -274,3 +274,58 @@ def test_gradient_of_a_gradients_norm():
     F.sum(gx * gx).backward()  # |gx|^2 = 4 s^2 |w|^2
     s, ww = w.data @ x.data, w.data @ w.data
     np.testing.assert_allclose(w.grad.data, 8 * s * ww * x.data + 8 * s * s * w.data)
+
+
+def test_a_third_derivative_through_a_constant_power_is_zero_not_nan():
+    x = Variable(np.array(0.0))
+    y = x ** 2
+    derivatives = []
+    with np.errstate(all="raise"):  # no 0 * 0 ** -1 on the way
+        for _ in range(3):
+            x.cleargrad()
+            y.backward(create_graph=True)
+            y = x.grad
+            derivatives.append(float(y.data))
+    assert derivatives == [0.0, 2.0, 0.0]
+
+
+def test_backward_of_a_constant_says_why_it_cannot():
+    with no_grad():
+        y = Variable(np.array(2.0)) * 3
+    with pytest.raises(ValueError, match="needs no gradient: it was computed from constants "
+                       "only, or under no_grad"):
+        y.backward()
+
+
+def test_a_function_is_called_once():
+    x = Variable(np.array(2.0))
+    square = F.Tanh()
+    square(x)
+    with pytest.raises(RuntimeError, match="a Tanh is called once"):
+        square(x)
+
+
+def test_a_variable_is_not_wrapped_twice():
+    with pytest.raises(TypeError, match="takes an array, not a Variable"):
+        Variable(Variable(np.ones(2)))
+
+
+def test_each_leaf_owns_its_gradient():
+    x, w = Variable(np.ones(3)), Variable(np.ones(3))
+    (x + w).sum().backward()  # one array flows back to both
+    assert x.grad.data is not w.grad.data
+    x.grad.data *= 0.5  # clipping by hand changes x's gradient only
+    np.testing.assert_array_equal(w.grad.data, [1, 1, 1])
+    v = Variable(np.ones((2, 3)))
+    F.sum(v).backward()
+    v.grad.data *= 2  # writeable, though it came from a broadcast
+    np.testing.assert_array_equal(v.grad.data, np.full((2, 3), 2.0))
+
+
+def test_a_numpy_exponent_keeps_float32():
+    x = Variable(np.ones(3, np.float32))
+    for exponent in (np.float64(2), np.array(2.0), 2):
+        y = F.sum(x ** exponent)
+        x.cleargrad()
+        y.backward()
+        assert y.dtype == np.float32 and x.grad.dtype == np.float32

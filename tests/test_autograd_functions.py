@@ -426,7 +426,7 @@ def test_dropout(ratio, x, seed):
     y = check_gradients(lambda v: F.dropout(v, ratio, rng=np.random.default_rng(seed)), x)
     layer = Dropout(ratio, np.random.default_rng(seed))
     np.testing.assert_array_equal(y.data, layer.forward(x, train_flg=True))
-    predicted = check_gradients(lambda v: F.dropout(v, ratio, train=False), x)
+    predicted = check_gradients(lambda v: F.dropout(v, ratio, train_flg=False), x)
     np.testing.assert_array_equal(predicted.data, x)
 
 
@@ -462,7 +462,7 @@ def test_batch_norm_predicting(seed, n, d):
     x, gamma, beta, running_mean, running_var = batch_norm_inputs(seed, n, d)
     saved = running_mean.copy(), running_var.copy()
     y = check_gradients(
-        lambda xv, gv, bv: F.batch_norm(xv, gv, bv, running_mean, running_var, train=False),
+        lambda xv, gv, bv: F.batch_norm(xv, gv, bv, running_mean, running_var, train_flg=False),
         x, gamma, beta)
     expected = (x - running_mean) / np.sqrt(running_var + 1e-5) * gamma + beta
     np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-12)
@@ -489,7 +489,7 @@ def test_batch_norm_as_the_layer(momentum, seed):
     np.testing.assert_allclose(xv.grad.data, dx, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(gv.grad.data, layer.dgamma, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(bv.grad.data, layer.dbeta, rtol=1e-10, atol=1e-10)
-    predicted = F.batch_norm(x, gamma, beta, running_mean, running_var, train=False)
+    predicted = F.batch_norm(x, gamma, beta, running_mean, running_var, train_flg=False)
     np.testing.assert_allclose(predicted.data, layer.forward(x, train_flg=False), rtol=1e-12)
 
 
@@ -613,3 +613,42 @@ def test_errors_say_what_was_expected():
         x ** Variable(np.array(2.0))
     with pytest.raises(ValueError, match=r"dropout_ratio must be in \[0, 1\), got 1"):
         F.dropout(x, 1)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.sum_to(np.ones((2, 3)), (3, 2)), r"sum_to: an array of shape \(3, 2\) does not "
+                                                r"broadcast to \(2, 3\)"),
+    (lambda: F.sum_to(np.ones(3), (1, 3)), r"\(1, 3\) does not broadcast to \(3,\)"),
+    (lambda: F.linear(np.ones((2, 3)), np.ones((3, 4)), np.ones(3)),
+     r"linear takes b \(4,\) for W \(3, 4\), got \(3,\)"),
+    (lambda: F.conv2d(np.ones((1, 1, 5, 5)), np.ones((2, 1, 3, 3)), stride=0),
+     "conv2d: stride must be a whole number >= 1, got 0"),
+    (lambda: F.conv2d(np.ones((1, 1, 5, 5)), np.ones((2, 1, 3, 3)), pad=-1),
+     "conv2d: pad must be a whole number >= 0, got -1"),
+    (lambda: F.conv2d(np.ones((1, 1, 5, 5)), np.ones((2, 1, 3, 3)), np.ones(3)),
+     r"conv2d: b must have shape \(2,\) for 2 filters, got \(3,\)"),
+    (lambda: F.conv2d(np.ones((1, 1, 5, 5)), np.ones((2, 3, 3))),
+     r"conv2d takes filters \(FN, C, FH, FW\), got shape \(2, 3, 3\)"),
+    (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 0), "kernel_size must be a whole number >= 1"),
+    (lambda: F.max_pool2d(np.ones((4, 4)), 2), r"max_pool2d takes images \(N, C, H, W\)"),
+    (lambda: F.batch_norm(np.ones((2, 3, 4)), np.ones(3), np.zeros(3), np.zeros(3), np.ones(3)),
+     r"batch_norm takes x \(N, D\), got shape \(2, 3, 4\)"),
+])
+def test_more_errors_say_what_was_expected(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_batch_norm_refuses_running_averages_of_the_wrong_shape_before_changing_them():
+    running_mean, running_var = np.zeros(5), np.ones(5)
+    with pytest.raises(ValueError, match=r"running_mean must have shape \(3,\) for x \(4, 3\), "
+                       r"got \(5,\)"):
+        F.batch_norm(np.ones((4, 3)), np.ones(3), np.zeros(3), running_mean, running_var)
+    np.testing.assert_array_equal(running_mean, np.zeros(5))  # untouched
+
+
+def test_dropout_takes_a_seed_and_scales_integers_as_floats():
+    a = F.dropout(np.full(1000, 10), 0.3, rng=5)
+    b = F.dropout(np.full(1000, 10), 0.3, rng=np.random.default_rng(5))
+    np.testing.assert_array_equal(a.data, b.data)
+    assert set(np.unique(a.data)) == {0.0, 10 / 0.7}

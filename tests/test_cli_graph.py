@@ -34,6 +34,7 @@ def test_graph_of_a_fresh_network(tmp_path):
                  'label="x\n100×784 float64"', 'label="loss\nscalar float64\n‖grad‖ = 1"'):
         assert node in dot
     assert dot.count("label=linear") == 2
+    assert dot.count("‖grad‖") == 8  # every Variable but the data and the labels
 
 
 @needs_dot

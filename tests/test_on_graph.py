@@ -156,3 +156,16 @@ def test_numerical_gradient_check_is_independent():
     expected = numerical_gradient(loss, network.params["W1"])
     np.testing.assert_allclose(network.gradient(x, t, method="autograd")["W1"], expected,
                                rtol=1e-6, atol=1e-9)
+
+
+def test_a_layer_the_graph_does_not_know_is_named():
+    class Strange:
+        def forward(self, x, train_flg=False):
+            return x
+
+    network = DeepVisionZeroNet(12, 6, 4, rng=1)
+    x, t = batch(network)
+    network._layers.insert(1, Strange())
+    with pytest.raises(TypeError, match="no function of the graph for a Strange layer; it knows "
+                       "Affine, Convolution"):
+        network.loss_graph(x, t)

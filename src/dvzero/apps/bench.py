@@ -202,9 +202,9 @@ def _mnist():
 
 def step_seconds(method: str, dtype: Any, naive_evaluations: int = 2000) -> tuple[float, int]:
     """Seconds of one step's gradient (``"backprop"``, ``"autograd"``, ``"structured"`` or
-    ``"naive"``) and
-    the SGD update; for ``"naive"`` measured on ``naive_evaluations`` of the loop's 79,520
-    loss evaluations and extrapolated (the second number: the evaluations timed, or 0)."""
+    ``"naive"``) and the SGD update; for ``"naive"`` measured on ``naive_evaluations`` of
+    the loop's 79,520 loss evaluations and extrapolated (the second number: the evaluations
+    timed, or 0)."""
     from ..gradient import numerical_gradient
     from ..optimizers import SGD
 

@@ -31,7 +31,8 @@ def draw_loss_graph(out: str | os.PathLike[str], source: str | os.PathLike[str] 
                     ) -> GraphDrawing:
     """Draw the graph of the loss on the first 100 training images (with their one-hot
     labels, as the original post loads them) into ``out`` (``.png`` or ``.svg``), the DOT
-    text beside it (``.dot``), after ``backward`` so that each Variable shows its gradient.
+    text beside it (``.dot``), after ``backward`` so that each Variable shows its gradient's
+    norm.
 
     The network is the one in ``source`` (a run directory or a parameter file), or without
     it a fresh original post's network drawn with seed 0. Raises
@@ -45,7 +46,7 @@ def draw_loss_graph(out: str | os.PathLike[str], source: str | os.PathLike[str] 
     (x_train, t_train), _ = load_mnist(normalize=True, one_hot_label=True)
     x, t = x_train[:BATCH_SIZE].astype(network.dtype), t_train[:BATCH_SIZE]
     loss, _ = network.loss_graph(x, t, train_flg=True)
-    loss.backward()
+    loss.backward(retain_grad=True)  # every value in between shows its gradient too
     out = Path(out)
     plot_graph(loss, out)
     return GraphDrawing(network.name, params_file, float(loss.data),

@@ -61,9 +61,14 @@ class WindowMax(Function):
         return broadcast_to(reshape(gy, (-1, 1)), self.winner.shape) * self.winner
 
 
-def _images(x: Variable, name: str) -> tuple[int, int, int, int]:
+def _checked(name: str, x: Variable, what: str, **window: int) -> tuple[int, int, int, int]:
+    """``x``'s 4-D shape, and the window's sizes checked (``pad`` >= 0, the rest >= 1)."""
     if x.ndim != 4:
-        raise ValueError(f"{name} takes images (N, C, H, W), got shape {x.shape}")
+        raise ValueError(f"{name} takes {what}, got shape {x.shape}")
+    for key, value in window.items():
+        if int(value) != value or value < (0 if key == "pad" else 1):
+            raise ValueError(f"{name}: {key} must be a whole number >= "
+                             f"{0 if key == 'pad' else 1}, got {value!r}")
     return x.shape
 
 
@@ -71,11 +76,15 @@ def conv2d(x: Any, W: Any, b: Any = None, stride: int = 1, pad: int = 0) -> Vari
     """The convolution of images ``x`` ``(N, C, H, W)`` with filters ``W`` ``(FN, C, FH, FW)``
     plus biases ``b`` ``(FN,)``: ``(N, FN, OH, OW)``, as the ``Convolution`` layer."""
     x, W = as_variable(x), as_variable(W)
-    n, channels, height, width = _images(x, "conv2d")
-    filters, filter_channels, filter_h, filter_w = _images(W, "conv2d's filters")
+    n, channels, height, width = _checked("conv2d", x, "images (N, C, H, W)", stride=stride,
+                                          pad=pad)
+    filters, filter_channels, filter_h, filter_w = _checked("conv2d", W, "filters (FN, C, FH, FW)")
     if filter_channels != channels:
         raise ValueError(f"conv2d: the images have {channels} channels, the filters "
                          f"{filter_channels}")
+    if b is not None and np.shape(b.data if isinstance(b, Variable) else b) != (filters,):
+        raise ValueError(f"conv2d: b must have shape ({filters},) for {filters} filters, got "
+                         f"{np.shape(b.data if isinstance(b, Variable) else b)}")
     out_h = output_size(height, filter_h, stride, pad)
     out_w = output_size(width, filter_w, stride, pad)
     col = Im2col(filter_h, filter_w, stride, pad)(x)  # (N * OH * OW, C * FH * FW)
@@ -87,8 +96,9 @@ def max_pool2d(x: Any, kernel_size: int, stride: int | None = None, pad: int = 0
     """The largest value of each ``kernel_size x kernel_size`` window of each channel of
     ``x`` ``(N, C, H, W)``; windows ``stride`` apart (``kernel_size`` by default)."""
     x = as_variable(x)
-    n, channels, height, width = _images(x, "max_pool2d")
     stride = kernel_size if stride is None else stride
+    n, channels, height, width = _checked("max_pool2d", x, "images (N, C, H, W)",
+                                          kernel_size=kernel_size, stride=stride, pad=pad)
     out_h = output_size(height, kernel_size, stride, pad)
     out_w = output_size(width, kernel_size, stride, pad)
     one_channel = reshape(x, (n * channels, 1, height, width))

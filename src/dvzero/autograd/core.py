@@ -64,6 +64,8 @@ class Variable:
 
     def __init__(self, data: ArrayLike, name: str | None = None, requires_grad: bool = True
                  ) -> None:
+        if isinstance(data, Variable):
+            raise TypeError("Variable() takes an array, not a Variable: use it as it is")
         data = np.asarray(data)
         if requires_grad and data.dtype.kind != "f":
             data = data.astype(np.float64)
@@ -115,9 +117,14 @@ class Variable:
         gradient is a Variable that can be differentiated again (second derivatives, ...).
         The walk is a loop, not recursion: a chain of any length is fine.
         """
+        if not self.requires_grad:
+            raise ValueError("backward() of a Variable that needs no gradient: it was computed "
+                             "from constants only, or under no_grad() (a derivative that is "
+                             "constant is such a Variable)")
         seed = Variable(np.ones_like(self.data), requires_grad=False)
+        shared = {id(seed.data)}  # the arrays handed out as gradients so far
         if self.creator is None:
-            self._add_grad(seed)
+            self._add_grad(seed, shared)
             return
         self.grad = seed
         pending = {self: seed}  # gradients of Variables whose creator has not run yet
@@ -147,13 +154,22 @@ class Variable:
                     if gx is None:  # on the graph, but nothing flows to it
                         gx = Variable(np.zeros_like(x.data), requires_grad=False)
                     if x.creator is None:
-                        x._add_grad(gx)
+                        x._add_grad(gx, shared)
                     else:
                         pending[x] = gx if x not in pending else pending[x] + gx
                         push(x.creator)
 
-    def _add_grad(self, gx: Variable) -> None:
-        self.grad = gx if self.grad is None else self.grad + gx
+    def _add_grad(self, gx: Variable, shared: set[int]) -> None:
+        """Add ``gx`` to this leaf's gradient. A gradient off the graph gets an array of its
+        own when its array is read-only or already another's (``a + b`` passes one array
+        back to both), so that changing one in place changes no other."""
+        if self.grad is not None:
+            self.grad = self.grad + gx
+        elif gx.creator is None and (id(gx.data) in shared or not gx.data.flags.writeable):
+            self.grad = Variable(gx.data.copy(), requires_grad=False)
+        else:
+            self.grad = gx
+        shared.add(id(self.grad.data))
 
     # The operators are functions of the graph (dvzero.autograd.operators).
     def __add__(self, other: Any) -> Variable:
@@ -241,6 +257,9 @@ class Function:
     generation: int
 
     def __call__(self, *inputs: Any) -> Variable:
+        if hasattr(self, "inputs"):
+            raise RuntimeError(f"a {type(self).__name__} is called once, as it keeps its "
+                               f"inputs for backward: make a new one for each call")
         inputs = tuple(as_variable(x) for x in inputs)
         y = Variable(self.forward(*(x.data for x in inputs)), requires_grad=False)
         if _recording.enabled and any(x.requires_grad for x in inputs):
@@ -255,11 +274,6 @@ class Function:
 
     def backward(self, gy: Variable) -> Variable | None | tuple[Variable | None, ...]:
         raise NotImplementedError
-
-    @property
-    def name(self) -> str:
-        """The function's name in a drawing of the graph: its class name in lower case."""
-        return type(self).__name__.lower()
 
 
 from . import operators  # noqa: E402  (the operators are Functions; they need the above)

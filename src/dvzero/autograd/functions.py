@@ -3,7 +3,8 @@
 Each takes Variables (or arrays and numbers, which need no gradient) and gives a Variable.
 Where :mod:`dvzero.functions` has a function of the same name, this one computes the same
 values, on the graph: ``F.sigmoid``, ``F.softmax``, ``F.mean_squared_error``, the
-cross-entropy's floor. A float32 graph stays float32.
+cross-entropy's floor. A float32 graph stays float32: Python numbers and 0-d arrays take the
+graph's dtype (other arrays follow NumPy's rules: a float64 array makes float64).
 """
 
 from __future__ import annotations
@@ -178,32 +179,39 @@ def mean_squared_error(y: Any, t: Any) -> Variable:
 # ---------------------------------------------------------------- training helpers
 
 
-def dropout(x: Any, dropout_ratio: float = 0.5, train: bool = True,
-            rng: np.random.Generator | None = None) -> Variable:
+def dropout(x: Any, dropout_ratio: float = 0.5, train_flg: bool = True,
+            rng: int | np.random.Generator | None = None) -> Variable:
     """Inverted dropout, as the ``Dropout`` layer: while training each input is dropped
     with probability ``dropout_ratio`` and the rest scaled by ``1 / (1 - dropout_ratio)``;
-    otherwise ``x`` passes unchanged. The mask is drawn from ``rng`` as the layer draws it,
-    so the same generator state gives the same mask."""
+    otherwise ``x`` passes unchanged. The mask is drawn from ``rng`` (a seed or a
+    generator) as the layer draws it, so the same generator state gives the same mask."""
     x = as_variable(x)
     if not 0 <= dropout_ratio < 1:
         raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
-    if not train:
+    if not train_flg:
         return x
-    rng = np.random.default_rng() if rng is None else rng
-    keep = rng.random(x.shape, dtype=np.float32) >= dropout_ratio
-    return x * (keep * x.dtype.type(1.0 / (1.0 - dropout_ratio)))
+    keep = np.random.default_rng(rng).random(x.shape, dtype=np.float32) >= dropout_ratio
+    scale = 1.0 / (1.0 - dropout_ratio)
+    return x * (keep * (x.dtype.type(scale) if x.dtype.kind == "f" else scale))
 
 
 def batch_norm(x: Any, gamma: Any, beta: Any, running_mean: NDArray, running_var: NDArray,
-               momentum: float = 0.9, eps: float = 1e-5, train: bool = True) -> Variable:
+               momentum: float = 0.9, eps: float = 1e-5, train_flg: bool = True) -> Variable:
     """Batch normalisation of ``x`` ``(N, D)``, as the ``BatchNormalization`` layer.
 
     While training: each feature normalised by the batch's mean and variance, then
-    ``gamma * xn + beta``; ``running_mean`` and ``running_var`` (arrays ``(D,)``) move
+    ``gamma * xn + beta``; ``running_mean`` and ``running_var`` (float arrays ``(D,)``) move
     towards the batch's, in place. Otherwise those running averages normalise.
     """
     x = as_variable(x)
-    if not train:
+    if x.ndim != 2:
+        raise ValueError(f"batch_norm takes x (N, D), got shape {x.shape}")
+    for name, value in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
+                        ("running_var", running_var)):
+        if np.shape(value) != x.shape[1:]:
+            raise ValueError(f"batch_norm: {name} must have shape {x.shape[1:]} for x "
+                             f"{x.shape}, got {np.shape(value)}")
+    if not train_flg:
         inv_std = 1.0 / np.sqrt(running_var + eps)
         return (x - running_mean) * (gamma * inv_std) + beta
     mean = sum(x, axis=0) / len(x)

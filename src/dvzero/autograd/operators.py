@@ -51,7 +51,8 @@ class Sub(Function):
 
     def backward(self, gy: Variable) -> tuple[Variable | None, ...]:
         x0, x1 = self.inputs
-        return _to_shape_of(gy, x0), _to_shape_of(-gy, x1) if x1.requires_grad else None
+        gx1 = _to_shape_of(-gy, x1) if x1.requires_grad else None
+        return _to_shape_of(gy, x0), gx1
 
 
 class Mul(Function):
@@ -91,7 +92,9 @@ class Pow(Function):
     def forward(self, x: NDArray) -> NDArray:
         return x ** self.c
 
-    def backward(self, gy: Variable) -> Variable:
+    def backward(self, gy: Variable) -> Variable | None:
+        if self.c == 0:  # a constant: nothing flows back (and 0 * x ** -1 would be nan at 0)
+            return None
         (x,) = self.inputs
         return gy * (self.c * x ** (self.c - 1))
 
@@ -120,7 +123,7 @@ def power(x: Any, c: float) -> Variable:
     """``x ** c``; the exponent is a number, not a Variable."""
     if isinstance(c, Variable) or np.ndim(c) != 0:
         raise TypeError(f"the exponent of ** must be a number, got {type(c).__name__}")
-    return Pow(c)(x)
+    return Pow(np.asarray(c).item())(x)  # a Python number: a float32 graph stays float32
 
 
 # ---------------------------------------------------------------- shapes
@@ -160,8 +163,8 @@ class Sum(Function):
         shape = self.inputs[0].shape  # every input summed into an output gets its gradient
         if not self.keepdims:
             axes = range(len(shape)) if self.axis is None else np.atleast_1d(self.axis)
-            kept = [1 if i in {a % len(shape) for a in axes} else n for i, n in enumerate(shape)]
-            gy = reshape(gy, tuple(kept))
+            summed = {axis % len(shape) for axis in axes}
+            gy = reshape(gy, tuple(1 if i in summed else n for i, n in enumerate(shape)))
         return broadcast_to(gy, shape)
 
 
@@ -185,7 +188,7 @@ class BroadcastTo(Function):
         self.shape = shape
 
     def forward(self, x: NDArray) -> NDArray:
-        return np.broadcast_to(x, self.shape)
+        return np.broadcast_to(x, self.shape).copy()  # a view would be read-only
 
     def backward(self, gy: Variable) -> Variable:
         return sum_to(gy, self.inputs[0].shape)
@@ -240,8 +243,14 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa:
 
 def sum_to(x: Any, shape: tuple[int, ...]) -> Variable:
     """``x`` summed over the axes along which an array of ``shape`` was broadcast to it."""
-    x = as_variable(x)
-    return x if x.shape == tuple(shape) else SumTo(tuple(shape))(x)
+    x, shape = as_variable(x), tuple(shape)
+    try:
+        fits = np.broadcast_shapes(shape, x.shape) == x.shape
+    except ValueError:  # the shapes do not broadcast at all
+        fits = False
+    if not fits:
+        raise ValueError(f"sum_to: an array of shape {shape} does not broadcast to {x.shape}")
+    return x if x.shape == shape else SumTo(shape)(x)
 
 
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Variable:
@@ -302,4 +311,9 @@ def linear(x: Any, W: Any, b: Any = None) -> Variable:  # noqa: N803
     x, W = _pair(x, W)
     if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0]:
         raise ValueError(f"linear takes x (N, D) and W (D, M), got {x.shape} and {W.shape}")
-    return Linear()(x, W) if b is None else Linear()(x, W, b)
+    if b is None:
+        return Linear()(x, W)
+    b = as_variable(b, like=W)
+    if b.shape not in ((W.shape[1],), ()):
+        raise ValueError(f"linear takes b ({W.shape[1]},) for W {W.shape}, got {b.shape}")
+    return Linear()(x, W, b)

@@ -43,11 +43,11 @@ def _pooling(layer: Pooling, x: Variable, p: dict[str, Variable], train: bool) -
 def _batch_norm(layer: BatchNormalization, x: Variable, p: dict[str, Variable], train: bool
                 ) -> Variable:
     return F.batch_norm(x, p["gamma"], p["beta"], layer.running_mean, layer.running_var,
-                        layer.momentum, layer.eps, train)
+                        layer.momentum, layer.eps, train_flg=train)
 
 
 def _dropout(layer: Dropout, x: Variable, p: dict[str, Variable], train: bool) -> Variable:
-    return F.dropout(x, layer.dropout_ratio, train, layer.rng)
+    return F.dropout(x, layer.dropout_ratio, train_flg=train, rng=layer.rng)
 
 
 #: Each layer's forward as a function of the graph: ``(layer, x, its parameters, train)``.
@@ -78,10 +78,15 @@ def loss_graph(network: LayerNet, x: ArrayLike, t: ArrayLike, train_flg: bool = 
         of_layer.setdefault(id(layer), {})[attribute] = params[key]
     h = Variable(x, name="x", requires_grad=False)
     for layer in layers:
+        if type(layer) not in ON_GRAPH:
+            raise TypeError(f"loss_graph has no function of the graph for a "
+                            f"{type(layer).__name__} layer; it knows "
+                            f"{', '.join(kind.__name__ for kind in ON_GRAPH)}")
         h = ON_GRAPH[type(layer)](layer, h, of_layer.get(id(layer), {}), train_flg)
     loss = F.softmax_cross_entropy(h, Variable(t, name="t", requires_grad=False))
-    if network.weight_decay_lambda:
-        squares = [F.sum(W * W) for key, W in params.items() if key.startswith("W")]
-        loss = loss + 0.5 * network.weight_decay_lambda * sum(squares[1:], squares[0])
+    if network.weight_decay_lambda:  # lambda / 2 * the sum of every weight squared
+        for key, W in params.items():
+            if key.startswith("W"):
+                loss = loss + 0.5 * network.weight_decay_lambda * F.sum(W * W)
     loss.name = "loss"
     return loss, params
