@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy.ndimage import gaussian_filter
 
 IDX_TYPE_CODES = {
     np.dtype(np.uint8): 0x08,
@@ -107,5 +108,37 @@ def render(digit: np.ndarray, variant: int, rng: np.random.Generator) -> io.Byte
         image = Image.fromarray(np.round(picture * 255).astype(np.uint8), "L")
     buffer = io.BytesIO()
     image.save(buffer, "JPEG" if variant % 5 == 0 else "PNG", quality=90)
+    buffer.seek(0)
+    return buffer
+
+
+def photograph(digit: np.ndarray, variant: int, rng: np.random.Generator) -> io.BytesIO:
+    """An MNIST digit (uint8 28x28) as a photo of dark ink on paper: grey or tinted paper
+    (brightness 150-215) lit unevenly (up to +-18 % across the picture), a little blur
+    (0.5-1.5 px) and sensor noise (sigma 6-14), a warm colour cast for a third of them and
+    JPEG (quality 80) for half; 120-420 px a side, the digit off-centre."""
+    side = int(rng.integers(120, 421))
+    digit_side = int(side * rng.uniform(0.35, 0.6))
+    ink = np.asarray(Image.fromarray(digit).resize((digit_side, digit_side),
+                                                   Image.Resampling.BILINEAR),
+                     dtype=np.float64) / 255
+    top, left = rng.integers(0, side - digit_side, 2)
+    coverage = np.zeros((side, side))
+    coverage[top:top + digit_side, left:left + digit_side] = ink
+    paper, ink_level = rng.uniform(150, 215), rng.uniform(15, 60)
+    picture = paper * (1 - coverage) + ink_level * coverage
+    angle = rng.uniform(0, 2 * np.pi)
+    rows, columns = np.indices((side, side)) / (side - 1) - 0.5
+    ramp = 2 * (rows * np.sin(angle) + columns * np.cos(angle))  # -1..1 across the picture
+    picture *= 1 + rng.uniform(0, 0.18) * ramp
+    picture = gaussian_filter(picture, rng.uniform(0.5, 1.5))
+    picture += rng.normal(0, rng.uniform(6, 14), (side, side))
+    if variant % 3 == 0:  # a warm cast: the paper yellowish, the ink brownish
+        rgb = np.stack([picture, picture * 0.93, picture * 0.8], axis=-1)
+        image = Image.fromarray(np.round(np.clip(rgb, 0, 255)).astype(np.uint8), "RGB")
+    else:
+        image = Image.fromarray(np.round(np.clip(picture, 0, 255)).astype(np.uint8), "L")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG" if variant % 2 == 0 else "PNG", quality=80)
     buffer.seek(0)
     return buffer

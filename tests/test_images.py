@@ -166,3 +166,63 @@ def test_a_thin_stroke_on_a_big_canvas_keeps_its_strength(tmp_path):
     digit = read_digit(save(image, tmp_path, "thin.png"))
     assert digit.max() == 1.0
     assert read_grey(tmp_path / "thin.png").shape == (1024, 1024)  # shrunk before the maths
+
+
+def paper(side=300, brightness=190.0, noise=10.0, seed=0) -> np.ndarray:
+    """Grey paper lit from the left, with sensor noise, as grey levels 0-255."""
+    rng = np.random.default_rng(seed)
+    light = np.linspace(0.85, 1.15, side)[None, :]
+    return brightness * light + rng.normal(0, noise, (side, side))
+
+
+def as_picture(grey: np.ndarray) -> np.ndarray:
+    return np.clip(grey, 0, 255) / 255
+
+
+def seven(grey: np.ndarray, ink=40.0, offset=(60, 80)) -> np.ndarray:
+    """A thick 7 (two strokes) drawn onto the paper ``grey`` (0-255), in place."""
+    top, left = offset
+    grey[top:top + 22, left:left + 130] = ink  # the bar
+    for row in range(150):  # the stem, slanting left as it falls
+        column = left + 110 - row * 0.45
+        grey[top + 20 + row, int(column):int(column) + 22] = ink
+    return grey
+
+
+def test_blank_paper_and_noise_are_not_digits():
+    with pytest.raises(ImageError, match="no ink"):
+        mnist_like(as_picture(paper()))  # grey, unevenly lit, noisy: still blank
+    noise = np.random.default_rng(1).uniform(0, 255, (200, 200))
+    with pytest.raises(ImageError, match="no ink"):
+        mnist_like(noise / 255)
+
+
+def test_a_photo_reads_like_the_same_digit_drawn_cleanly():
+    clean = mnist_like(as_picture(seven(np.full((300, 300), 255.0))))
+    photo = mnist_like(as_picture(seven(paper())))
+    assert np.corrcoef(photo.ravel(), clean.ravel())[0, 1] > 0.95
+    # the paper is gone: black wherever the clean drawing has no ink, as in MNIST
+    assert photo[clean == 0].mean() < 0.01
+
+
+def test_specks_and_squared_paper_lines_are_dropped():
+    clean = mnist_like(as_picture(seven(np.full((300, 300), 255.0))))
+    grey = paper(brightness=200, noise=6)
+    grey[15::30, :] = 110  # the grid of squared paper (方格本), 30 pixels apart
+    grey[:, 15::30] = 110
+    seven(grey)
+    for row, column in ((20, 250), (270, 30), (280, 280)):  # specks of dust
+        grey[row:row + 4, column:column + 4] = 60
+    cleaned = mnist_like(as_picture(grey))
+    assert np.corrcoef(cleaned.ravel(), clean.ravel())[0, 1] > 0.95
+
+
+def test_blue_ballpoint_on_cream_paper(tmp_path):
+    clean = mnist_like(as_picture(seven(np.full((300, 300), 255.0))))
+    mask = seven(np.zeros((300, 300)), ink=1.0) > 0
+    rgb = np.empty((300, 300, 3))
+    rgb[:] = (235, 225, 200)  # cream paper
+    rgb[mask] = (40, 60, 150)  # blue ink
+    path = tmp_path / "blue.jpg"
+    Image.fromarray(rgb.astype(np.uint8), "RGB").save(path, quality=80)
+    assert np.corrcoef(read_digit(path).ravel(), clean.ravel())[0, 1] > 0.95

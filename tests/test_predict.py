@@ -13,7 +13,7 @@ from dvzero.errors import UsageError
 from dvzero.networks import DeepVisionZeroNet, MultiLayerNet, SimpleConvNet
 from dvzero.optimizers import SGD, Adam
 
-from helpers import render
+from helpers import photograph, render
 
 
 def train(network, optimizer, steps: int, mnist) -> None:
@@ -61,6 +61,44 @@ def rendered(mnist_raw, tmp_path_factory):
         path.write_bytes(render(x_test[i], variant, rng).getvalue())
         paths.append(path)
     return paths, t_test[chosen]
+
+
+@pytest.fixture(scope="module")
+def photographed(mnist_raw, tmp_path_factory):
+    """300 MNIST test digits as photos of ink on paper (see helpers.photograph): grey or
+    tinted paper lit unevenly, blur, noise, a warm cast for a third, JPEG for half."""
+    _, _, x_test, t_test = mnist_raw
+    rng = np.random.default_rng(20)
+    chosen = rng.choice(len(x_test), 300, replace=False)
+    folder = tmp_path_factory.mktemp("photos")
+    paths = []
+    for variant, i in enumerate(chosen):
+        path = folder / f"photo{variant}.{'jpg' if variant % 2 == 0 else 'png'}"
+        path.write_bytes(photograph(x_test[i], variant, rng).getvalue())
+        paths.append(path)
+    return paths, t_test[chosen]
+
+
+@pytest.mark.parametrize("network, needed", [("cnn", 0.97), ("seed_network", 0.90)])
+def test_trained_networks_read_photos_of_digits_on_paper(network, needed, photographed,
+                                                          request):
+    paths, labels = photographed
+    predictions, errors = predict_files(load_predictor(request.getfixturevalue(network)), paths)
+    assert errors == []
+    assert np.mean([prediction.digit for prediction in predictions] == labels) >= needed
+
+
+def test_a_thick_dark_three_on_grey_paper_is_a_three(seed_network, tmp_path):
+    """The newcomer's photo: a 3 on grey paper (170), noise sigma 12, light from one side."""
+    image = Image.new("L", (300, 300), 170)
+    ImageDraw.Draw(image).text((95, 40), "3", fill=40, font_size=200)
+    grey = np.asarray(image, dtype=np.float64) * np.linspace(0.88, 1.12, 300)[None, :]
+    grey += np.random.default_rng(0).normal(0, 12, grey.shape)
+    for suffix in ("png", "jpg"):
+        path = tmp_path / f"three.{suffix}"
+        Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).save(path, quality=80)
+        (prediction,), errors = predict_files(load_predictor(seed_network), [path])
+        assert errors == [] and prediction.digit == 3, prediction.probabilities
 
 
 @pytest.mark.parametrize("network, needed", [("cnn", 0.97), ("seed_network", 0.90)])
@@ -145,8 +183,8 @@ def test_predict_reports_bad_pictures_and_goes_on(seed_network, tmp_path, capsys
     assert err.splitlines() == [
         f"dvzero predict: error: {text}: not an image (PNG, JPEG or another format Pillow "
         f"reads)",
-        f"dvzero predict: error: {blank}: no ink: the picture is blank (one colour "
-        f"throughout)",
+        f"dvzero predict: error: {blank}: no ink: the picture is blank (nothing stands out "
+        f"of the paper)",
         f"dvzero predict: error: {tmp_path / 'missing.png'}: No such file or directory",
     ]
 

@@ -2,15 +2,20 @@
 
 MNIST itself was made this way (LeCun, Cortes and Burges): each digit was scaled to fit a
 20x20 box, keeping its aspect ratio, and placed in a 28x28 field so that its centre of
-mass lies at the centre. :func:`mnist_like` does the same to any picture of one digit:
+mass lies at the centre. :func:`mnist_like` does the same to any picture of one digit,
+after cleaning what a photo adds to a drawing:
 
 1. grey levels in [0, 1] (colour is averaged away, transparency is background);
-2. the background found from the picture's border, and the picture inverted when the
-   background is light, so that ink is bright on black as in MNIST;
-3. the contrast stretched so that the background is 0 and the strongest ink is 1;
-4. cropped to the ink;
-5. scaled to fit 20x20, keeping the aspect ratio (antialiased, as MNIST's were);
-6. placed in 28x28 with its centre of mass at the centre.
+2. the paper found from the picture's border: ink is what is darker than light paper, or
+   lighter than a dark background;
+3. the paper's brightness measured locally and divided out, so that grey or tinted paper,
+   lit more on one side than the other, becomes an even 0 and the ink stands out of it;
+4. refused as blank when nothing stands out of the paper's own noise;
+5. the ink level chosen from the picture itself (Otsu's method), keeping the strokes' soft
+   edges; the long straight lines of ruled or squared paper and the specks away from the
+   digit dropped;
+6. cropped to the ink, scaled to fit 20x20 keeping the aspect ratio (antialiased, as
+   MNIST's were) and placed in 28x28 with its centre of mass at the centre.
 """
 
 from __future__ import annotations
@@ -27,8 +32,19 @@ from numpy.typing import NDArray
 MAX_PIXELS = 25_000_000
 #: Ink fainter than this share of the strongest stroke does not count when cropping.
 INK_THRESHOLD = 0.2
-#: A picture whose ink differs from its background by less than this is blank.
+#: A picture whose ink differs from its paper by less than this is blank...
 MIN_CONTRAST = 0.1
+#: ... and so is one whose ink stands out of the paper's noise by less than this many
+#: standard deviations of it.
+NOISE_MARGIN = 6.0
+#: Ink is what stands out of the paper's noise by this many standard deviations of it.
+NOISE_LEVEL = 4.0
+#: The paper's level is measured on a copy this many pixels a side at most.
+PAPER_SIDE = 96
+#: A straight line of ink across this share of the picture is the paper's (ruled, squared).
+LINE_SHARE = 0.85
+#: A blot of ink with less than this share of the largest one's ink is a speck.
+SPECK_SHARE = 0.1
 #: Pictures are shrunk to this many pixels a side at most before any arithmetic, so that
 #: a large photo costs megabytes, not gigabytes (the digit ends up 20x20 anyway).
 WORKING_SIDE = 1024
@@ -39,7 +55,7 @@ class ImageError(ValueError):
 
 
 class NoInkError(ImageError):
-    """A picture that is one colour throughout: nothing drawn yet."""
+    """A picture in which nothing stands out of the paper: nothing drawn yet."""
 
 
 def _name(path) -> str:
@@ -121,22 +137,96 @@ def mnist_like(grey: NDArray) -> NDArray:
     """A picture of one digit (grey levels in [0, 1], any size) as MNIST sees digits: a
     float32 ``(28, 28)`` array in [0, 1], bright ink on black, fitted to 20x20 and centred
     by its centre of mass. Raises :class:`ImageError` when there is no ink."""
-    from PIL import Image
-
     grey = np.asarray(grey, dtype=np.float64)
     if grey.ndim != 2 or min(grey.shape) < 1:
         raise ImageError(f"a picture must be a 2-D array of grey levels, got shape {grey.shape}")
-    background = float(np.median(_border(grey)))
-    ink = 1 - grey if background > 0.5 else grey
-    ink = ink - float(np.median(_border(ink)))
-    strongest = float(ink.max())
-    if strongest < MIN_CONTRAST:
-        raise NoInkError("no ink: the picture is blank (one colour throughout)")
-    ink = np.clip(ink / strongest, 0, 1)
-
+    ink = _without_lines_and_specks(_soft_ink(_ink_over_paper(grey)))
     rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
     columns = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
-    ink = ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+    return _framed(ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1])
+
+
+def _ink_over_paper(grey: NDArray) -> NDArray:
+    """How much ink each pixel holds, 0 on the paper: ``1 - grey / paper`` on light paper
+    (the light divided out), ``grey - paper`` on a dark background, with the paper's level
+    measured around each pixel (:func:`_paper_level`)."""
+    if float(np.median(_border(grey))) > 0.5:  # dark ink on light paper
+        paper = 1 - _paper_level(1 - grey)
+        return np.clip(1 - grey / np.maximum(paper, 1e-3), 0, 1)
+    return np.clip(grey - _paper_level(grey), 0, 1)
+
+
+def _paper_level(ink: NDArray) -> NDArray:
+    """The paper's level around each pixel of ``ink`` (bright ink on a darker paper): the
+    least value within a quarter of the picture, which no stroke is wide enough to fill,
+    measured on a small copy (which averages the noise away) and smoothed."""
+    from PIL import Image
+    from scipy.ndimage import minimum_filter, uniform_filter
+
+    height, width = ink.shape
+    scale = min(1.0, PAPER_SIDE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = np.asarray(Image.fromarray(ink.astype(np.float32), "F").resize(
+        size, Image.Resampling.BOX), dtype=np.float64)
+    window = max(3, round(max(small.shape) / 4))
+    level = uniform_filter(minimum_filter(small, window, mode="nearest"), window,
+                           mode="nearest")
+    return np.asarray(Image.fromarray(level.astype(np.float32), "F").resize(
+        (width, height), Image.Resampling.BILINEAR), dtype=np.float64)
+
+
+def _soft_ink(ink: NDArray) -> NDArray:
+    """The ink in [0, 1]: 0 up to the level Otsu's method puts between paper and ink, 1
+    from the ink's typical strength up, soft in between (a stroke's antialiased edge).
+    Raises :class:`NoInkError` when nothing stands out of the paper's noise."""
+    from scipy.ndimage import uniform_filter
+
+    noise = 1.4826 * float(np.median(np.abs(ink - np.median(ink))))  # the paper's, robustly
+    strongest = float(uniform_filter(ink, 3).max())
+    if strongest < max(MIN_CONTRAST, NOISE_MARGIN * noise):
+        raise NoInkError("no ink: the picture is blank (nothing stands out of the paper)")
+    counts, edges = np.histogram(ink, bins=256, range=(0, strongest))
+    # Otsu's level, but never within the paper's noise (which it may split when the digit
+    # is thin and the paper takes nearly all the picture)
+    level = max(_otsu(counts, (edges[:-1] + edges[1:]) / 2),
+                float(np.median(ink)) + NOISE_LEVEL * noise)
+    typical = float(np.median(ink[ink > level]))
+    return np.clip((ink - level) / max(typical - level, 1e-6), 0, 1)
+
+
+def _otsu(counts: NDArray, values: NDArray) -> float:
+    """Otsu's threshold: the value that splits a histogram into the two classes whose
+    means lie farthest apart, weighted by their sizes (the between-class variance)."""
+    below = np.cumsum(counts)
+    total_below = np.cumsum(counts * values)
+    above = below[-1] - below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_below = total_below / below
+        mean_above = (total_below[-1] - total_below) / above
+        spread = below * above * (mean_below - mean_above) ** 2
+    return float(values[int(np.nanargmax(spread[:-1]))])
+
+
+def _without_lines_and_specks(ink: NDArray) -> NDArray:
+    """``ink`` without the straight lines that run across most of the picture (ruled or
+    squared paper) and without the blots far smaller than the digit (specks, dust)."""
+    from scipy.ndimage import label
+
+    marked = ink > 0
+    ink = ink.copy()
+    ink[marked.mean(axis=1) >= LINE_SHARE, :] = 0  # rows of ink across the picture
+    ink[:, marked.mean(axis=0) >= LINE_SHARE] = 0  # and columns
+    parts, count = label(ink > 0, np.ones((3, 3), bool))
+    if count == 0:
+        raise NoInkError("no ink: the picture holds only lines")
+    weights = np.bincount(parts.ravel(), ink.ravel())[1:]
+    kept = np.flatnonzero(weights >= SPECK_SHARE * weights.max()) + 1
+    return np.where(np.isin(parts, kept), ink, 0.0)
+
+
+def _framed(ink: NDArray) -> NDArray:
+    """Ink cropped to itself, fitted to 20x20 and centred by mass in 28x28 (float32)."""
+    from PIL import Image
 
     height, width = ink.shape
     scale = 20 / max(height, width)
