@@ -75,6 +75,26 @@ def test_the_two_layer_run_still_records_the_loss_after_the_update(small_mnist_d
     assert config["optimizer"] == "SGD" and config["net"] == "two-layer"
 
 
+@pytest.mark.parametrize(("option", "std"), [("--weight-init-std", 0.5),
+                                             ("--weight-init-std", 0.003), ("--init", 0.5)])
+def test_weight_init_std_sets_the_scale_of_the_two_layer_weights(small_mnist_dir, tmp_path,
+                                                                  capsys, option, std):
+    """dvzero train --weight-init-std s (or --init s) starts W1 and W2 at N(0, s^2)."""
+    # One step at a learning rate of 1e-9 leaves the saved weights where they started.
+    out = tmp_path / "run"
+    code, _, err = run(capsys, "train", "--data-dir", small_mnist_dir, "--steps", 1,
+                       "--lr", "1e-9", "--seed", 2, option, std, "--out", out, "--no-progress")
+    assert code == 0, err
+    assert summary_of(out)["config"]["weight_init_std"] == std
+    params = read_params(out / "params.npz")
+    assert params["W1"].shape == (784, 50) and params["W2"].shape == (50, 10)
+    assert params["W1"].std() == pytest.approx(std, rel=0.03)  # 39,200 draws
+    assert params["W2"].std() == pytest.approx(std, rel=0.15)  # 500 draws
+    for key in ("b1", "b2"):
+        assert np.abs(params[key]).max() < 1e-7
+    assert load_network(out / "params.npz").weight_init_std == std
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -24,6 +24,36 @@ def test_params_are_the_seeds(rng):
     assert all(p.dtype == np.float64 for p in network.params.values())
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("std", [0.5, 0.003])
+def test_weight_init_std_is_the_scale_of_both_weight_matrices(std, dtype):
+    """weight_init_std=s draws W1 and W2 from N(0, s^2), biases zero, with rng or without."""
+    np.random.seed(3)
+    for network in (DeepVisionZeroNet(784, 50, 10, std, dtype=dtype),
+                    DeepVisionZeroNet(784, 50, 10, weight_init_std=std, rng=3, dtype=dtype)):
+        W1, W2 = network.params["W1"], network.params["W2"]
+        assert W1.dtype == W2.dtype == dtype
+        assert W1.std() == pytest.approx(std, rel=0.03)  # 39,200 draws
+        assert W2.std() == pytest.approx(std, rel=0.15)  # 500 draws
+        assert abs(W1.mean()) < 0.05 * std
+        assert network.weight_init_std == std
+        for key in ("b1", "b2"):
+            np.testing.assert_array_equal(network.params[key], 0.0)
+    # The same draws as the default 0.01, scaled: s multiplies, nothing else changes.
+    default = DeepVisionZeroNet(784, 50, 10, rng=3)
+    scaled = DeepVisionZeroNet(784, 50, 10, weight_init_std=std, rng=3)
+    for key in ("W1", "W2"):
+        np.testing.assert_allclose(scaled.params[key], std / 0.01 * default.params[key],
+                                   rtol=1e-12)
+
+
+def test_weight_init_std_zero_gives_zero_weights():
+    """weight_init_std=0 is allowed and means every weight starts at zero."""
+    network = DeepVisionZeroNet(8, 5, 4, weight_init_std=0.0, rng=1)
+    for value in network.params.values():
+        np.testing.assert_array_equal(value, 0.0)
+
+
 def test_rng_makes_initialisation_reproducible_in_any_dtype():
     a = DeepVisionZeroNet(6, 4, 3, rng=3)
     b = DeepVisionZeroNet(6, 4, 3, rng=np.random.default_rng(3))

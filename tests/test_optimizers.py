@@ -77,6 +77,49 @@ def test_rmsprop_first_steps_by_hand():
         [0.0, -0.1 / math.sqrt(0.0496)])
 
 
+def textbook_adaptive_steps(grads_seq, lr, eps, decay=None, start=1.0):
+    """The book's AdaGrad (``decay=None``: ``h += g*g``) or RMSprop (``h = decay*h +
+    (1-decay)*g*g``), then ``w -= lr * g / (sqrt(h) + eps)``: epsilon outside the root."""
+    h, w, seen = 0.0, start, []
+    for g in grads_seq:
+        h = h + g * g if decay is None else decay * h + (1 - decay) * g * g
+        w -= lr * g / (math.sqrt(h) + eps)
+        seen.append(w)
+    return seen
+
+
+# Gradients of about 1e-3 against eps = 1e-2: sqrt(h) ~ 1e-3 is far below eps, so where eps
+# goes (outside the root, inside it, or left out) changes every step several fold.
+SMALL_GRADS = [1e-3, -2e-3, 5e-4]
+
+
+def test_adagrad_epsilon_is_added_after_the_square_root():
+    """AdaGrad promises ``param -= lr * grad / (sqrt(h) + eps)`` with a non-zero eps."""
+    # Step 1 by hand: h = 1e-6, sqrt(h) = 1e-3, w -= 0.1 * 1e-3 / (1e-3 + 1e-2) = 1/110.
+    steps = first_steps(AdaGrad(lr=0.1, eps=1e-2), SMALL_GRADS)
+    assert steps[0] == pytest.approx(1 - 1 / 110, rel=1e-12)
+    assert steps == pytest.approx(textbook_adaptive_steps(SMALL_GRADS, 0.1, 1e-2), rel=1e-12)
+    # Elementwise on an array, in float32 as a network's parameters may be.
+    params = {"W": np.ones((2, 2), dtype=np.float32)}
+    grads = {"W": np.array([[1e-3, -2e-3], [5e-4, 0.0]], dtype=np.float32)}
+    AdaGrad(lr=0.1, eps=1e-2).update(params, grads)
+    expected = [[1 - 0.1 * g / (abs(g) + 1e-2) for g in row] for row in grads["W"].tolist()]
+    np.testing.assert_allclose(params["W"], expected, rtol=1e-6)
+    assert params["W"].dtype == np.float32
+    assert AdaGrad().eps == 1e-7  # the book's default
+
+
+def test_rmsprop_epsilon_is_added_after_the_square_root():
+    """RMSprop promises ``param -= lr * grad / (sqrt(h) + eps)`` with a non-zero eps."""
+    # Step 1 by hand: h = 0.1 * 1e-6, sqrt(h) = 1e-3.5, w -= 0.1 * 1e-3 / (1e-3.5 + 1e-2).
+    optimizer = RMSprop(lr=0.1, decay_rate=0.9, eps=1e-2)
+    steps = first_steps(optimizer, SMALL_GRADS)
+    assert steps[0] == pytest.approx(1 - 1e-4 / (10**-3.5 + 1e-2), rel=1e-12)
+    assert steps == pytest.approx(
+        textbook_adaptive_steps(SMALL_GRADS, 0.1, 1e-2, decay=0.9), rel=1e-12)
+    assert (RMSprop().decay_rate, RMSprop().eps) == (0.99, 1e-7)  # the book's defaults
+
+
 def test_adam_first_steps_by_hand():
     # The textbook form with bias correction, computed separately.
     lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8

@@ -5,12 +5,15 @@ from __future__ import annotations
 import builtins
 import csv
 import gc
+import importlib
 import io
 import json
 import math
 import os
 import pickle
 import re
+import shlex
+import shutil
 import signal
 import stat
 import subprocess
@@ -32,6 +35,7 @@ from dvzero.networks import DeepVisionZeroNet, load_network
 from dvzero.storage import (
     load_checkpoint,
     load_params_file,
+    pickles,
     save_checkpoint,
     save_json,
     save_metrics_csv,
@@ -970,6 +974,199 @@ def test_object_building_opcodes_are_refused_before_anything_runs(tmp_path):
     path.write_bytes(b"\x80\x02))\x81.")
     with pytest.raises(ParamsFileError, match="opcode NEWOBJ"):
         load_params_file(path)
+
+
+# ------------------------------------------------------ the restricted unpickler's allow-list
+
+#: Every global a parameter pickle may import: NumPy's array machinery (as NumPy 2 and 1 name
+#: it), and codecs.encode and bytes() for protocols 0-2. One name more can be a way out.
+ALLOWED_PICKLE_GLOBALS = {
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    ("builtins", "bytes"), ("__builtin__", "bytes"),
+}
+
+
+def names_in(module_name: str, *fallbacks: str) -> list[str]:
+    """The names a module defines (``[]`` if it is not there, as posix on Windows)."""
+    for name in (module_name, *fallbacks):
+        try:
+            return dir(importlib.import_module(name))
+        except ImportError:
+            continue
+    return []
+
+
+def test_the_unpicklers_allow_list_is_exactly_numpys_array_machinery():
+    """The restricted unpickler admits exactly ALLOWED_PICKLE_GLOBALS, each as a guard."""
+    assert set(pickles._ALLOWED_GLOBALS) == ALLOWED_PICKLE_GLOBALS
+    unpickler = pickles.RestrictedUnpickler(io.BytesIO(b""))
+    for module, name in sorted(ALLOWED_PICKLE_GLOBALS):
+        # never the real builtin or NumPy object, only a stand-in that checks its arguments
+        assert unpickler.find_class(module, name).__module__ == pickles.__name__, (module, name)
+
+
+def test_every_other_global_of_the_usual_gadget_modules_is_refused():
+    """find_class refuses every name but the allowed ones, in every module an exploit uses."""
+    modules = {
+        "builtins": names_in("builtins"), "__builtin__": names_in("builtins"),
+        "operator": names_in("operator"), "functools": names_in("functools"),
+        "copyreg": names_in("copyreg"), "os": names_in("os"), "posix": names_in("posix"),
+        "nt": names_in("nt"), "subprocess": names_in("subprocess"), "sys": names_in("sys"),
+        "pickle": names_in("pickle"), "codecs": names_in("codecs"), "_codecs": names_in("_codecs"),
+        "io": names_in("io"), "importlib": names_in("importlib"), "types": names_in("types"),
+        "runpy": names_in("runpy"), "shutil": names_in("shutil"), "numpy": names_in("numpy"),
+        "numpy.lib.format": names_in("numpy.lib.format"),
+    }
+    for prefix in ("numpy._core", "numpy.core"):
+        for part in ("multiarray", "numeric"):
+            modules[f"{prefix}.{part}"] = names_in(f"numpy._core.{part}", f"numpy.core.{part}")
+    unpickler = pickles.RestrictedUnpickler(io.BytesIO(b""))
+    checked = 0
+    for module, names in modules.items():
+        for name in names:
+            if (module, name) in ALLOWED_PICKLE_GLOBALS:
+                continue
+            with pytest.raises(ParamsFileError, match=f"refusing to load {re.escape(module)}"):
+                unpickler.find_class(module, name)
+            checked += 1
+    assert checked > 2000
+    assert "getattr" in modules["builtins"] and "attrgetter" in modules["operator"]
+
+
+def _text(value: str) -> bytes:
+    data = value.encode()
+    return pickle.BINUNICODE + len(data).to_bytes(4, "little") + data
+
+
+def hand_built_pickle(imports: list[tuple[str, str]], program, *, stack_global: bool) -> bytes:
+    """A pickle assembled opcode by opcode: each global of ``imports`` is imported in order
+    (GLOBAL, or STACK_GLOBAL from two strings) and kept in memo slot 0, 1, ...; then
+    ``program`` is built, where an int is that memo slot, a str a string, a list a list and
+    a tuple ``(f, *args)`` the call ``f(*args)`` (f, MARK, args, TUPLE, REDUCE)."""
+    out = [pickle.PROTO + bytes([4 if stack_global else 2])]
+    for slot, (module, name) in enumerate(imports):
+        if stack_global:
+            out += [_text(module), _text(name), pickle.STACK_GLOBAL]
+        else:
+            out.append(pickle.GLOBAL + f"{module}\n{name}\n".encode())
+        out += [pickle.BINPUT + bytes([slot]), pickle.POP]
+
+    def emit(node) -> None:
+        if isinstance(node, int):
+            out.append(pickle.BINGET + bytes([node]))
+        elif isinstance(node, str):
+            out.append(_text(node))
+        else:
+            head, items, closer = ((node[0], node[1:], pickle.TUPLE) if isinstance(node, tuple)
+                                   else (None, node, pickle.LIST))
+            if head is not None:
+                emit(head)
+            out.append(pickle.MARK)
+            for item in items:
+                emit(item)
+            out.append(closer)
+            if head is not None:
+                out.append(pickle.REDUCE)
+
+    emit(program)
+    out.append(pickle.STOP)
+    return b"".join(out)
+
+
+def gadget_payloads(marker: Path) -> dict[str, tuple[list[tuple[str, str]], object]]:
+    """For each gadget, ``(imports, program)`` of a pickle that creates ``marker`` through it;
+    the gadget is always the first import, so it is the name a refusal must give."""
+    touch = f"touch {shlex.quote(str(marker))}"
+    create = f"open({str(marker)!r}, 'w').close()"
+    return {
+        # getattr(__import__("os"), "system")(touch)
+        "builtins.getattr": ([("builtins", "getattr"), ("builtins", "__import__")],
+                             ((0, (1, "os"), "system"), touch)),
+        "builtins.__import__": ([("builtins", "__import__"), ("builtins", "getattr")],
+                                ((1, (0, "os"), "system"), touch)),
+        # attrgetter("system")(__import__("os"))(touch)
+        "operator.attrgetter": ([("operator", "attrgetter"), ("builtins", "__import__")],
+                                (((0, "system"), (1, "os")), touch)),
+        # partial(os.system, touch)()
+        "functools.partial": ([("functools", "partial"), ("os", "system")], ((0, 1, touch),)),
+        # _reconstructor(Popen, Popen, ["touch", marker]) runs Popen.__init__
+        "copyreg._reconstructor": ([("copyreg", "_reconstructor"), ("subprocess", "Popen")],
+                                   (0, 1, 1, ["touch", str(marker)])),
+        "builtins.eval": ([("builtins", "eval")], (0, create)),
+        "builtins.exec": ([("builtins", "exec")], (0, create)),
+        "builtins.open": ([("builtins", "open")], (0, str(marker), "w")),
+        "os.system": ([("os", "system")], (0, touch)),
+        "posix.system": ([("posix", "system")], (0, touch)),  # how pickle names os.system
+        "subprocess.Popen": ([("subprocess", "Popen")], (0, ["touch", str(marker)])),
+    }
+
+
+def finish(result) -> None:
+    """Let what a live payload returned finish its work: a process ends, a file closes."""
+    for method in ("wait", "close"):
+        if callable(getattr(result, method, None)):
+            getattr(result, method)()
+
+
+@pytest.mark.skipif(os.name != "posix" or shutil.which("touch") is None,
+                    reason="the payloads use posix and touch")
+@pytest.mark.parametrize("stack_global", [False, True], ids=["GLOBAL", "STACK_GLOBAL"])
+@pytest.mark.parametrize("gadget", sorted(gadget_payloads(Path("x"))))
+def test_hand_built_gadget_pickles_are_refused_and_never_run(tmp_path, gadget, stack_global):
+    """Raw-opcode pickles importing a gadget are refused, naming it, and run nothing."""
+    # The payload is live: plain pickle really creates the marker.
+    control = tmp_path / "control-marker"
+    finish(pickle.loads(hand_built_pickle(*gadget_payloads(control)[gadget],
+                                          stack_global=stack_global)))
+    assert control.exists()
+
+    marker = tmp_path / "marker"
+    data = hand_built_pickle(*gadget_payloads(marker)[gadget], stack_global=stack_global)
+    path = tmp_path / "gadget.pkl"
+    path.write_bytes(data)
+    refused = rf"refusing .*\b{re.escape(gadget)}\b.*it may be malicious"
+    with pytest.raises(ParamsFileError, match=refused):
+        load_params_pickle(path)
+    with pytest.raises(ParamsFileError, match=refused):
+        load_params_file(path)
+    with pytest.raises(ParamsFileError, match=refused):  # the unpickler alone, without the scan
+        pickles.RestrictedUnpickler(io.BytesIO(data)).load()
+    assert not marker.exists(), f"{gadget} ran"
+
+
+@pytest.mark.skipif(os.name != "posix" or shutil.which("touch") is None,
+                    reason="the payload uses touch")
+def test_getattr_would_reach_os_system_from_the_allowed_globals_so_it_is_refused(
+        tmp_path, monkeypatch):
+    """builtins.getattr plus the allowed globals alone is a way to os.system: never admitted."""
+    def payload(marker: Path) -> bytes:
+        # getattr(getattr(getattr(globals, "get")("__builtins__"), "get")("__import__")("os"),
+        #         "system")(touch), where globals = getattr(<the codecs.encode guard>,
+        # "__globals__"): every other global is on the allow-list.
+        module_globals = (0, 1, "__globals__")
+        builtins_dict = ((0, module_globals, "get"), "__builtins__")
+        os_module = (((0, builtins_dict, "get"), "__import__"), "os")
+        program = ((0, os_module, "system"), f"touch {shlex.quote(str(marker))}")
+        return hand_built_pickle([("builtins", "getattr"), ("_codecs", "encode")], program,
+                                 stack_global=False)
+
+    # Live: with getattr admitted, loading the file runs the command (then fails on the int).
+    control = tmp_path / "control-marker"
+    (tmp_path / "control.pkl").write_bytes(payload(control))
+    with monkeypatch.context() as patched:
+        patched.setitem(pickles._ALLOWED_GLOBALS, ("builtins", "getattr"), builtins.getattr)
+        with pytest.raises(ParamsFileError, match="expected a dict of arrays, found int"):
+            load_params_pickle(tmp_path / "control.pkl")
+    assert control.exists()
+
+    marker = tmp_path / "marker"
+    path = tmp_path / "chain.pkl"
+    path.write_bytes(payload(marker))
+    with pytest.raises(ParamsFileError, match=r"refusing .*builtins\.getattr.*malicious"):
+        load_params_pickle(path)
+    assert not marker.exists()
 
 
 # ----------------------------------------------------------------- fuzzing the pickle loader

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import dvzero.web
 from dvzero import DeepVisionZeroNet
 from dvzero.apps.images import read_digit
 from dvzero.apps.predict import load_predictor, predict_files
@@ -290,6 +291,34 @@ def test_nothing_but_the_pages_own_files_is_served(served, drawing, path):
     status, _, body = served.request("GET", path)
     assert status == 404
     assert json.loads(body) == {"error": "not found"}
+    served.still_serving(drawing)
+
+
+PAGE_DIR = Path(dvzero.web.__file__).parent / "page"
+#: Enough ``..`` to climb from the page's directory to ``/`` (more stay at ``/``).
+UP = len(PAGE_DIR.resolve().parts) + 2
+
+
+@pytest.mark.parametrize("path", [
+    "/../server.py", "/..%2fserver.py", "/%2e%2e/server.py", "/%2E%2E%2Fserver.py",
+    "/.%2e/server.py", "/app.js/../../server.py", "/../__init__.py",
+    "/.." * UP + "/etc/passwd", "/%2e%2e" * UP + "/etc/passwd", "/" + "..%2f" * UP + "etc%2fpasswd",
+])
+def test_paths_that_climb_out_of_the_page_to_files_that_exist_are_not_served(served, drawing,
+                                                                             path):
+    """Only PAGE_FILES are served: a path reaching a real file outside page/ gets the 404."""
+    outside = [PAGE_DIR.parent / "server.py", PAGE_DIR.parent / "__init__.py"]
+    assert all(file.is_file() for file in outside)  # the targets exist: a leak would show
+    secrets = [file.read_bytes() for file in outside]
+    if Path("/etc/passwd").is_file():
+        secrets.append(Path("/etc/passwd").read_bytes())
+    for method in ("GET", "HEAD"):
+        status, headers, body = served.request(method, path)
+        assert status == 404, (method, path)
+        assert headers["Content-Type"] == "application/json"
+        if method == "GET":
+            assert json.loads(body) == {"error": "not found"}
+            assert not any(secret[:64] in body for secret in secrets)
     served.still_serving(drawing)
 
 
