@@ -597,7 +597,9 @@ def test_out_that_is_a_regular_file(tmp_path, small_mnist_dir, capsys):
     target.write_text("keep me")
     code = main(train_args(small_mnist_dir, target))
     _, err = capsys.readouterr()
-    assert_one_line_error(code, err, "--out", "not a directory", exit_code=2)
+    assert_one_line_error(code, err, f"--out {target}: a file, not a directory; give a "
+                          f"directory for the run: a new one, or one that holds no run",
+                          exit_code=2)
     assert target.read_text() == "keep me"
 
 
@@ -613,7 +615,9 @@ def test_evaluate_directory_without_params(tmp_path, capsys):
     (empty / "summary.json").write_text("{}")
     code = main(["evaluate", str(empty)])
     _, err = capsys.readouterr()
-    assert_one_line_error(code, err, "no params.npz or params_two_layer.pkl", exit_code=2)
+    assert_one_line_error(code, err, f"{empty}: no params.npz or params_two_layer.pkl in this "
+                          f"directory; give a run directory written by 'dvzero train', or a "
+                          f"parameter file (.npz, or the original post's .pkl)", exit_code=2)
 
 
 class _Evil:

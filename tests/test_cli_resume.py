@@ -100,7 +100,12 @@ def test_interrupt_then_resume_is_bit_identical(small_mnist_dir, tmp_path, refer
         assert match, err
         assert match.group(1) == signal.Signals(signum).name
         stopped_steps.append(int(match.group(2)))
-        assert f"Resume with: dvzero train --resume {run}" in err
+        assert f"; resume with 'dvzero train --resume {run}'" in err
+        # every line in the command's name, the first as the signal is heard
+        assert all(line.startswith("dvzero train: ") for line in err.splitlines() if line), err
+        again = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        assert (f"dvzero train: {match.group(1)}: stopping after the step in progress "
+                f"({again} again to quit at once)") in err.splitlines()
         # What was saved matches the step it says it stopped after.
         _, state, _ = load_checkpoint(run / "checkpoint.npz")
         assert state["next_step"] == stopped_steps[-1] + 1
@@ -330,8 +335,10 @@ def test_a_stop_while_the_loss_explodes_keeps_the_good_checkpoint(small_mnist_di
     # of a group are announced together, checks included, and the run diverges).
     assert main(train_argv(small_mnist_dir, run, "--lr", "1e6", "--threads", "1")) == 130
     err = capsys.readouterr().err
-    assert "stopped by SIGINT after step 3 of 4000, with the loss exploding" in err
-    assert f"dvzero train --resume {run} --lr 0.1" in err
+    assert err.splitlines()[-1] == (
+        f"dvzero train: stopped by SIGINT after step 3 of 4000, with the loss exploding; the "
+        f"last good checkpoint is kept in {run / 'checkpoint.npz'}; resume from it with a lower "
+        f"learning rate: 'dvzero train --resume {run} --lr 0.1'")
     _, state, _ = load_checkpoint(run / "checkpoint.npz")
     assert state["next_step"] == 0  # still the starting point
 

@@ -90,13 +90,76 @@ def test_plot_draws_every_picture_again(run_dir, capsys):
         assert not_blank(run_dir / name), name
 
 
+def test_plot_replaces_a_run_s_pictures_only_with_force(run_dir, capsys):
+    before = {name: (run_dir / name).read_bytes() for name in ("accuracy.png", "loss.png")}
+    assert main(["plot", str(run_dir)]) == 2
+    assert capsys.readouterr().err == (
+        f"dvzero plot: error: {run_dir} already has accuracy.png, loss.png, confusion.png, "
+        f"mistakes.png and weights.png; add --force to draw them again\n")
+    assert {name: (run_dir / name).read_bytes() for name in before} == before
+    assert main(["plot", str(run_dir), "--force"]) == 0
+
+
+@pytest.fixture
+def accuracy_figures(monkeypatch):
+    """The figures of the accuracy curves drawn during a test, in the order drawn."""
+    from dvzero import plotting
+
+    drawn, plot_accuracy = [], plotting.plot_accuracy
+    monkeypatch.setattr(plotting, "plot_accuracy",
+                        lambda *args, **kwargs: drawn.append(plot_accuracy(*args, **kwargs)))
+    return drawn
+
+
+def accuracy_lines(figure) -> dict[str, np.ndarray]:
+    """The lines of an accuracy plot by name (``train``, ``test``, ``val``): their (x, y)."""
+    return {line.get_label().split()[0]: line.get_xydata() for line in figure.axes[0].lines}
+
+
+def test_the_curves_of_a_one_epoch_run_reach_its_final_accuracies(tmp_path, small_mnist_dir,
+                                                                   accuracy_figures):
+    out = tmp_path / "one-epoch"
+    # 1,800 training images (200 kept to validate) in batches of 100: 18 steps, one epoch
+    assert main(["train", "--data-dir", str(small_mnist_dir), "--epochs", "1", "--batch-size",
+                 "100", "--val-split", "0.1", "--seed", "3", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert main(["plot", str(out), "--force"]) == 0  # drawn again from the run's files
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epoch_steps"] == [0]  # one point measured: alone, it would draw no line
+    assert len(accuracy_figures) == 2
+    for figure in accuracy_figures:
+        lines = accuracy_lines(figure)
+        assert sorted(lines) == ["test", "train", "val"]
+        for name, points in lines.items():
+            np.testing.assert_array_equal(points, [[0, summary[f"{name}_acc_list"][0]],
+                                                   [1, summary[f"{name}_acc"]]])
+        assert figure.axes[0].get_xlim()[1] >= 1
+
+
+def test_the_curves_end_where_the_run_ended(tmp_path, accuracy_figures):
+    from dvzero.runs.pictures import draw_curves
+
+    epochs = [0.1 + 0.05 * epoch for epoch in range(17)]
+    summary = {"train_acc_list": epochs, "test_acc_list": epochs, "train_acc": 0.9464,
+               "test_acc": 0.9452, "config": {"steps": 10000, "iter_per_epoch": 600}}
+    assert draw_curves(tmp_path, summary, [2.3, 0.5], "t") == ["accuracy.png", "loss.png"]
+    test = accuracy_lines(accuracy_figures[0])["test"]
+    assert test[:-1, 0].tolist() == list(range(17))  # the epochs, as the original post's
+    assert test[-1].tolist() == [pytest.approx(10000 / 600), 0.9452]  # and the end
+    # a summary that does not say how long the run was (an older dvzero's): the epochs alone
+    del summary["config"]
+    draw_curves(tmp_path, summary, [2.3, 0.5], "t")
+    assert accuracy_lines(accuracy_figures[1])["test"].tolist() == [
+        [epoch, value] for epoch, value in enumerate(epochs)]
+
+
 def test_plot_of_a_convolutional_run_draws_its_filters(tmp_path, small_mnist_dir, capsys):
     out = tmp_path / "cnn"
     assert main(["train", "--net", "cnn", "--data-dir", str(small_mnist_dir), "--steps", "20",
                  "--out", str(out), "--no-progress"]) == 0
     (out / "weights.png").unlink()
     (out / "filters.png").unlink()
-    assert main(["plot", str(out)]) == 0
+    assert main(["plot", str(out), "--force"]) == 0  # the other pictures are still there
     assert not_blank(out / "weights.png") and not_blank(out / "filters.png")
     assert "filters.png" in capsys.readouterr().out
     # the "before" filters are the run's own start: 20 Adam steps of 0.001 moved them little
@@ -143,12 +206,12 @@ def test_plot_says_which_file_of_a_run_is_broken(run_dir, tmp_path, capsys):
     broken = tmp_path / "broken"
     shutil.copytree(run_dir, broken)
     (broken / "metrics.csv").write_text("step,loss\n0,abc\n")
-    assert main(["plot", str(broken)]) == 2
+    assert main(["plot", str(broken), "--force"]) == 2
     assert f"{broken / 'metrics.csv'}: not a dvzero metrics file" in capsys.readouterr().err
     summary = json.loads((broken / "summary.json").read_text())
     del summary["train_acc_list"]
     (broken / "summary.json").write_text(json.dumps(summary))
-    assert main(["plot", str(broken)]) == 2
+    assert main(["plot", str(broken), "--force"]) == 2
     assert f"{broken / 'summary.json'}: not a dvzero run summary" in capsys.readouterr().err
 
 
@@ -161,9 +224,9 @@ def test_plot_takes_other_data_when_the_run_s_is_gone(run_dir, tmp_path, small_m
     summary = json.loads((moved / "summary.json").read_text())
     summary["config"]["data_dir"] = str(tmp_path / "gone")
     (moved / "summary.json").write_text(json.dumps(summary))
-    assert main(["plot", str(moved)]) == 2
+    assert main(["plot", str(moved), "--force"]) == 2
     assert "name its data with --data-dir" in capsys.readouterr().err
-    assert main(["plot", str(moved), "--data-dir", str(small_mnist_dir)]) == 0
+    assert main(["plot", str(moved), "--data-dir", str(small_mnist_dir), "--force"]) == 0
     assert f"data: {small_mnist_dir}" in capsys.readouterr().out
 
 

@@ -14,6 +14,22 @@ def test_accuracy_plot_is_a_png(tmp_path):
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
 
 
+def test_accuracy_plot_carries_each_line_to_the_final_accuracies(tmp_path):
+    # one epoch of SimpleConvNet: measured once as it began, and where it ended
+    figure = plot_accuracy(tmp_path / "a.png", [0.19], [0.2], val_acc_list=[0.18],
+                           final={"train": 0.97, "test": 0.9766, "val": 0.975}, final_epoch=1.0)
+    axes = figure.axes[0]
+    lines = {line.get_label(): line.get_xydata().tolist() for line in axes.lines}
+    assert lines == {"train acc (final 0.9700)": [[0, 0.19], [1, 0.97]],
+                     "test acc (final 0.9766)": [[0, 0.2], [1, 0.9766]],
+                     "val acc (final 0.9750)": [[0, 0.18], [1, 0.975]]}
+    assert axes.get_xlim()[0] <= 0 and axes.get_xlim()[1] >= 1
+    # without the final accuracies, the epochs alone, as the original post draws them
+    alone = plot_accuracy(tmp_path / "b.png", [0.1, 0.8], [0.1, 0.79])
+    assert [line.get_xydata().tolist() for line in alone.axes[0].lines] == [
+        [[0, 0.1], [1, 0.8]], [[0, 0.1], [1, 0.79]]]
+
+
 @pytest.mark.parametrize("steps", [1, 5, 500])
 def test_loss_plot_any_length(tmp_path, steps):
     path = tmp_path / "loss.png"

@@ -6,7 +6,7 @@ matplotlib is imported only when a figure is drawn, so ``import dvzero`` stays f
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ._atomic import atomic_write
 
@@ -29,22 +29,35 @@ def _save(figure, path: str | os.PathLike[str], tight_layout: bool = True, **opt
 
 def plot_accuracy(path: str | os.PathLike[str], train_acc_list: Sequence[float],
                   test_acc_list: Sequence[float], title: str | None = None,
-                  val_acc_list: Sequence[float] | None = None) -> None:
+                  val_acc_list: Sequence[float] | None = None,
+                  final: Mapping[str, float] | None = None, final_epoch: float | None = None):
     """The original post's plot: train and test accuracy per epoch, y from 0 to 1, the
-    legend lower right."""
+    legend lower right; returns the figure.
+
+    The accuracies of each epoch are measured as it begins, so without more a run of one
+    epoch would be a single point. ``final`` (``{"train": ..., "test": ...}``, and
+    ``"val"`` with a validation set: the accuracies after the last step) at ``final_epoch``
+    (the epochs trained, e.g. 16.67 for 10,000 steps of 600 an epoch) carries each line on
+    to where the run ended.
+    """
     figure = _new_figure()
     axes = figure.add_subplot()
-    epochs = range(len(train_acc_list))
-    axes.plot(epochs, train_acc_list, marker="o", label="train acc")
-    axes.plot(epochs, test_acc_list, marker="s", label="test acc", linestyle="--")
+    curves = [("train", train_acc_list, "o", "-"), ("test", test_acc_list, "s", "--")]
     if val_acc_list:
-        axes.plot(epochs, val_acc_list, marker="^", label="val acc", linestyle=":")
+        curves.append(("val", val_acc_list, "^", ":"))
+    for name, values, marker, linestyle in curves:
+        epochs, label = list(range(len(values))), f"{name} acc"
+        if final is not None and final_epoch is not None and name in final:
+            epochs, values = epochs + [final_epoch], [*values, final[name]]
+            label += f" (final {final[name]:.4f})"
+        axes.plot(epochs, values, marker=marker, label=label, linestyle=linestyle)
     axes.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0))
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower right")
     if title:
         axes.set_title(title)
     _save(figure, path)
+    return figure
 
 
 def plot_loss(path: str | os.PathLike[str], train_loss_list: Sequence[float],

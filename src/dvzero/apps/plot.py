@@ -41,16 +41,15 @@ def plot_run(run_dir: str | os.PathLike[str],
                          f"with its summary.json)")
     data_dir = recorded_data_dir(source) if data_dir is None else str(data_dir)
     summary = read_summary(source.run_dir)
-    try:
-        curves = summary["train_acc_list"], summary["test_acc_list"]
-    except (KeyError, TypeError):
+    if summary is None or not all(isinstance(summary.get(name), list)
+                                  for name in ("train_acc_list", "test_acc_list")):
         raise UsageError(f"{source.run_dir / 'summary.json'}: not a dvzero run summary (no "
-                         f"accuracy lists)") from None
+                         f"accuracy lists)")
     losses = _losses(source.run_dir / "metrics.csv")
     network = load_network(source.params_file)
     config = summary.get("config", {})
     title = f"{network.name}, {config.get('optimizer', '')} lr {config.get('lr', '')}"
-    files = draw_curves(source.run_dir, *curves, summary.get("val_acc_list"), losses, title)
+    files = draw_curves(source.run_dir, summary, losses, title)
     _, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
     check_fits(network, source.params_file, x_test, t_test, data_dir)
     if isinstance(config.get("seed"), int):

@@ -93,35 +93,41 @@ def bar_chart(probabilities: Iterable[float], width: int = 30) -> list[str]:
             for digit, p in enumerate(probabilities)]
 
 
-def show_prediction(predictor: Predictor, prediction: Prediction,
-                    directory: str | os.PathLike[str], taken: set[Path]) -> Path:
-    """Write ``NAME-input.png`` in ``directory``: the input the network saw, beside its
-    probabilities. A file of an earlier call is replaced; a name already in ``taken`` (two
-    pictures of one name in one call) gets a number, and the path written joins ``taken``."""
-    from ..plotting import plot_prediction
-
-    stem = Path(prediction.file).stem
-    target, number = Path(directory) / f"{stem}-input.png", 2
-    while target in taken:
-        target, number = Path(directory) / f"{stem}-input-{number}.png", number + 1
-    taken.add(target)
-    # a file name may hold bytes that are not UTF-8: shown with replacement marks
-    name = os.fsencode(Path(prediction.file).name).decode("utf-8", "replace")
-    plot_prediction(target, prediction.image, prediction.probabilities,
-                    title=f"{name}: {predictor.name}")
-    return target
+def shown_names(predictions: Iterable[Prediction], directory: str | os.PathLike[str],
+                inputs: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
+    """The files :func:`show_predictions` writes: ``NAME-input.png`` in ``directory`` for
+    each prediction, numbered (``NAME-input-2.png``) where two pictures share a name or the
+    name is one of ``inputs``."""
+    taken = {Path(path).resolve() for path in inputs}
+    names = []
+    for prediction in predictions:
+        stem = Path(prediction.file).stem
+        target, number = Path(directory) / f"{stem}-input.png", 2
+        while target in taken:
+            target, number = Path(directory) / f"{stem}-input-{number}.png", number + 1
+        taken.add(target)
+        names.append(target)
+    return names
 
 
 def show_predictions(predictor: Predictor, predictions: Iterable[Prediction],
                      directory: str | os.PathLike[str],
                      inputs: Iterable[str | os.PathLike[str]] = ()) -> tuple[list[Path], list[str]]:
-    """:func:`show_prediction` for each prediction, never writing over one of ``inputs``:
-    the paths written, and one message per picture that could not be written."""
-    taken = {Path(path).resolve() for path in inputs}
+    """Write, for each prediction, the input the network saw beside its probabilities
+    (named by :func:`shown_names`, never one of ``inputs``): the paths written, and one
+    message per picture that could not be written."""
+    from ..plotting import plot_prediction
+
+    predictions = list(predictions)
     written, errors = [], []
-    for prediction in predictions:
+    for prediction, target in zip(predictions, shown_names(predictions, directory, inputs),
+                                  strict=True):
+        # a file name may hold bytes that are not UTF-8: shown with replacement marks
+        name = os.fsencode(Path(prediction.file).name).decode("utf-8", "replace")
         try:
-            written.append(show_prediction(predictor, prediction, directory, taken))
+            plot_prediction(target, prediction.image, prediction.probabilities,
+                            title=f"{name}: {predictor.name}")
+            written.append(target)
         except OSError as exc:
             errors.append(f"could not write the picture of {prediction.file} in "
                           f"{directory}: {exc.strerror or exc}")

@@ -1,7 +1,8 @@
 """The ``dvzero`` command, the only code that prints or exits: :mod:`~.parser` reads the
-options, :mod:`~.commands` calls the library and prints, :mod:`~.progress` turns a
-training's callbacks into a progress bar. Library errors (bad data, bad files, a diverging
-run) become one clear line on stderr and a non-zero exit code.
+options (with the types of :mod:`~.types`), :mod:`~.words` says what is wrong with them,
+:mod:`~.commands` calls the library and prints, :mod:`~.progress` turns a training's
+callbacks into a progress bar. Library errors (bad data, bad files, a diverging run) become
+one clear line on stderr and a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections.abc import Iterator, Sequence
 from ..errors import DVZeroError, UsageError
 from . import commands
 from .commands import EXIT_FAILURE, EXIT_SIGNALS
-from .parser import EXIT_USAGE, build_parser
+from .parser import build_parser
+from .words import EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:

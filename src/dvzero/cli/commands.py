@@ -19,6 +19,7 @@ from ..runs.directory import check_data_dir
 from ..runs.files import describe_data
 from .parser import RUN_OPTIONS, build_parser
 from .progress import progress
+from .words import listed
 
 EXIT_FAILURE = 1
 EXIT_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
@@ -28,10 +29,10 @@ def _announce(name: str) -> None:
     """Say on stderr that signal ``name`` stops training after the step in progress. With
     ``os.write``, not print: the signal may have interrupted a print to stderr, and the
     buffered stream would refuse the reentrant call."""
+    again = "Ctrl-C" if name == "SIGINT" else name
     with contextlib.suppress(AttributeError, OSError, ValueError):  # not a real file
-        os.write(sys.stderr.fileno(),
-                 f"\n{name}: stopping after the step in progress (again to quit at once)\n"
-                 .encode())
+        os.write(sys.stderr.fileno(), f"\ndvzero train: {name}: stopping after the step in "
+                                      f"progress ({again} again to quit at once)\n".encode())
 
 
 def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -58,12 +59,14 @@ def command_train(args: argparse.Namespace, start: float) -> int:
                              f"leave out {', '.join(given)} (only --lr may change, e.g. after "
                              f"a divergence)")
         run = Run.resume(args.resume, lr=args.lr)
+    else:
+        run = Run.start(_run_settings(args), args.out)
+    warned = run.load_data()  # before the run is announced: the data may be refused
+    if args.resume is not None:
         print(f"dvzero {__version__}: resuming {run.run_dir} at step {run.next_step} of "
               f"{run.config['steps']}" + (f" with lr {args.lr}" if args.lr is not None else ""))
     else:
-        run = Run.start(_run_settings(args), args.out)
         print(f"dvzero {__version__}: training into {run.run_dir}")
-    warned = run.load_data()
     _print_data(run)
     for warning in warned:
         print(f"dvzero train: warning: {warning}", file=sys.stderr)
@@ -112,15 +115,15 @@ def _report_unfinished(run, outcome, signal_name: str | None) -> int:
                       f"'dvzero train --resume {run.run_dir} --lr {outcome.lower_lr:g}'")
         print(f"dvzero train: error: {outcome.error}{advice}", file=sys.stderr)
         return EXIT_FAILURE
-    stopped = (f"\nstopped by {signal_name} after step {run.trainer.next_step - 1} of "
-               f"{run.config['steps']}")
+    stopped = (f"dvzero train: stopped by {signal_name} after step "
+               f"{run.trainer.next_step - 1} of {run.config['steps']}")
     if outcome.saved:
-        print(f"{stopped}; checkpoint saved in {run.checkpoint}.\n"
-              f"Resume with: dvzero train --resume {run.run_dir}", file=sys.stderr)
+        print(f"{stopped}; checkpoint saved in {run.checkpoint}; resume with 'dvzero train "
+              f"--resume {run.run_dir}'", file=sys.stderr)
     else:
         print(f"{stopped}, with the loss exploding; the last good checkpoint is kept in "
-              f"{run.checkpoint}.\nResume from it with a lower learning rate: dvzero train "
-              f"--resume {run.run_dir} --lr {outcome.lower_lr:g}", file=sys.stderr)
+              f"{run.checkpoint}; resume from it with a lower learning rate: 'dvzero train "
+              f"--resume {run.run_dir} --lr {outcome.lower_lr:g}'", file=sys.stderr)
     return EXIT_SIGNALS.get(signal_name or "", 130)
 
 
@@ -139,11 +142,30 @@ def command_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_to_replace(paths, force: bool, advice: str) -> None:
+    """The rule of every file a command writes: one that exists is replaced only with
+    --force. ``advice``: the other way to proceed."""
+    existing = [str(path) for path in paths if os.path.lexists(path)]
+    if existing and not force:
+        one = len(existing) == 1
+        raise UsageError(f"{listed(existing)} already exist{'s' if one else ''}; add --force "
+                         f"to replace {'it' if one else 'them'}, {advice}")
+
+
 def command_predict(args: argparse.Namespace) -> int:
-    from ..apps.predict import bar_chart, load_predictor, predict_files, show_predictions
+    from ..apps.predict import (
+        bar_chart,
+        load_predictor,
+        predict_files,
+        show_predictions,
+        shown_names,
+    )
 
     predictor = load_predictor(args.model)
     predictions, errors = predict_files(predictor, args.images)
+    if args.show:
+        _refuse_to_replace(shown_names(predictions, os.getcwd(), args.images), args.force,
+                           "or run the command in another directory")
     if args.json:
         print(json.dumps([prediction.as_json() for prediction in predictions]))
     else:
@@ -168,6 +190,12 @@ def command_predict(args: argparse.Namespace) -> int:
 def command_plot(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
     from ..apps.plot import plot_run
+    from ..runs.pictures import PICTURES
+
+    existing = [name for name in PICTURES if os.path.lexists(args.run_dir / name)]
+    if existing and not args.force:
+        raise UsageError(f"{args.run_dir} already has {listed(existing)}; add --force to draw "
+                         f"{'it' if len(existing) == 1 else 'them'} again")
 
     result = plot_run(args.run_dir, args.data_dir)
     print(f"data: {describe_data(result.data_dir)}")
@@ -180,6 +208,8 @@ def command_graph(args: argparse.Namespace) -> int:
     from ..errors import GraphvizMissing
 
     _check_out_file(args.out, (".png", ".svg"), "the picture is a PNG or an SVG")
+    _refuse_to_replace([args.out, args.out.with_suffix(".dot")], args.force,
+                       "or give another name with --out")
     try:
         drawing = draw_loss_graph(args.out, args.source)
     except GraphvizMissing as exc:
@@ -203,6 +233,7 @@ def _check_out_file(out, suffix: str | tuple[str, ...], what: str) -> None:
 def command_data(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
     _check_out_file(args.out, ".png", "the picture is a PNG")
+    _refuse_to_replace([args.out], args.force, "or give another name with --out")
     from ..apps.plot import draw_data_samples
 
     counts = draw_data_samples(args.out, args.data_dir)
@@ -247,6 +278,7 @@ def command_bench(args: argparse.Namespace) -> int:
     from ..apps.bench import report_lines, run_bench
 
     _check_out_file(args.out, ".json", "the figures are JSON")
+    _refuse_to_replace([args.out], args.force, "or give another name with --out")
     result = run_bench(lambda what: print(f"measuring {what} ...", file=sys.stderr, flush=True))
     print("\n".join(report_lines(result)))
     with atomic_write(args.out, "w") as handle:

@@ -1,20 +1,39 @@
-"""The options of the ``dvzero`` command: types that refuse bad values in one line, the
-help texts and the examples (:func:`build_parser`)."""
+"""The options of the ``dvzero`` command: the help texts and the examples
+(:func:`build_parser`); the arguments' types are in :mod:`~.types`, the errors' words in
+:mod:`~.words`."""
 
 from __future__ import annotations
 
 import argparse
-import math
 import textwrap
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .._version import __version__
 from ..layers import ACTIVATIONS
 from ..networks import NETS
 from ..optimizers import OPTIMIZERS, SCHEDULES
-from ..runs.config import DTYPES, GRADIENTS, INITS, NUMERICALS
-
-EXIT_USAGE = 2
+from ..runs.config import (
+    COMMON_DEFAULTS,
+    DTYPES,
+    GRADIENTS,
+    NET_DEFAULTS,
+    NET_OPTIONAL,
+    NET_SETTINGS,
+    NUMERICALS,
+)
+from .types import (
+    hidden_sizes,
+    init_option,
+    non_negative_float,
+    path,
+    port_number,
+    positive_count,
+    positive_float,
+    seed_int,
+    share,
+)
+from .words import Parser, listed
 
 #: The files --data-dir expects, for the help.
 DATA_FILES_HELP = ("train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
@@ -52,6 +71,8 @@ TRAIN_EXAMPLES = (
     "  dvzero train --net deep-cnn --epochs 12        the book's DeepConvNet (about 14 minutes)\n"
 )
 
+FORCE_HELP = "replace --out if it exists (without it, an existing file is refused)"
+
 #: The options that define a run; ``--resume`` takes them from the checkpoint.
 RUN_OPTIONS = ("net", "hidden", "activation", "init", "weight_init_std", "optimizer",
                "lr_schedule", "weight_decay", "dropout", "batchnorm", "steps", "epochs",
@@ -59,53 +80,28 @@ RUN_OPTIONS = ("net", "hidden", "activation", "init", "weight_init_std", "optimi
                "numerical", "threads", "dtype", "seed", "data_dir", "out")
 
 
-def _number(convert, is_valid, requirement: str):
-    """An argparse type: ``convert(text)``, which must satisfy ``is_valid``."""
-    expected = "a whole number" if convert is int else "a number"
-
-    def parse(text: str):
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if not (math.isfinite(value) and is_valid(value)):
-            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
-        return value
-
-    return parse
+def _nets(has: Callable[[str], bool]) -> str:
+    """The networks for which ``has(net)`` holds, for the help: ``mlp, cnn and deep-cnn``."""
+    nets = [net for net in NETS if has(net)]
+    return "every network" if len(nets) == len(NETS) else listed(nets)
 
 
-positive_count = _number(int, lambda value: value >= 1, "at least 1")
-port_number = _number(int, lambda value: 0 <= value <= 65535, "from 0 to 65535")
-seed_int = _number(int, lambda value: value >= 0, ">= 0")
-positive_float = _number(float, lambda value: value > 0, "a finite number > 0")
-non_negative_float = _number(float, lambda value: value >= 0, "a finite number >= 0")
-share = _number(float, lambda value: 0 < value < 1, "more than 0 and less than 1")
+def _by_network(value_of: Callable[[str], str], nets: Iterable[str] = NETS) -> str:
+    """``(default: 50 for two-layer and deep-cnn; 100 for cnn)``: ``value_of(net)`` for each
+    network of ``nets``, grouped."""
+    by_value: dict[str, list[str]] = {}
+    for net in nets:
+        by_value.setdefault(value_of(net), []).append(net)
+    if len(by_value) == 1:
+        return f"(default: {next(iter(by_value))})"
+    return "(default: " + "; ".join(f"{value} for {listed(names)}"
+                                    for value, names in by_value.items()) + ")"
 
 
-def hidden_sizes(text: str) -> list[int]:
-    """``100`` or ``100,100,50``: the widths of the hidden layers."""
-    parts = text.split(",")
-    if not all(part.strip().isdigit() for part in parts):
-        raise argparse.ArgumentTypeError(
-            f"expected whole numbers separated by commas (e.g. 100,100), got {text!r}")
-    if any(int(part) < 1 for part in parts):
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return [int(part) for part in parts]
-
-
-def init_option(text: str) -> str | float:
-    """``he``, ``xavier`` or a positive number: the scale of the initial weights."""
-    if text in INITS:
-        return text
-    return _number(float, lambda value: value > 0,
-                   f"'he', 'xavier' or a number > 0 (got {text})")(text)
-
-
-def path(text: str) -> Path:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a path, got an empty string")
-    return Path(text)
+def _default(key: str, show: Callable[[object], str] = str, nets: Iterable[str] = NETS) -> str:
+    """The default of setting ``key`` for each network, from the run's own tables."""
+    return _by_network(lambda net: show(NET_DEFAULTS[net].get(key, COMMON_DEFAULTS.get(key))),
+                       nets)
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -121,24 +117,20 @@ class _HelpFormatter(argparse.HelpFormatter):
                              subsequent_indent=indent, break_on_hyphens=False)
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (with a pointer to ``--help``)."""
-
-    def error(self, message: str) -> None:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="dvzero", epilog=MAIN_EXAMPLES, formatter_class=_HelpFormatter,
-                     description="DeepVision Zero: train and evaluate neural networks written "
-                     "from scratch in NumPy. 'The original post' is the Chinese blog post dvzero "
-                     "implements: a two-layer network that learns the MNIST digits.")
+    parser = Parser(prog="dvzero", epilog=MAIN_EXAMPLES, formatter_class=_HelpFormatter,
+                    description="DeepVision Zero: train and evaluate neural networks written "
+                    "from scratch in NumPy. 'The original post' is the Chinese blog post dvzero "
+                    "implements: a two-layer network that learns the MNIST digits. Each "
+                    "command has its own options: see dvzero COMMAND --help (e.g. dvzero "
+                    "train --help).")
     parser.add_argument("--version", action="version", version=f"dvzero {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     for add_command in (_add_train, _add_evaluate, _add_predict, _add_plot, _add_graph,
                         _add_serve, _add_bench, _add_experiment):
         add_command(commands)
+    parser.commands = commands.choices  # each command's parser, by name
     return parser
 
 
@@ -156,33 +148,45 @@ def _add_train(commands) -> None:
 
 
 def _add_network_options(add) -> None:
+    """The options of the network; which networks take each, and its defaults, come from
+    the run's tables (:mod:`dvzero.runs.config`)."""
+
+    def widths(value) -> str:
+        return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
     add("--net", choices=tuple(NETS), help="two-layer: the original post's DeepVisionZeroNet; "
         "mlp: MultiLayerNet, any number of hidden layers; cnn: SimpleConvNet; deep-cnn: "
         "DeepConvNet (default: two-layer)")
-    add("--hidden", type=hidden_sizes, metavar="SIZES", help="hidden-layer widths, e.g. 100 or "
-        "100,100,100,100 for --net mlp (default: 50; 100,100,100,100 for mlp)")
-    add("--activation", choices=tuple(ACTIVATIONS), help="hidden-layer activation; tanh needs "
-        "--net mlp (default: sigmoid; relu for mlp)")
+    add("--hidden", type=hidden_sizes, metavar="SIZES", help="hidden-layer widths: one width "
+        f"for {_nets(lambda net: NET_SETTINGS[net][0] == 'one')} (for a convolutional "
+        "network, that of its affine layer after the convolutions); a list such as "
+        f"100,100,100,100 for {_nets(lambda net: NET_SETTINGS[net][0] == 'list')} "
+        f"{_default('hidden', widths)}")
+    add("--activation", choices=tuple(ACTIVATIONS), help="hidden-layer activation: " + "; ".join(
+        f"{name} for {_nets(lambda net, name=name: name in NET_SETTINGS[net][1])}"
+        for name in ACTIVATIONS) + f" {_default('activation')}")
     add("--init", type=init_option, metavar="he|xavier|STD", help="initial weights: He "
         "(sqrt(2/inputs), for ReLU), Xavier (sqrt(1/inputs)) or a standard deviation > 0; he "
-        "and xavier need --net mlp (default: 0.01; he for mlp)")
-    add("--weight-init-std", type=non_negative_float, help="the original post's name for "
-        "--init STD (default: 0.01)")
-    add("--optimizer", choices=tuple(OPTIMIZERS), help="update rule (default: sgd; adam for mlp)")
+        f"and xavier for {_nets(lambda net: NET_SETTINGS[net][2])}, a standard deviation for "
+        f"every network {_default('weight_init_std')}")
+    add("--weight-init-std", type=non_negative_float, metavar="STD", help="the original "
+        "post's name for --init STD (default: as for --init)")
+    add("--optimizer", choices=tuple(OPTIMIZERS), help=f"update rule {_default('optimizer')}")
     add("--lr", type=positive_float, help="learning rate (default: 0.1 for sgd, 0.01 for "
         "momentum, nesterov and adagrad, 0.001 for rmsprop and adam); may be given with "
         "--resume to change it for the rest of the run (with --lr-schedule, it becomes the "
         "schedule's new starting rate)")
     add("--lr-schedule", choices=SCHEDULES, help="constant, step (a tenth from half-way, a "
-        "hundredth from three quarters) or cosine decay to 0 (default: constant; cosine for cnn "
-        "and deep-cnn)")
+        "hundredth from three quarters) or cosine decay to 0 "
+        f"{_default('lr_schedule')}")
     add("--weight-decay", type=non_negative_float, metavar="LAMBDA", help="L2 weight decay, "
-        "for every network but two-layer (default: 0)")
-    add("--dropout", type=share, metavar="RATIO", help="dropout after each hidden layer of "
-        "--net mlp, dropping this share of units (default: none); for deep-cnn, the share its "
-        "two dropout layers drop (default: 0.5)")
+        f"for {_nets(lambda net: net in NET_OPTIONAL['weight_decay'])} (default: 0)")
+    add("--dropout", type=share, metavar="RATIO", help="the share of units dropped, for "
+        f"{_nets(lambda net: net in NET_OPTIONAL['dropout'])}: after each hidden layer of "
+        "mlp, in the two dropout layers of deep-cnn "
+        f"{_default('dropout', lambda value: str(value or 'none'), NET_OPTIONAL['dropout'])}")
     add("--batchnorm", action="store_true", default=None, help="batch normalisation before "
-        "each hidden activation, --net mlp")
+        f"each hidden activation, for {_nets(lambda net: net in NET_OPTIONAL['batchnorm'])}")
 
 
 def _add_training_options(add) -> None:
@@ -196,17 +200,22 @@ def _add_training_options(add) -> None:
         "images aside as a validation set, measured every epoch (default: none)")
     add("--train-eval-sample", type=positive_count, metavar="N", help="measure the training "
         "accuracy of each epoch on a fixed sample of N training images instead of all of them "
-        "(default: all; 10000 for the convolutional networks, whose full pass costs more); "
-        "the final accuracy is always on all of them")
+        f"{_default('train_eval_sample', lambda value: str(value or 'all'))}; the final "
+        "accuracy is always on all of them")
     add("--gradient", choices=GRADIENTS, help="how gradients are computed: backpropagation "
         "through the layers; autograd, the loss built as a graph that differentiates itself; "
         "or the original post's numerical differentiation (very slow: the projected time is "
         "printed after the first step) (default: backprop)")
-    add("--numerical", choices=NUMERICALS, help="with --gradient numerical: structured "
-        "computes the original post's central differences from cached activations, "
-        "recomputing only what each nudge changes (a fraction of a second a step); naive is "
-        "the original post's loop of full forward passes (10-20 s a step) (default: structured "
-        "for two-layer, naive for the others, which have no structured method)")
+
+    def method(name: str) -> str:
+        return _nets(lambda net: name in NETS[net].numerical_methods)
+
+    add("--numerical", choices=NUMERICALS, help="with --gradient numerical: structured, for "
+        f"{method('structured')}, computes the original post's central differences from "
+        "cached activations, recomputing only what each nudge changes (a fraction of a second "
+        f"a step); naive, for {method('naive')}, is the original post's loop of full forward "
+        "passes (10-20 s a step) "
+        f"{_by_network(lambda net: NETS[net].numerical_methods[0])}")
     add("--dtype", choices=DTYPES, help="float type of the computation (default: float32 for "
         "backprop and autograd, float64 for numerical gradients, which need the precision)")
     add("--seed", type=seed_int, help="random seed; the same seed gives the same run bit for "
@@ -221,11 +230,12 @@ def _add_run_options(add) -> None:
     add("--resume", type=path, metavar="RUN_DIR", help="continue an interrupted run from its "
         "checkpoint, with its own settings (only --lr may be given, e.g. after a divergence); "
         "the result is bit for bit that of an uninterrupted run")
-    add("--threads", type=positive_count, help="threads the run may use (default: every core; "
-        "1 for mlp). two-layer measures its losses and accuracies on a second one while it "
-        "trains, and cnn and deep-cnn convolve parts of each batch on them, each matrix "
-        "product on one thread; mlp gives them to its matrix products. A result may round "
-        "differently on another count, so --resume keeps the run's own")
+    cores = _by_network(lambda net: "every core" if NETS[net].splits_work else "1")
+    add("--threads", type=positive_count, help=f"threads the run may use {cores}. two-layer "
+        "measures its losses and accuracies on a second one while it trains, and cnn and "
+        "deep-cnn convolve parts of each batch on them, each matrix product on one thread; mlp "
+        "gives them to its matrix products. A result may round differently on another count, "
+        "so --resume keeps the run's own")
     add("--no-progress", action="store_true", help="no progress bar (the per-epoch lines are "
         "still printed)")
 
@@ -247,11 +257,14 @@ def _add_evaluate(commands) -> None:
 def _add_predict(commands) -> None:
     predict = commands.add_parser(
         "predict", help="recognise digits in your own pictures",
-        description="Read pictures of one handwritten digit each (PNG, JPEG, ...: any size, "
-        "dark on light or light on dark, colour or grey), make each MNIST-like (grey, "
-        "inverted if the background is light, cropped to the ink, fitted to 20x20, centred "
-        "by its centre of mass in 28x28) and print the network's digit and its ten "
-        "probabilities.", formatter_class=_HelpFormatter,
+        missing="give the model first, then the pictures: dvzero predict RUN_DIR_OR_PARAMS "
+        "IMAGE ...",
+        description="Read pictures of one handwritten digit each (photos or scans of paper, "
+        "drawings; PNG, JPEG, ...: any size, dark on light or light on dark, colour or "
+        "grey), make each MNIST-like (the paper's uneven light divided out, its lines and "
+        "specks dropped, the ink cropped, fitted to 20x20 and centred by its centre of mass "
+        "in 28x28) and print the network's digit and its ten probabilities.",
+        formatter_class=_HelpFormatter,
         epilog="examples:\n"
         "  dvzero predict runs/a seven.png                a run's network on one picture\n"
         "  dvzero predict runs/a/params.npz *.jpg --json  many pictures, as JSON\n")
@@ -263,6 +276,8 @@ def _add_predict(commands) -> None:
         "picture with file, digit and probabilities")
     add("--show", action="store_true", help="also write, for each picture, NAME-input.png in "
         "the current directory: the 28x28 input the network saw beside its probabilities")
+    add("--force", action="store_true", help="with --show, replace NAME-input.png files that "
+        "exist (without it, they are refused)")
 
 
 def _add_plot(commands) -> None:
@@ -277,6 +292,8 @@ def _add_plot(commands) -> None:
                       help="a run directory written by 'dvzero train'")
     plot.add_argument("--data-dir", type=path, help=f"directory with the four IDX files: "
                       f"{DATA_FILES_HELP} (default: the data the run was trained on)")
+    plot.add_argument("--force", action="store_true", help="replace the pictures the run "
+                      "directory already has (without it, they are refused)")
     data = commands.add_parser(
         "data", help="draw sample digits of each class, with the class counts",
         description="Write a picture of ten training digits of each class, each row with "
@@ -285,6 +302,7 @@ def _add_plot(commands) -> None:
                       f"{DATA_FILES_HELP} (default: the shipped MNIST)")
     data.add_argument("--out", type=path, default=Path("digits.png"),
                       help="the PNG file to write (default: digits.png)")
+    data.add_argument("--force", action="store_true", help=FORCE_HELP)
 
 
 def _add_graph(commands) -> None:
@@ -303,6 +321,8 @@ def _add_graph(commands) -> None:
         "written by 'dvzero train', or a parameter file (default: a fresh network)")
     add("--out", type=path, default=Path("graph.png"), help="the picture to write, .png or "
         ".svg; the .dot goes beside it (default: graph.png)")
+    add("--force", action="store_true", help="replace the picture and the .dot if they exist "
+        "(without it, they are refused)")
 
 
 def _add_serve(commands) -> None:
@@ -339,6 +359,7 @@ def _add_bench(commands) -> None:
         formatter_class=_HelpFormatter)
     bench.add_argument("--out", type=path, default=Path("bench.json"),
                        help="the JSON file to write (default: bench.json)")
+    bench.add_argument("--force", action="store_true", help=FORCE_HELP)
 
 
 def _add_experiment(commands) -> None:

@@ -56,6 +56,12 @@ NET_SETTINGS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "cnn": ("one", ("relu",), True),
     "deep-cnn": ("one", ("relu",), True),
 }
+#: The settings only some networks have, and the networks that have them.
+NET_OPTIONAL: dict[str, tuple[str, ...]] = {
+    "weight_decay": ("mlp", "cnn", "deep-cnn"),
+    "dropout": ("mlp", "deep-cnn"),
+    "batchnorm": ("mlp",),
+}
 
 
 def option(key: str) -> str:
@@ -129,7 +135,7 @@ def _one_hidden_width(config: dict[str, Any], message: str) -> None:
 
 def _check_two_layer(config: dict[str, Any], given: Mapping[str, Any]) -> None:
     _one_hidden_width(config, "the two-layer network has one hidden layer; use --net mlp for more")
-    mlp_only = [option(key) for key in ("weight_decay", "dropout", "batchnorm") if given.get(key)]
+    mlp_only = _not_had(config["net"], given)
     if config["activation"] == "tanh":
         mlp_only.append("--activation tanh")
     if mlp_only:
@@ -137,9 +143,11 @@ def _check_two_layer(config: dict[str, Any], given: Mapping[str, Any]) -> None:
         raise UsageError(f"{', '.join(mlp_only)}: the two-layer network of the original "
                          f"post has {what}; use --net mlp")
     if isinstance(config["weight_init_std"], str):
+        named = [net for net, (_, _, named_inits) in NET_SETTINGS.items() if named_inits]
         raise UsageError(f"--init {config['weight_init_std']}: the two-layer network takes "
                          f"one standard deviation for all its weights (e.g. --init 0.01); "
-                         f"He and Xavier scales are for --net mlp")
+                         f"He and Xavier scales are for --net {', '.join(named[:-1])} or "
+                         f"{named[-1]}")
 
 
 def _check_mlp(config: dict[str, Any], given: Mapping[str, Any]) -> None:
@@ -147,26 +155,29 @@ def _check_mlp(config: dict[str, Any], given: Mapping[str, Any]) -> None:
         config["hidden"] = [config["hidden"]]
 
 
-def _check_books_net(config: dict[str, Any], given: Mapping[str, Any], dropout: bool) -> None:
-    """The book's convolutional networks: one hidden affine layer, ReLU, and ``dropout``
-    0.5 or none."""
+def _check_books_net(config: dict[str, Any], given: Mapping[str, Any]) -> None:
+    """The book's convolutional networks: one hidden affine layer, ReLU, and dropout 0.5
+    (deep-cnn) or none (cnn)."""
     net = config["net"]
     _one_hidden_width(config, f"--net {net} has one hidden affine layer; give its width, "
                               f"e.g. --hidden 100")
     refused = [f"--activation {config['activation']}"] if config["activation"] != "relu" else []
-    refused += ["--batchnorm"] if given.get("batchnorm") else []
-    refused += ["--dropout"] if not dropout and given.get("dropout") else []
+    refused += _not_had(net, given)
     if refused:
+        dropout = "dropout 0.5" if net in NET_OPTIONAL["dropout"] else "no dropout"
         raise UsageError(f"{', '.join(refused)}: --net {net} is the book's network, with ReLU "
-                         f"and {'dropout 0.5' if dropout else 'no dropout'}; use "
-                         f"--net mlp to try these")
+                         f"and {dropout}; use --net mlp to try these")
+
+
+def _not_had(net: str, given: Mapping[str, Any]) -> list[str]:
+    """The options given (and not off) of the settings ``net`` does not have."""
+    return [option(key) for key, nets in NET_OPTIONAL.items() if net not in nets and given.get(key)]
 
 
 #: The checks of the settings given for each network, with the advice they need.
 _NET_CHECKS: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], None]] = {
-    "two-layer": _check_two_layer, "mlp": _check_mlp,
-    "cnn": lambda config, given: _check_books_net(config, given, dropout=False),
-    "deep-cnn": lambda config, given: _check_books_net(config, given, dropout=True),
+    "two-layer": _check_two_layer, "mlp": _check_mlp, "cnn": _check_books_net,
+    "deep-cnn": _check_books_net,
 }
 
 

@@ -42,7 +42,8 @@ def prepare_run_dir(out: Path | None, files: Sequence[str] = RUN_FILES,
             number += 1
             out = Path("runs") / f"{stamp}-{number}{suffix}"
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a directory")
+        raise UsageError(f"--out {out}: a file, not a directory; give a directory for the "
+                         f"run: a new one, or one that holds no run")
     if (out / "summary.json").exists():
         raise UsageError(f"--out {out}: already holds a finished run; choose another "
                          f"directory so that nothing is overwritten")

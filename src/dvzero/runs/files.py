@@ -62,7 +62,9 @@ def find_model(path: str | os.PathLike[str]) -> ModelSource:
                              f"yet); finish it with 'dvzero train --resume {path}' first")
         found = [path / name for name in PARAMS_FILES if (path / name).is_file()]
         if not found:
-            raise UsageError(f"{path}: no {' or '.join(PARAMS_FILES)} in this directory")
+            raise UsageError(f"{path}: no {' or '.join(PARAMS_FILES)} in this directory; give "
+                             f"a run directory written by 'dvzero train', or a parameter file "
+                             f"(.npz, or the original post's .pkl)")
         path = found[0]
     elif not path.exists():
         raise UsageError(f"{path}: no such file or directory")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from .. import plotting
 
 #: The pictures of a network on its test set, in the order drawn.
 TEST_PICTURES = ("confusion.png", "mistakes.png", "weights.png")
+#: Every picture a run directory may hold.
+PICTURES = ("accuracy.png", "loss.png", "filters.png", *TEST_PICTURES)
 #: How many wrong test digits mistakes.png shows at most.
 MAX_MISTAKES = 60
 
@@ -65,13 +68,32 @@ def starting_filters(network: Any, seed: int) -> NDArray:
                          ).params["W1"]
 
 
-def draw_curves(run_dir: Path, train_acc_list: list[float], test_acc_list: list[float],
-                val_acc_list: list[float] | None, losses: list[float], title: str) -> list[str]:
-    """Write the accuracy and loss curves into ``run_dir``; returns the names written."""
-    plotting.plot_accuracy(run_dir / "accuracy.png", train_acc_list, test_acc_list, title=title,
-                           val_acc_list=val_acc_list or None)
+def draw_curves(run_dir: Path, summary: Mapping[str, Any], losses: list[float],
+                title: str) -> list[str]:
+    """Write the accuracy and loss curves into ``run_dir``; returns the names written.
+
+    ``summary`` is what a run's ``summary.json`` holds: the accuracy lists of its epochs
+    and, with its steps and ``iter_per_epoch``, the final accuracies, drawn where the run
+    ended (a summary without them draws the epochs alone).
+    """
+    config = summary["config"] if isinstance(summary.get("config"), dict) else {}
+    steps, per_epoch = config.get("steps"), config.get("iter_per_epoch")
+    final = {name: summary[f"{name}_acc"] for name in ("train", "test", "val")
+             if _is_number(summary.get(f"{name}_acc"))}
+    ended = steps / per_epoch if _is_number(steps) and _is_number(per_epoch) and \
+        per_epoch > 0 else None  # the epochs trained: 16.67 for 10,000 steps of 600
+    if ended is None or not {"train", "test"} <= final.keys():
+        final, ended = None, None  # an older or partial summary: the epochs alone
+    plotting.plot_accuracy(run_dir / "accuracy.png", summary["train_acc_list"],
+                           summary["test_acc_list"], title=title,
+                           val_acc_list=summary.get("val_acc_list") or None,
+                           final=final, final_epoch=ended)
     plotting.plot_loss(run_dir / "loss.png", losses, title=title)
     return ["accuracy.png", "loss.png"]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def draw_filters(run_dir: Path, network: Any, seed: int, title: str) -> list[str]:

@@ -317,8 +317,7 @@ class Run:
                 network.save_params(self.run_dir / name)
             self.save_metrics()
             self.files += draw_filters(self.run_dir, network, config["seed"], title)
-            curves = draw_curves(self.run_dir, history.train_acc_list, history.test_acc_list,
-                                 history.val_acc_list, history.train_loss_list, title)
+            curves = draw_curves(self.run_dir, summary, history.train_loss_list, title)
             pictures = draw_test_pictures(self.run_dir, network, *self.test, title)
             storage.save_json(self.run_dir / "summary.json", summary)
             self.files += ["metrics.csv", "summary.json", *curves, *pictures]
