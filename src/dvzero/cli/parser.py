@@ -228,7 +228,8 @@ def _add_run_options(add) -> None:
     add("--out", type=path, help="run directory to write (default: runs/<timestamp>); nothing "
         "is ever overwritten: a directory holding a run or any file a run writes is refused")
     add("--resume", type=path, metavar="RUN_DIR", help="continue an interrupted run from its "
-        "checkpoint, with its own settings (only --lr may be given, e.g. after a divergence); "
+        "checkpoint, with its own settings (of those, only --lr may be given, e.g. after a "
+        "divergence; --no-progress too); "
         "the result is bit for bit that of an uninterrupted run")
     cores = _by_network(lambda net: "every core" if NETS[net].splits_work else "1")
     add("--threads", type=positive_count, help=f"threads the run may use {cores}. two-layer "
