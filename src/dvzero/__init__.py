@@ -44,15 +44,16 @@ from .layers import (
 )
 from .networks import DeepConvNet, DeepVisionZeroNet, MultiLayerNet, SimpleConvNet, load_network
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
-from .training import Callback, History, Trainer, train
+from .training import Callback, History, LivePlot, Trainer, train
 
 __all__ = [
     "__version__", "AdaGrad", "Adam", "Affine", "BatchNormalization", "Callback",
     "CheckpointError", "Convolution", "cross_entropy_error", "DataError", "DeepConvNet",
     "DeepVisionZeroNet", "Dropout", "DVZeroError", "gradient_descent", "History",
-    "identity_function", "IDXFormatError", "load_mnist", "load_network", "mean_squared_error",
-    "Momentum", "MultiLayerNet", "Nesterov", "numerical_diff", "numerical_gradient",
-    "ParamsFileError", "Pooling", "Relu", "relu", "relu_grad", "RMSprop", "SGD", "SimpleConvNet",
-    "Sigmoid", "sigmoid", "sigmoid_grad", "softmax", "SoftmaxWithLoss", "step_function", "Tanh",
-    "train", "Trainer", "TrainingDiverged", "UsageError",
+    "identity_function", "IDXFormatError", "LivePlot", "load_mnist", "load_network",
+    "mean_squared_error", "Momentum", "MultiLayerNet", "Nesterov", "numerical_diff",
+    "numerical_gradient", "ParamsFileError", "Pooling", "Relu", "relu", "relu_grad",
+    "RMSprop", "SGD", "SimpleConvNet", "Sigmoid", "sigmoid", "sigmoid_grad", "softmax",
+    "SoftmaxWithLoss", "step_function", "Tanh", "train", "Trainer", "TrainingDiverged",
+    "UsageError",
 ]

@@ -1,4 +1,5 @@
-"""Figures of a training run, written straight to PNG files (no window, no pyplot state).
+"""Figures of a training run, written straight to PNG files (no window, no pyplot state);
+the ``draw_*`` functions draw into axes or a figure given, for a notebook to show.
 
 matplotlib is imported only when a figure is drawn, so ``import dvzero`` stays fast.
 """
@@ -27,6 +28,68 @@ def _save(figure, path: str | os.PathLike[str], tight_layout: bool = True, **opt
         figure.savefig(handle, format="png", **options)
 
 
+def draw_accuracy(axes, train_acc_list: Sequence[float], test_acc_list: Sequence[float],
+                  val_acc_list: Sequence[float] | None = None,
+                  final: Mapping[str, float] | None = None,
+                  final_epoch: float | None = None) -> None:
+    """Draw the accuracies per epoch into matplotlib ``axes`` (see :func:`plot_accuracy`)."""
+    curves = [("train", train_acc_list, "o", "-"), ("test", test_acc_list, "s", "--")]
+    if val_acc_list:
+        curves.append(("val", val_acc_list, "^", ":"))
+    for name, values, marker, linestyle in curves:
+        epochs, label = list(range(len(values))), f"{name} acc"
+        if final is not None and final_epoch is not None and name in final:
+            epochs, values = epochs + [final_epoch], [*values, final[name]]
+            label += f" (final {final[name]:.4f})"
+        axes.plot(epochs, values, marker=marker, label=label, linestyle=linestyle)
+    axes.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0))
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="lower right")
+
+
+def draw_loss(axes, train_loss_list: Sequence[float], smoothing_window: int = 100) -> None:
+    """Draw the mini-batch loss per step into matplotlib ``axes``, with a moving average
+    over ``smoothing_window`` steps (see :func:`plot_loss`)."""
+    import numpy as np
+
+    losses = np.asarray(train_loss_list, dtype=np.float64)
+    steps = np.arange(losses.size)
+    axes.plot(steps, losses, linewidth=0.5, alpha=0.4, label="mini-batch loss")
+    window = min(smoothing_window, losses.size)
+    if window > 1:
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        axes.plot(steps[window - 1 :], smooth, linewidth=1.5, label=f"mean of {window} steps")
+    axes.set(xlabel="steps", ylabel="loss", ylim=(0, None))
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="upper right")
+
+
+def draw_training(figure, train_loss_list: Sequence[float], train_acc_list: Sequence[float],
+                  test_acc_list: Sequence[float], val_acc_list: Sequence[float] | None = None,
+                  smoothing_window: int = 100) -> None:
+    """Draw a training into ``figure``, cleared first: the loss per step (left) and the
+    accuracies per epoch (right), as :func:`plot_loss` and :func:`plot_accuracy` do."""
+    figure.clear()
+    loss, accuracy = figure.subplots(1, 2)
+    draw_loss(loss, train_loss_list, smoothing_window)
+    draw_accuracy(accuracy, train_acc_list, test_acc_list, val_acc_list)
+    figure.tight_layout()
+
+
+def training_figure():
+    """An empty figure for :func:`draw_training`, wide enough for its two panels."""
+    return _new_figure((10.0, 4.0))
+
+
+def png_bytes(figure) -> bytes:
+    """``figure`` as the bytes of a PNG file."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
 def plot_accuracy(path: str | os.PathLike[str], train_acc_list: Sequence[float],
                   test_acc_list: Sequence[float], title: str | None = None,
                   val_acc_list: Sequence[float] | None = None,
@@ -41,21 +104,10 @@ def plot_accuracy(path: str | os.PathLike[str], train_acc_list: Sequence[float],
     to where the run ended.
     """
     figure = _new_figure()
-    axes = figure.add_subplot()
-    curves = [("train", train_acc_list, "o", "-"), ("test", test_acc_list, "s", "--")]
-    if val_acc_list:
-        curves.append(("val", val_acc_list, "^", ":"))
-    for name, values, marker, linestyle in curves:
-        epochs, label = list(range(len(values))), f"{name} acc"
-        if final is not None and final_epoch is not None and name in final:
-            epochs, values = epochs + [final_epoch], [*values, final[name]]
-            label += f" (final {final[name]:.4f})"
-        axes.plot(epochs, values, marker=marker, label=label, linestyle=linestyle)
-    axes.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0))
-    axes.grid(True, alpha=0.3)
-    axes.legend(loc="lower right")
+    draw_accuracy(figure.add_subplot(), train_acc_list, test_acc_list, val_acc_list, final,
+                  final_epoch)
     if title:
-        axes.set_title(title)
+        figure.axes[0].set_title(title)
     _save(figure, path)
     return figure
 
@@ -63,22 +115,10 @@ def plot_accuracy(path: str | os.PathLike[str], train_acc_list: Sequence[float],
 def plot_loss(path: str | os.PathLike[str], train_loss_list: Sequence[float],
               smoothing_window: int = 100, title: str | None = None) -> None:
     """Mini-batch loss per step, with a moving average over ``smoothing_window`` steps."""
-    import numpy as np
-
     figure = _new_figure()
-    axes = figure.add_subplot()
-    losses = np.asarray(train_loss_list, dtype=np.float64)
-    steps = np.arange(losses.size)
-    axes.plot(steps, losses, linewidth=0.5, alpha=0.4, label="mini-batch loss")
-    window = min(smoothing_window, losses.size)
-    if window > 1:
-        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-        axes.plot(steps[window - 1 :], smooth, linewidth=1.5, label=f"mean of {window} steps")
-    axes.set(xlabel="steps", ylabel="loss", ylim=(0, None))
-    axes.grid(True, alpha=0.3)
-    axes.legend(loc="upper right")
+    draw_loss(figure.add_subplot(), train_loss_list, smoothing_window)
     if title:
-        axes.set_title(title)
+        figure.axes[0].set_title(title)
     _save(figure, path)
 
 

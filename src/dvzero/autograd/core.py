@@ -99,6 +99,21 @@ class Variable:
         body = np.array2string(self.data, prefix="Variable(")
         return f"Variable({body}{f', name={self.name!r}' if self.name else ''})"
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter's picture of a Variable made by functions: the graph that made it, as
+        SVG (:func:`~dvzero.autograd.graph.build_graph`). ``None`` (Jupyter shows the text
+        repr) for a leaf, or when Graphviz's ``dot`` program is not installed."""
+        import graphviz
+
+        from .graph import build_graph
+
+        if self.creator is None:
+            return None
+        try:
+            return build_graph(self).pipe(format="svg", encoding="utf-8")
+        except graphviz.ExecutableNotFound:
+            return None
+
     def cleargrad(self) -> None:
         """Forget the gradient, before a new backward (gradients add up in leaves)."""
         self.grad = None

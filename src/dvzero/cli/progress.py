@@ -1,5 +1,6 @@
-"""The progress of ``dvzero train`` and ``dvzero experiment``: a tqdm bar on stderr, the
-original post's epoch lines on stdout, and the projected time of a numerical-gradient run.
+"""The progress of ``dvzero train`` and ``dvzero experiment``: a tqdm bar on stderr (a
+widget under the cell in Jupyter), the original post's epoch lines on stdout, and the
+projected time of a numerical-gradient run.
 
 The library reports through :class:`~dvzero.training.Callback`; this turns the reports
 into text.
@@ -18,9 +19,9 @@ def progress(steps: int, hide: bool, label: str | None = None, lines: bool = Tru
     """A callback reporting a training of ``steps`` steps: a bar (hidden if ``hide``; one
     with a ``label`` is cleared when done), the epoch lines if ``lines``, and for a
     ``numerical`` gradient the time projected after the first step."""
-    from tqdm import tqdm
-
     from ..training import Callback
+
+    tqdm = bar_class()
 
     class Progress(Callback):
         def on_train_begin(self, trainer) -> None:
@@ -52,3 +53,18 @@ def progress(steps: int, hide: bool, label: str | None = None, lines: bool = Tru
             self.bar.close()
 
     return Progress()
+
+
+def bar_class() -> type:
+    """tqdm's bar for where the program runs (:mod:`tqdm.auto`): the usual one in a
+    terminal, a notebook widget in Jupyter; there, without ipywidgets (which the widget
+    needs, and dvzero does not), the usual one, as text under the cell."""
+    from tqdm.auto import tqdm
+
+    notebook = sys.modules.get("tqdm.notebook")  # imported by tqdm.auto in Jupyter only
+    if notebook is not None and issubclass(tqdm, notebook.tqdm):
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            from tqdm.std import tqdm
+    return tqdm

@@ -130,6 +130,13 @@ class LayerNet:
         """The network's class name, as files and pictures name it."""
         return type(self).__name__
 
+    def _repr_html_(self) -> str:
+        """Jupyter's picture of a network: its layers with the shape each gives, and its
+        parameters with their shapes, dtypes and counts (:mod:`~dvzero.networks.summary`)."""
+        from .summary import summary_html
+
+        return summary_html(self)
+
     def _make_generators(self, rng: int | np.random.Generator | None):
         """The weights' normal draws, then the dropout generator's seed (the global
         ``np.random`` for ``rng`` ``None``)."""

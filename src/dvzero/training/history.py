@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(repr=False)
 class History:
-    """What the original post records: the loss of every step, the accuracies of every epoch."""
+    """What the original post records: the loss of every step, the accuracies of every epoch.
+
+    In Jupyter it shows its curves (:meth:`_repr_png_`); its ``repr`` sums it up.
+    """
 
     train_loss_list: list[float] = field(default_factory=list)
     train_acc_list: list[float] = field(default_factory=list)
@@ -34,6 +37,29 @@ class History:
         if "val" in accuracies:
             self.val_acc_list.append(accuracies["val"])
         self.epoch_steps.append(step)
+
+    def __repr__(self) -> str:
+        parts = [f"{len(self.train_loss_list)} steps"]
+        if self.train_loss_list:
+            parts[0] += f", last loss {self.train_loss_list[-1]:.4f}"
+        if self.test_acc_list:
+            last = [f"{name} acc {values[-1]:.4f}" for name, values in
+                    (("train", self.train_acc_list), ("test", self.test_acc_list),
+                     ("val", self.val_acc_list)) if values]
+            parts.append(f"{len(self.test_acc_list)} evaluations, last {', '.join(last)}")
+        return f"History({'; '.join(parts)})"
+
+    def _repr_png_(self) -> bytes | None:
+        """The loss and accuracy curves as a PNG (Jupyter's picture of a history), drawn
+        as :class:`~dvzero.training.LivePlot` draws them; ``None`` for an empty history."""
+        from ..plotting import draw_training, png_bytes, training_figure
+
+        if not self.train_loss_list and not self.test_acc_list:
+            return None
+        figure = training_figure()
+        draw_training(figure, self.train_loss_list, self.train_acc_list, self.test_acc_list,
+                      self.val_acc_list)
+        return png_bytes(figure)
 
     def as_state(self) -> dict[str, list]:
         """The lists, copied, as plain values for a checkpoint."""
