@@ -226,3 +226,30 @@ def test_blue_ballpoint_on_cream_paper(tmp_path):
     path = tmp_path / "blue.jpg"
     Image.fromarray(rgb.astype(np.uint8), "RGB").save(path, quality=80)
     assert np.corrcoef(read_digit(path).ravel(), clean.ravel())[0, 1] > 0.95
+
+
+def test_a_digit_cropped_tight_keeps_its_strokes(mnist_raw):
+    """A stem or a bar across the whole picture is the digit's, not a line of the paper."""
+    _, _, x_test, t_test = mnist_raw
+    for digit in (1, 4, 7):
+        for i in np.flatnonzero(t_test == digit)[:15]:
+            ink = x_test[i] / 255
+            rows = np.flatnonzero((ink > 0.2).any(axis=1))
+            columns = np.flatnonzero((ink > 0.2).any(axis=0))
+            tight = ink[rows[0] - 1:rows[-1] + 2, columns[0] - 1:columns[-1] + 2]
+            ours = mnist_like(1 - tight)  # dark on light, a pixel of paper around the ink
+            assert np.corrcoef(ours.ravel(), mnist_like(1 - ink).ravel())[0, 1] > 0.8, digit
+
+
+def test_a_stroke_across_the_drawing_pad_is_read():
+    pad = Image.new("L", (280, 280), 0)
+    ImageDraw.Draw(pad).line([(140, 10), (140, 270)], fill=255, width=18)  # a 1, top to bottom
+    assert mnist_like(np.asarray(pad, dtype=float) / 255).max() == 1.0
+
+
+@pytest.mark.parametrize("side, stroke", [(800, (slice(200, 600), 400)), (5, (slice(1, 4), 2))])
+def test_a_one_pixel_stroke_is_ink(side, stroke):
+    grey = np.ones((side, side))
+    grey[stroke] = 0
+    digit = mnist_like(grey)
+    assert digit.max() == 1.0 and np.allclose(centre_of_mass(digit), 14, atol=1)

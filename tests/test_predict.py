@@ -223,3 +223,12 @@ def test_show_never_writes_over_an_input(seed_network, tmp_path, capsys, monkeyp
     assert input_named_like_a_picture.read_bytes() == before
     assert (tmp_path / "one-input-2.png").is_file()
     assert (tmp_path / "one-input-input.png").is_file()
+
+
+def test_shown_names_never_name_an_input_even_from_a_relative_directory(tmp_path, monkeypatch):
+    from dvzero.apps.predict import Prediction, shown_names
+
+    monkeypatch.chdir(tmp_path)
+    picture = Prediction("a.png", 7, [0.1] * 10, np.zeros((28, 28)))
+    names = shown_names([picture, picture], ".", inputs=["a-input.png"])
+    assert [name.name for name in names] == ["a-input-2.png", "a-input-3.png"]

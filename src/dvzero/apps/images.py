@@ -41,8 +41,10 @@ NOISE_MARGIN = 6.0
 NOISE_LEVEL = 4.0
 #: The paper's level is measured on a copy this many pixels a side at most.
 PAPER_SIDE = 96
-#: A straight line of ink across this share of the picture is the paper's (ruled, squared).
+#: Straight lines of ink across this share of the picture, at least two of them this share
+#: of the picture apart, are the paper's (ruled, squared).
 LINE_SHARE = 0.85
+LINE_GAP = 0.05
 #: A blot of ink with less than this share of the largest one's ink is a speck.
 SPECK_SHARE = 0.1
 #: Pictures are shrunk to this many pixels a side at most before any arithmetic, so that
@@ -181,15 +183,20 @@ def _soft_ink(ink: NDArray) -> NDArray:
     Raises :class:`NoInkError` when nothing stands out of the paper's noise."""
     from scipy.ndimage import uniform_filter
 
-    noise = 1.4826 * float(np.median(np.abs(ink - np.median(ink))))  # the paper's, robustly
+    # the paper's level and noise (robustly: median and MAD), from the whole picture or its
+    # border, whichever is more paper: a bold digit covers much of the one, a tight crop
+    # much of the other
+    paper, noise = min((float(np.median(part)), 1.4826 * float(np.median(np.abs(
+        part - np.median(part))))) for part in (ink, _border(ink)))
     strongest = float(uniform_filter(ink, 3).max())
     if strongest < max(MIN_CONTRAST, NOISE_MARGIN * noise):
         raise NoInkError("no ink: the picture is blank (nothing stands out of the paper)")
+    # Otsu on the bulk of the ink: up to the strongest stroke, blurred (a lone bright pixel
+    # does not stretch the histogram; a one-pixel stroke may fall outside it)
     counts, edges = np.histogram(ink, bins=256, range=(0, strongest))
     # Otsu's level, but never within the paper's noise (which it may split when the digit
     # is thin and the paper takes nearly all the picture)
-    level = max(_otsu(counts, (edges[:-1] + edges[1:]) / 2),
-                float(np.median(ink)) + NOISE_LEVEL * noise)
+    level = max(_otsu(counts, (edges[:-1] + edges[1:]) / 2), paper + NOISE_LEVEL * noise)
     typical = float(np.median(ink[ink > level]))
     return np.clip((ink - level) / max(typical - level, 1e-6), 0, 1)
 
@@ -203,8 +210,8 @@ def _otsu(counts: NDArray, values: NDArray) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_below = total_below / below
         mean_above = (total_below[-1] - total_below) / above
-        spread = below * above * (mean_below - mean_above) ** 2
-    return float(values[int(np.nanargmax(spread[:-1]))])
+        spread = np.nan_to_num(below * above * (mean_below - mean_above) ** 2)
+    return float(values[int(np.argmax(spread[:-1]))])  # one class only: the lowest value
 
 
 def _without_lines_and_specks(ink: NDArray) -> NDArray:
@@ -214,14 +221,25 @@ def _without_lines_and_specks(ink: NDArray) -> NDArray:
 
     marked = ink > 0
     ink = ink.copy()
-    ink[marked.mean(axis=1) >= LINE_SHARE, :] = 0  # rows of ink across the picture
-    ink[:, marked.mean(axis=0) >= LINE_SHARE] = 0  # and columns
+    ink[_paper_lines(marked.mean(axis=1)), :] = 0  # rows of ink across the picture
+    ink[:, _paper_lines(marked.mean(axis=0))] = 0  # and columns
     parts, count = label(ink > 0, np.ones((3, 3), bool))
     if count == 0:
         raise NoInkError("no ink: the picture holds only lines")
     weights = np.bincount(parts.ravel(), ink.ravel())[1:]
     kept = np.flatnonzero(weights >= SPECK_SHARE * weights.max()) + 1
     return np.where(np.isin(parts, kept), ink, 0.0)
+
+
+def _paper_lines(share: NDArray) -> NDArray:
+    """Which rows (or columns, by their ``share`` of ink) are the paper's lines: those with
+    ink across :data:`LINE_SHARE` of the picture, when there are at least two such lines
+    apart (ruled or squared paper has many; a digit's bar or stem across a tight crop is
+    one, and is kept)."""
+    full = share >= LINE_SHARE
+    at = np.flatnonzero(full)
+    apart = np.count_nonzero(np.diff(at) > max(2, LINE_GAP * len(share)))
+    return full if apart >= 1 else np.zeros_like(full)
 
 
 def _framed(ink: NDArray) -> NDArray:

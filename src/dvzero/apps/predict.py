@@ -99,12 +99,12 @@ def shown_names(predictions: Iterable[Prediction], directory: str | os.PathLike[
     each prediction, numbered (``NAME-input-2.png``) where two pictures share a name or the
     name is one of ``inputs``."""
     taken = {Path(path).resolve() for path in inputs}
-    names = []
+    directory, names = Path(directory).resolve(), []  # compared with the inputs' full paths
     for prediction in predictions:
         stem = Path(prediction.file).stem
-        target, number = Path(directory) / f"{stem}-input.png", 2
+        target, number = directory / f"{stem}-input.png", 2
         while target in taken:
-            target, number = Path(directory) / f"{stem}-input-{number}.png", number + 1
+            target, number = directory / f"{stem}-input-{number}.png", number + 1
         taken.add(target)
         names.append(target)
     return names
