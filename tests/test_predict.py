@@ -47,36 +47,34 @@ def cnn(mnist, tmp_path_factory):
                         tmp_path_factory.mktemp("cnn"))
 
 
+def picture_files(mnist_raw, folder, make, count: int, seed: int, jpeg):
+    """``count`` MNIST test digits made into picture files by ``make(digit, variant, rng)``
+    (JPEG where ``jpeg(variant)``, else PNG) in ``folder``; and their labels."""
+    _, _, x_test, t_test = mnist_raw
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(x_test), count, replace=False)
+    paths = []
+    for variant, i in enumerate(chosen):
+        path = folder / f"digit{variant}.{'jpg' if jpeg(variant) else 'png'}"
+        path.write_bytes(make(x_test[i], variant, rng).getvalue())
+        paths.append(path)
+    return paths, t_test[chosen]
+
+
 @pytest.fixture(scope="module")
 def rendered(mnist_raw, tmp_path_factory):
     """500 MNIST test digits drawn anew as files: scaled, inverted, padded and offset,
     some in colour, some JPEG (see test_images.render); and their labels."""
-    _, _, x_test, t_test = mnist_raw
-    rng = np.random.default_rng(7)
-    chosen = rng.choice(len(x_test), 500, replace=False)
-    folder = tmp_path_factory.mktemp("digits")
-    paths = []
-    for variant, i in enumerate(chosen):
-        path = folder / f"digit{variant}.{'jpg' if variant % 5 == 0 else 'png'}"
-        path.write_bytes(render(x_test[i], variant, rng).getvalue())
-        paths.append(path)
-    return paths, t_test[chosen]
+    return picture_files(mnist_raw, tmp_path_factory.mktemp("digits"), render, 500, 7,
+                         lambda variant: variant % 5 == 0)
 
 
 @pytest.fixture(scope="module")
 def photographed(mnist_raw, tmp_path_factory):
     """300 MNIST test digits as photos of ink on paper (see helpers.photograph): grey or
     tinted paper lit unevenly, blur, noise, a warm cast for a third, JPEG for half."""
-    _, _, x_test, t_test = mnist_raw
-    rng = np.random.default_rng(20)
-    chosen = rng.choice(len(x_test), 300, replace=False)
-    folder = tmp_path_factory.mktemp("photos")
-    paths = []
-    for variant, i in enumerate(chosen):
-        path = folder / f"photo{variant}.{'jpg' if variant % 2 == 0 else 'png'}"
-        path.write_bytes(photograph(x_test[i], variant, rng).getvalue())
-        paths.append(path)
-    return paths, t_test[chosen]
+    return picture_files(mnist_raw, tmp_path_factory.mktemp("photos"), photograph, 300, 20,
+                         lambda variant: variant % 2 == 0)
 
 
 @pytest.mark.parametrize("network, needed", [("cnn", 0.97), ("seed_network", 0.90)])

@@ -21,7 +21,9 @@ def _new_figure(figsize: tuple[float, float] = (6.4, 4.8)):
     return figure
 
 
-def _save(figure, path: str | os.PathLike[str], tight_layout: bool = True, **options) -> None:
+def save_png(figure, path: str | os.PathLike[str], tight_layout: bool = True,
+             **options) -> None:
+    """Write ``figure`` to ``path`` as a PNG file, atomically."""
     if tight_layout:
         figure.tight_layout()
     with atomic_write(path, "wb") as handle:
@@ -108,7 +110,7 @@ def plot_accuracy(path: str | os.PathLike[str], train_acc_list: Sequence[float],
                   final_epoch)
     if title:
         figure.axes[0].set_title(title)
-    _save(figure, path)
+    save_png(figure, path)
     return figure
 
 
@@ -119,7 +121,7 @@ def plot_loss(path: str | os.PathLike[str], train_loss_list: Sequence[float],
     draw_loss(figure.add_subplot(), train_loss_list, smoothing_window)
     if title:
         figure.axes[0].set_title(title)
-    _save(figure, path)
+    save_png(figure, path)
 
 
 # --------------------------------------------------------------------------- experiments
@@ -143,7 +145,7 @@ def plot_loss_curves(path: str | os.PathLike[str], series: Sequence, title: str)
     axes.set(yscale="log", xlabel="steps", ylabel=f"loss (mean of {window} steps)", title=title)
     axes.grid(True, alpha=0.3, which="both")
     axes.legend(loc="upper right")
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def plot_accuracy_curves(path: str | os.PathLike[str], series: Sequence, title: str,
@@ -156,7 +158,7 @@ def plot_accuracy_curves(path: str | os.PathLike[str], series: Sequence, title: 
     axes.set(xlabel=x_label, ylabel="accuracy", ylim=(0, 1), title=title)
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower right")
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def plot_init(path: str | os.PathLike[str], series: Sequence, activations: dict) -> None:
@@ -179,7 +181,7 @@ def plot_init(path: str | os.PathLike[str], series: Sequence, activations: dict)
             ax.set_yticks([])
             ax.tick_params(labelsize=7)
             ax.set_title(f"{label}, layer {column + 1}", fontsize=8)
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def plot_overfitting(path: str | os.PathLike[str], series: Sequence) -> None:
@@ -194,7 +196,7 @@ def plot_overfitting(path: str | os.PathLike[str], series: Sequence) -> None:
         axes.grid(True, alpha=0.3)
         axes.legend(loc="lower right", fontsize=8)
     figure.suptitle("300 training images, 784-100x6-10 ReLU, SGD lr 0.01")
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def plot_search(path: str | os.PathLike[str], ranked: Sequence) -> None:
@@ -214,7 +216,7 @@ def plot_search(path: str | os.PathLike[str], ranked: Sequence) -> None:
     curves.set(xlabel="steps", ylabel="validation accuracy", ylim=(0, 1), title="the best five")
     curves.grid(True, alpha=0.3)
     curves.legend(loc="lower right", fontsize=8)
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def plot_filters(path: str | os.PathLike[str], before, after, title: str | None = None) -> None:
@@ -246,7 +248,7 @@ def plot_filters(path: str | os.PathLike[str], before, after, title: str | None 
             if i == 0:
                 axes.set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
     figure.suptitle(f"first-layer filters{': ' + title if title else ''}", fontsize=9)
-    _save(figure, path, tight_layout=False, bbox_inches="tight")
+    save_png(figure, path, tight_layout=False, bbox_inches="tight")
 
 
 def plot_prediction(path: str | os.PathLike[str], image, probabilities, title: str) -> None:
@@ -267,7 +269,7 @@ def plot_prediction(path: str | os.PathLike[str], image, probabilities, title: s
     bars.set_xlabel("probability", fontsize=8)
     bars.set_title(f"prediction: {best}", fontsize=8)
     figure.suptitle(title, fontsize=9, parse_math=False)  # "$" in a file name is text
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def plot_confusion(path: str | os.PathLike[str], matrix, title: str) -> None:
@@ -289,7 +291,7 @@ def plot_confusion(path: str | os.PathLike[str], matrix, title: str) -> None:
     right = int(np.trace(matrix))
     axes.set_title(f"{title}\n{right} of {int(matrix.sum())} test images right; "
                    f"{int(matrix.sum()) - right} wrong", fontsize=8)
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def _image_grid(path, images, labels, title: str, columns: int, own_scale: bool = False) -> None:
@@ -325,7 +327,7 @@ def _image_grid(path, images, labels, title: str, columns: int, own_scale: bool 
     axes.imshow(colours(mosaic, bytes=True), interpolation="nearest")
     axes.set_axis_off()
     figure.suptitle(title, fontsize=9)
-    _save(figure, path, tight_layout=False)
+    save_png(figure, path, tight_layout=False)
 
 
 def plot_mistakes(path: str | os.PathLike[str], images, true, predicted, title: str) -> None:

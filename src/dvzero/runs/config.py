@@ -186,7 +186,7 @@ def _is_int(value: Any, low: int = 1) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= low
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     """Whether ``value`` is a finite int or float (not a bool) of at least 0."""
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value) and value >= 0)
@@ -198,19 +198,19 @@ CONFIG_CHECKS: dict[str, Callable[[Any], bool]] = {
     "gradient": lambda v: v in GRADIENTS,
     "steps": _is_int,
     "batch_size": _is_int,
-    "lr": lambda v: _is_number(v) and v > 0,
+    "lr": lambda v: is_number(v) and v > 0,
     "hidden": lambda v: _is_int(v) or (isinstance(v, list) and all(map(_is_int, v))),
     "activation": lambda v: v in ACTIVATIONS,
-    "weight_init_std": lambda v: _is_number(v) or v in INITS,
+    "weight_init_std": lambda v: is_number(v) or v in INITS,
     "dtype": lambda v: v in DTYPES,
     "seed": lambda v: _is_int(v, low=0),
     "data_dir": lambda v: v is None or isinstance(v, str),
     "optimizer": lambda v: v in OPTIMIZERS,
     "lr_schedule": lambda v: v in SCHEDULES,
     "sampling": lambda v: v in SAMPLINGS,
-    "val_split": lambda v: _is_number(v) and v < 1,
-    "weight_decay": _is_number,
-    "dropout": lambda v: _is_number(v) and v < 1,
+    "val_split": lambda v: is_number(v) and v < 1,
+    "weight_decay": is_number,
+    "dropout": lambda v: is_number(v) and v < 1,
     "batchnorm": lambda v: isinstance(v, bool),
     "epochs": lambda v: v is None or _is_int(v),
     "train_eval_sample": lambda v: v is None or _is_int(v),
@@ -218,7 +218,7 @@ CONFIG_CHECKS: dict[str, Callable[[Any], bool]] = {
     "threads": lambda v: v is None or _is_int(v),
     "lr_changes": lambda v: isinstance(v, list) and all(
         isinstance(change, dict) and _is_int(change.get("step"), low=0)
-        and _is_number(change.get("lr")) and change["lr"] > 0 for change in v),
+        and is_number(change.get("lr")) and change["lr"] > 0 for change in v),
 }
 
 
@@ -232,7 +232,7 @@ def invalid_settings(config: Mapping[str, Any]) -> list[str]:
         if not (_is_int(config.get("hidden")) if hidden == "one" else
                 isinstance(config.get("hidden"), list) and config["hidden"]):
             bad.append("hidden")
-        if not named_inits and not _is_number(config.get("weight_init_std")):
+        if not named_inits and not is_number(config.get("weight_init_std")):
             bad.append("weight_init_std")
         if config.get("activation") not in activations:
             bad.append("activation")

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import plotting
+from .config import is_number
 
 #: The pictures of a network on its test set, in the order drawn.
 TEST_PICTURES = ("confusion.png", "mistakes.png", "weights.png")
@@ -79,8 +80,8 @@ def draw_curves(run_dir: Path, summary: Mapping[str, Any], losses: list[float],
     config = summary["config"] if isinstance(summary.get("config"), dict) else {}
     steps, per_epoch = config.get("steps"), config.get("iter_per_epoch")
     final = {name: summary[f"{name}_acc"] for name in ("train", "test", "val")
-             if _is_number(summary.get(f"{name}_acc"))}
-    ended = steps / per_epoch if _is_number(steps) and _is_number(per_epoch) and \
+             if is_number(summary.get(f"{name}_acc"))}
+    ended = steps / per_epoch if is_number(steps) and is_number(per_epoch) and \
         per_epoch > 0 else None  # the epochs trained: 16.67 for 10,000 steps of 600
     if ended is None or not {"train", "test"} <= final.keys():
         final, ended = None, None  # an older or partial summary: the epochs alone
@@ -90,10 +91,6 @@ def draw_curves(run_dir: Path, summary: Mapping[str, Any], losses: list[float],
                            final=final, final_epoch=ended)
     plotting.plot_loss(run_dir / "loss.png", losses, title=title)
     return ["accuracy.png", "loss.png"]
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def draw_filters(run_dir: Path, network: Any, seed: int, title: str) -> list[str]:

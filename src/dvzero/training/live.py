@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .._atomic import atomic_write
 from .history import Callback, History
 
 
@@ -93,7 +92,7 @@ class LivePlot(Callback):
 
     def redraw(self) -> None:
         """Draw the curves into :attr:`figure`, write it to ``path`` if given and show it."""
-        from ..plotting import draw_training, png_bytes, training_figure
+        from ..plotting import draw_training, save_png, training_figure
 
         if self.figure is None:
             self.figure = training_figure()
@@ -101,8 +100,7 @@ class LivePlot(Callback):
         draw_training(self.figure, curves.train_loss_list, curves.train_acc_list,
                       curves.test_acc_list, curves.val_acc_list, self.smoothing_window)
         if self.path is not None:
-            with atomic_write(self.path, "wb") as handle:
-                handle.write(png_bytes(self.figure))
+            save_png(self.figure, self.path, tight_layout=False)  # draw_training laid it out
         if self._show is not None:
             self._show(self.figure)
         self.redraws += 1
