@@ -9,6 +9,10 @@ import pytest
 
 from helpers import write_mnist_dir
 
+# The tests read dvzero's messages in English, whatever the machine's locale (LANG=zh_CN.UTF-8
+# would make them Chinese); the tests of the Chinese ask for it themselves.
+os.environ["DVZERO_LANG"] = "en"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache_dir(tmp_path_factory):
@@ -51,3 +55,22 @@ def small_mnist_dir(tmp_path_factory, mnist_raw):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright: ``(browser, expect)``."""
+    from helpers import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.skip("no Chromium at /usr/bin/chromium: install Debian's package "
+                    "(apt-get install -y chromium) to run the browser tests")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="Playwright is not installed: pip install -e '.[dev]'")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield browser, sync_api.expect
+        browser.close()

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from ._i18n import _
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) -> Iterator[IO]:
@@ -48,11 +50,12 @@ def _create_beside(directory: Path, name: str) -> tuple[int, str]:
     (``tempfile.mkstemp`` would make every written file private to its owner).
     """
     flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
+    for _attempt in range(100):
         tmp_name = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
         with contextlib.suppress(FileExistsError):
             return os.open(tmp_name, flags, 0o666), tmp_name
-    raise FileExistsError(f"cannot create a temporary file beside {name} in {directory}")
+    raise FileExistsError(_("cannot create a temporary file beside {name} in {directory}")
+                          .format(name=name, directory=directory))
 
 
 def _fsync_directory(directory: Path) -> None:

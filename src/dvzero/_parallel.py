@@ -21,6 +21,8 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
+from ._i18n import _
+
 #: Less memory than this is not worth a thread of its own: handing work over costs more.
 MIN_PART_BYTES = 2**20
 
@@ -61,7 +63,7 @@ def limit_threads(threads: int | None, split_batches: bool = False) -> Iterator[
     from threadpoolctl import threadpool_limits
 
     if threads < 1:
-        raise ValueError(f"threads must be at least 1, got {threads}")
+        raise ValueError(_("threads must be at least 1, got {threads}").format(threads=threads))
     outer, _parts = _parts, (threads if split_batches else 1)
     try:
         with threadpool_limits(limits=1 if split_batches else threads):

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from ._i18n import _
+
 
 def plain(value: Any) -> Any:
     """``value`` with NumPy arrays as lists, so that any bit generator's state is JSON-able."""
@@ -29,7 +31,7 @@ def restore_rng(rng: np.random.Generator | None, state: dict[str, Any]) -> None:
     gave; ``ValueError`` if the state is of the other kind."""
     if "generator" in state:
         if rng is None:
-            raise ValueError("the state holds a Generator's state but this trainer has none")
+            raise ValueError(_("the state holds a Generator's state but this trainer has none"))
         rng.bit_generator.state = state["generator"]
     else:
         name, keys, pos, has_gauss, cached = state["legacy"]

@@ -7,6 +7,8 @@ apart from a bug.
 
 from __future__ import annotations
 
+from ._i18n import _
+
 
 class DVZeroError(Exception):
     """Base class of the errors dvzero raises deliberately."""
@@ -30,10 +32,9 @@ class TrainingDiverged(DVZeroError, FloatingPointError):
     def __init__(self, step: int, loss: float, reason: str | None = None) -> None:
         self.step = step
         self.loss = loss
-        reason = reason or f"the loss is {loss}"
-        super().__init__(
-            f"training diverged at step {step}: {reason}. Try a lower learning rate (--lr)."
-        )
+        reason = reason or _("the loss is {loss}").format(loss=loss)
+        super().__init__(_("training diverged at step {step}: {reason}. Try a lower learning "
+                           "rate (--lr).").format(step=step, reason=reason))
 
 
 class CheckpointError(DVZeroError, ValueError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._i18n import _
+
 #: Smallest probability the cross-entropy error takes the log of: a sure mistake costs
 #: about 16.1, not infinity (the bound of the classic ``log(y + 1e-7)``), and above it the
 #: loss stays exact.
@@ -70,7 +72,7 @@ def softmax(x: ArrayLike) -> NDArray[np.floating]:
     """
     x = _as_float_array(x)
     if x.ndim == 0:
-        raise ValueError("softmax needs at least one class: got a 0-d array")
+        raise ValueError(_("softmax needs at least one class: got a 0-d array"))
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     e /= e.sum(axis=-1, keepdims=True)
     return e
@@ -83,7 +85,8 @@ def mean_squared_error(y: ArrayLike, t: ArrayLike) -> float:
     """
     y, t = np.asarray(y), np.asarray(t)
     if y.shape != t.shape:
-        raise ValueError(f"mean_squared_error: y has shape {y.shape}, t has shape {t.shape}")
+        raise ValueError(_("mean_squared_error: y has shape {y_shape}, t has shape {t_shape}")
+                         .format(y_shape=y.shape, t_shape=t.shape))
     return float(0.5 * np.sum((y - t) ** 2))
 
 
@@ -94,14 +97,15 @@ def labels_from_targets(t: ArrayLike, num_classes: int) -> NDArray[np.intp]:
         return np.argmax(t, axis=1)
     if t.ndim == 1:
         if t.size and t.dtype.kind not in "iu" and not np.all(np.equal(np.mod(t, 1), 0)):
-            raise ValueError(f"integer class labels expected, got values of dtype {t.dtype}")
+            raise ValueError(_("integer class labels expected, got values of dtype {dtype}")
+                             .format(dtype=t.dtype))
         labels = t.astype(np.intp)
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise ValueError(f"labels must lie in [0, {num_classes - 1}], got values from "
-                             f"{labels.min()} to {labels.max()}")
+            raise ValueError(_("labels must lie in [0, {last}], got values from {low} to {high}")
+                             .format(last=num_classes - 1, low=labels.min(), high=labels.max()))
         return labels
-    raise ValueError(f"targets must be one-hot with shape (N, {num_classes}) or labels with "
-                     f"shape (N,), got shape {t.shape}")
+    raise ValueError(_("targets must be one-hot with shape (N, {classes}) or labels with "
+                       "shape (N,), got shape {shape}").format(classes=num_classes, shape=t.shape))
 
 
 def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
@@ -118,15 +122,17 @@ def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
         y = y.reshape(1, -1)
         t = t.reshape(1, -1) if t.size == y.size else t.reshape(1)
     if y.ndim != 2:
-        raise ValueError(f"cross_entropy_error: y must be (C,) or (N, C), got shape {y.shape}")
+        raise ValueError(_("cross_entropy_error: y must be (C,) or (N, C), got shape {shape}")
+                         .format(shape=y.shape))
     batch_size, num_classes = y.shape
     if t.shape == y.shape:
         labels = np.argmax(t, axis=1)
     elif t.shape == (batch_size,):
         labels = labels_from_targets(t, num_classes)
     else:
-        raise ValueError(f"cross_entropy_error: t must be one-hot {y.shape} or labels "
-                         f"({batch_size},), got shape {t.shape}")
+        raise ValueError(_("cross_entropy_error: t must be one-hot {y_shape} or labels "
+                           "({batch_size},), got shape {t_shape}")
+                         .format(y_shape=y.shape, batch_size=batch_size, t_shape=t.shape))
     return cross_entropy_from_labels(y, labels)
 
 

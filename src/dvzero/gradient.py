@@ -11,6 +11,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._i18n import _
+
 #: Step of the central differences. Small enough for accuracy, large enough that
 #: ``f(x + h) - f(x - h)`` does not drown in float64 rounding error.
 H = 1e-4
@@ -30,11 +32,11 @@ def numerical_gradient(f: Callable[[NDArray], float], x: NDArray[np.floating]) -
     ``f`` raises. Returns an array of ``x``'s shape and dtype.
     """
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"numerical_gradient perturbs x in place, so x must be a NumPy "
-                        f"array, got {type(x).__name__}")
+        raise TypeError(_("numerical_gradient perturbs x in place, so x must be a NumPy "
+                          "array, got {type}").format(type=type(x).__name__))
     if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"numerical_gradient needs a float array (x + 1e-4 must be "
-                        f"representable), got dtype {x.dtype}")
+        raise TypeError(_("numerical_gradient needs a float array (x + 1e-4 must be "
+                          "representable), got dtype {dtype}").format(dtype=x.dtype))
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
         original = x[idx]
@@ -57,8 +59,8 @@ def gradient_descent(f: Callable[[NDArray], float], init_x: ArrayLike, lr: float
     array of ``init_x``'s shape (``init_x`` is left unchanged).
     """
     if step_num < 0:
-        raise ValueError(f"step_num must be >= 0, got {step_num}")
+        raise ValueError(_("step_num must be >= 0, got {step_num}").format(step_num=step_num))
     x = np.array(init_x, dtype=np.float64, copy=True)
-    for _ in range(step_num):
+    for _step in range(step_num):
         x -= lr * numerical_gradient(f, x)
     return x

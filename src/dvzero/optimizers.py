@@ -15,6 +15,8 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from ._i18n import _
+
 
 class Optimizer:
     """The shared part: the learning rate and the per-parameter arrays kept between steps.
@@ -29,7 +31,8 @@ class Optimizer:
     def __init__(self, lr: float) -> None:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) \
                 or lr <= 0:
-            raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
+            raise ValueError(_("learning rate must be a finite number > 0, got {lr!r}")
+                             .format(lr=lr))
         self.lr = float(lr)
         self.state: dict[str, dict[str, NDArray]] = {name: {} for name in self.slots}
 
@@ -51,9 +54,10 @@ class Optimizer:
         """Restore what :meth:`state_dict` returned."""
         restored: dict[str, dict[str, NDArray]] = {name: {} for name in self.slots}
         for path, array in state.items():
-            name, _, key = path.partition("/")
+            name, _slash, key = path.partition("/")
             if name not in restored or not key:
-                raise ValueError(f"{type(self).__name__} keeps no state {path!r}")
+                raise ValueError(_("{optimizer} keeps no state {path!r}")
+                                 .format(optimizer=type(self).__name__, path=path))
             restored[name][key] = np.array(array)
         self.state = restored
 
@@ -73,7 +77,7 @@ class SGD(Optimizer):
 
     def load_state_dict(self, state: Mapping[str, NDArray]) -> None:
         if state:
-            raise ValueError(f"SGD keeps no state, got {sorted(state)}")
+            raise ValueError(_("SGD keeps no state, got {keys}").format(keys=sorted(state)))
 
 
 class Momentum(Optimizer):
@@ -199,7 +203,8 @@ DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.01,
 def make_optimizer(name: str, lr: float | None = None) -> Optimizer:
     """The optimizer ``name`` of :data:`OPTIMIZERS`, at :data:`DEFAULT_LR` unless given ``lr``."""
     if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+        raise ValueError(_("unknown optimizer {name!r}; choose from {choices}")
+                         .format(name=name, choices=", ".join(OPTIMIZERS)))
     return OPTIMIZERS[name](lr=DEFAULT_LR[name] if lr is None else lr)
 
 
@@ -222,5 +227,5 @@ def scheduled_lr(schedule: str, lr: float, step: int, total_steps: int) -> float
         return lr * 0.1 ** ((step >= total_steps // 2) + (step >= 3 * total_steps // 4))
     if schedule == "cosine":
         return lr * 0.5 * (1.0 + math.cos(math.pi * step / max(total_steps, 1)))
-    raise ValueError(f"unknown learning-rate schedule {schedule!r}; choose from "
-                     f"{', '.join(SCHEDULES)}")
+    raise ValueError(_("unknown learning-rate schedule {schedule!r}; choose from {choices}")
+                     .format(schedule=schedule, choices=", ".join(SCHEDULES)))

@@ -11,6 +11,7 @@ import platform
 import statistics
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._format import duration
+from .._i18n import N_, _, ngettext
 from .._parallel import available_cores, limit_threads
 from ..networks import DeepVisionZeroNet
 
@@ -35,7 +37,8 @@ STEP_PRODUCTS = 5
 
 @dataclass(frozen=True)
 class Product:
-    """``count`` products of an ``(m, k)`` by a ``(k, n)`` matrix in the job."""
+    """``count`` products of an ``(m, k)`` by a ``(k, n)`` matrix in the job; ``what`` is
+    in English (the JSON keeps it so), ``_(what)`` in the user's language."""
 
     what: str
     m: int
@@ -57,16 +60,16 @@ def job_products(evaluations: int, steps: int = STEPS) -> list[Product]:
     """
     chunks = -(-TRAIN_IMAGES // EVAL_CHUNK) + -(-TEST_IMAGES // EVAL_CHUNK)
     return [
-        Product("x @ W1 (forward)", BATCH, INPUT, HIDDEN, steps),
-        Product("a @ W2 (forward)", BATCH, HIDDEN, OUTPUT, steps),
+        Product(N_("x @ W1 (forward)"), BATCH, INPUT, HIDDEN, steps),
+        Product(N_("a @ W2 (forward)"), BATCH, HIDDEN, OUTPUT, steps),
         Product("a.T @ dy (dW2)", HIDDEN, BATCH, OUTPUT, steps),
         Product("dy @ W2.T (da)", BATCH, OUTPUT, HIDDEN, steps),
         Product("x.T @ dz (dW1)", INPUT, BATCH, HIDDEN, steps),
-        Product("x @ W1 (the loss pass after the update)", BATCH, INPUT, HIDDEN, steps),
-        Product("a @ W2 (the loss pass after the update)", BATCH, HIDDEN, OUTPUT, steps),
-        Product("x @ W1 (evaluation, 2,000 images a chunk)", EVAL_CHUNK, INPUT, HIDDEN,
+        Product(N_("x @ W1 (the loss pass after the update)"), BATCH, INPUT, HIDDEN, steps),
+        Product(N_("a @ W2 (the loss pass after the update)"), BATCH, HIDDEN, OUTPUT, steps),
+        Product(N_("x @ W1 (evaluation, 2,000 images a chunk)"), EVAL_CHUNK, INPUT, HIDDEN,
                 evaluations * chunks),
-        Product("a @ W2 (evaluation)", EVAL_CHUNK, HIDDEN, OUTPUT, evaluations * chunks),
+        Product(N_("a @ W2 (evaluation)"), EVAL_CHUNK, HIDDEN, OUTPUT, evaluations * chunks),
     ]
 
 
@@ -127,9 +130,9 @@ def median_seconds(work: Callable[[], Any], least: float = 0.02, samples: int = 
     work()
     calls = max(1, int(least / max(time.perf_counter() - start, 1e-7)))
     times = []
-    for _ in range(samples):
+    for _sample in range(samples):
         start = time.perf_counter()
-        for _ in range(calls):
+        for _call in range(calls):
             work()
         times.append((time.perf_counter() - start) / calls)
     return statistics.median(times)
@@ -251,7 +254,8 @@ def run_job() -> tuple[float, float, float, int]:
         run.load_data()
         outcome = run.train([], beside=True)  # as dvzero train
         if outcome.status != "finished":
-            raise RuntimeError(f"the benchmark's training did not finish: {outcome.status}")
+            raise RuntimeError(_("the benchmark's training did not finish: {status}")
+                               .format(status=outcome.status))
         summary = run.finish(start)
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     return seconds, cpu_seconds, summary["test_acc"], summary["epochs_evaluated"]
@@ -264,9 +268,9 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
 
     cores, threads = available_cores(), default_threads("two-layer")  # as dvzero train runs it
     result = BenchResult(cpu=cpu_model(), threads=threads, numpy=np.__version__, cores=cores)
-    progress("the whole job (dvzero train --seed 1)")
+    progress(_("the whole job (dvzero train --seed 1)"))
     result.job_seconds, result.job_cpu_seconds, result.job_test_acc, evaluations = run_job()
-    progress("matrix products, on one thread and on every core")
+    progress(_("matrix products, on one thread and on every core"))
     # + the final accuracies; the test pictures' 10,000 images are left out (a floor
     # a little too low only makes the ratio to it a little worse)
     products = job_products(evaluations + 1)
@@ -281,13 +285,13 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
     result.floor_seconds, result.floor_as_run_seconds = floors(products, seconds, threads, cores)
     result.products_cpu_seconds = core_seconds(products, seconds)
     with limit_threads(threads, DeepVisionZeroNet.splits_work):  # as dvzero train
-        progress("one step: backprop, autograd, structured numerical, naive numerical (a "
-                 "part of it)")
-        result.backprop_step, _ = step_seconds("backprop", np.float32)
-        result.autograd_step, _ = step_seconds("autograd", np.float32)
-        result.structured_step, _ = step_seconds("structured", np.float64)
+        progress(_("one step: backprop, autograd, structured numerical, naive numerical (a "
+                   "part of it)"))
+        result.backprop_step = step_seconds("backprop", np.float32)[0]
+        result.autograd_step = step_seconds("autograd", np.float32)[0]
+        result.structured_step = step_seconds("structured", np.float64)[0]
         result.naive_step, result.naive_timed_evaluations = step_seconds("naive", np.float64)
-        progress("one evaluation in place, as numerical runs evaluate")
+        progress(_("one evaluation in place, as numerical runs evaluate"))
         result.evaluation_seconds = evaluation_seconds()
     # loading, files, pictures, the final accuracies: the evaluations ran beside the steps
     result.rest_seconds = max(result.job_seconds - STEPS * result.backprop_step, 0.0)
@@ -300,50 +304,78 @@ def run_bench(progress: Callable[[str], None] = lambda message: None) -> BenchRe
     return result
 
 
+def _columns(text: str) -> int:
+    """How many columns ``text`` takes on a terminal: two for a Chinese character."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _left(text: str, width: int) -> str:
+    """``text`` padded on the right to ``width`` columns (``f"{text:<width}"`` for English)."""
+    return text + " " * max(width - _columns(text), 0)
+
+
+def _right(text: str, width: int) -> str:
+    """``text`` padded on the left to ``width`` columns (``f"{text:>width}"`` for English)."""
+    return " " * max(width - _columns(text), 0) + text
+
+
 def report_lines(result: BenchResult) -> list[str]:
-    """The table ``dvzero bench`` prints."""
+    """The table ``dvzero bench`` prints, in the user's language, its columns aligned."""
 
     def row(label: str, seconds: float) -> str:
-        return f"  {label:<58}{duration(seconds):>12}"
+        return "  " + _left(label, 58) + _right(duration(seconds), 12)
 
     counts = sorted({1, result.cores})
-    columns = "".join(f"{f'{count} thread' + ('s' if count > 1 else ''):>11}"
-                      for count in counts)
-    lines = [f"machine: {result.cpu}, {result.cores} cores; NumPy {result.numpy}",
+    columns = "".join(_right(ngettext("{count} thread", "{count} threads", count)
+                             .format(count=count), 11) for count in counts)
+    lines = [_("machine: {cpu}, {cores} cores; NumPy {numpy}")
+             .format(cpu=result.cpu, cores=result.cores, numpy=result.numpy),
              "",
-             "matrix products of the original post's job (float32), GFLOP/s:",
-             f"  {'product':<52} {'m x k x n':>12} {'count':>7}{columns}"]
+             _("matrix products of the original post's job (float32), GFLOP/s:"),
+             "  " + _left(_("product"), 52) + " " + _right("m x k x n", 12) + " "
+             + _right(_("count"), 7) + columns]
     for product in result.products:
         shape = "x".join(map(str, product["shape"]))
         speeds = "".join(f"{product['gflops'][str(count)]:>11.1f}" for count in counts)
-        lines.append(f"  {product['what']:<52} {shape:>12} {product['count']:>7,}{speeds}")
-    naive_note = (f"timed on {result.naive_timed_evaluations:,} of its "
-                  f"{NAIVE_EVALUATIONS:,} loss evaluations and extrapolated")
+        lines.append("  " + _left(_(product["what"]), 52)
+                     + f" {shape:>12} {product['count']:>7,}{speeds}")
+    naive_note = _("(timed on {timed:,} of its {total:,} loss evaluations and extrapolated)") \
+        .format(timed=result.naive_timed_evaluations, total=NAIVE_EVALUATIONS)
     lines += [
         "",
-        "one step (784-50-10, batch 100, gradient and update):",
+        _("one step (784-50-10, batch 100, gradient and update):"),
         f"  backprop (float32)              {result.backprop_step * 1e3:10.3f} ms",
         f"  autograd (float32)              {result.autograd_step * 1e3:10.3f} ms",
         f"  structured numerical (float64)  {result.structured_step * 1e3:10.1f} ms",
-        f"  naive numerical (float64)       {result.naive_step:10.2f} s  ({naive_note})",
+        f"  naive numerical (float64)       {result.naive_step:10.2f} s  {naive_note}",
         "",
-        "the original post's job (10,000 steps, evaluations, files):",
-        row("floor: the least time of its matrix products alone", result.floor_seconds),
-        row("floor as dvzero train runs them (each on one thread)",
+        _("the original post's job (10,000 steps, evaluations, files):"),
+        row(_("floor: the least time of its matrix products alone"), result.floor_seconds),
+        row(_("floor as dvzero train runs them (each on one thread)"),
             result.floor_as_run_seconds),
-        row("backprop, measured", result.job_seconds) + f"  = {result.floor_ratio:.2f}x the "
-        f"floor, {result.floor_as_run_ratio:.2f}x as run (test acc {result.job_test_acc:.4f})",
-        f"    its processor time, all threads: {result.job_cpu_seconds:.1f} s on "
-        f"{result.cores} core{'s' if result.cores > 1 else ''}, of which its matrix products "
-        f"need {result.products_cpu_seconds:.1f} s",
-        row("structured numerical, projected", result.projected_job["structured numerical"]),
-        row("naive numerical, projected", result.projected_job["naive numerical"]),
+        row(_("backprop, measured"), result.job_seconds) + "  "
+        + _("= {floor:.2f}x the floor, {as_run:.2f}x as run (test acc {acc:.4f})")
+        .format(floor=result.floor_ratio, as_run=result.floor_as_run_ratio,
+                acc=result.job_test_acc),
+        "    " + ngettext("its processor time, all threads: {cpu:.1f} s on {cores} core, of "
+                          "which its matrix products need {products:.1f} s",
+                          "its processor time, all threads: {cpu:.1f} s on {cores} cores, of "
+                          "which its matrix products need {products:.1f} s", result.cores)
+        .format(cpu=result.job_cpu_seconds, cores=result.cores,
+                products=result.products_cpu_seconds),
+        row(_("structured numerical, projected"), result.projected_job["structured numerical"]),
+        row(_("naive numerical, projected"), result.projected_job["naive numerical"]),
         "",
-        "dvzero train keeps each step's products on one thread, as a second BLAS thread is",
-        "several times slower on a busy machine, and measures the loss after each update and",
-        "the accuracies " + ("beside the steps, on other threads." if result.threads > 1
-                             else "between the steps."),
-        "The processor time above its products' is the work around them: activations,",
-        "softmax, sampling, copies, Python, threads handing work over, files and pictures.",
     ]
+    # Two paragraphs, each broken into lines by its translation.
+    lines += (_("dvzero train keeps each step's products on one thread, as a second BLAS thread "
+                "is\nseveral times slower on a busy machine, and measures the loss after each "
+                "update and\nthe accuracies beside the steps, on other threads.")
+              if result.threads > 1 else
+              _("dvzero train keeps each step's products on one thread, as a second BLAS thread "
+                "is\nseveral times slower on a busy machine, and measures the loss after each "
+                "update and\nthe accuracies between the steps.")).splitlines()
+    lines += _("The processor time above its products' is the work around them: activations,\n"
+               "softmax, sampling, copies, Python, threads handing work over, files and "
+               "pictures.").splitlines()
     return lines

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._i18n import _
 from ..data import load_mnist
 from ..data.mnist import dataset_fingerprint
 from ..errors import UsageError
@@ -36,11 +37,15 @@ def check_fits(network: Any, params_file: Path, x_test: Any, t_test: Any,
                data_dir: str | None) -> None:
     """Refuse test data whose pixels per image or labels do not fit ``network``."""
     if x_test.shape[1] != network.input_size:
-        raise UsageError(f"{params_file}: the network takes {network.input_size} inputs but the "
-                         f"test images have {x_test.shape[1]} pixels ({describe_data(data_dir)})")
+        raise UsageError(_("{file}: the network takes {inputs} inputs but the test images have "
+                           "{pixels} pixels ({data})")
+                         .format(file=params_file, inputs=network.input_size,
+                                 pixels=x_test.shape[1], data=describe_data(data_dir)))
     if t_test.size and int(t_test.max()) >= network.output_size:
-        raise UsageError(f"{params_file}: the network has {network.output_size} outputs but the "
-                         f"test labels go up to {int(t_test.max())} ({describe_data(data_dir)})")
+        raise UsageError(_("{file}: the network has {outputs} outputs but the test labels go up "
+                           "to {label} ({data})")
+                         .format(file=params_file, outputs=network.output_size,
+                                 label=int(t_test.max()), data=describe_data(data_dir)))
 
 
 def evaluate(path: str | os.PathLike[str],
@@ -63,10 +68,10 @@ def evaluate(path: str | os.PathLike[str],
         origin = "default"
 
     network = load_network(source.params_file)
-    _, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
+    _train, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
     if fingerprint is not None and dataset_fingerprint(data_dir) != fingerprint:
-        warnings.append(f"the files of {describe_data(data_dir)} have changed since the run "
-                        f"was trained on them")
+        warnings.append(_("the files of {data} have changed since the run was trained on them")
+                        .format(data=describe_data(data_dir)))
     check_fits(network, source.params_file, x_test, t_test, data_dir)
     accuracy = network.accuracy(x_test.astype(network.dtype, copy=False), t_test)
     return Evaluation(accuracy, int(x_test.shape[0]), int(x_test.shape[1]),

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import plotting, storage
 from .._atomic import atomic_write
+from .._i18n import N_, _
 from ..data import load_mnist
 from ..errors import UsageError
 from ..networks import MultiLayerNet
@@ -112,8 +113,9 @@ def optimizers(data: _Data, seed: int, progress: ProgressFactory | None, out: Pa
                      data.t_train, data, seed, 1500, progress, iter_per_epoch=250)
               for name in OPTIMIZERS for optimizer in [make_optimizer(name)]]
     plotting.plot_loss_curves(out, series, "Six optimizers: 784-100x4-10 ReLU, batch 100")
-    return series, [f"{s.label}: loss {np.mean(s.losses[-100:]):.3f} over the last 100 "
-                    f"steps, test acc {s.test_acc[-1]:.4f}" for s in series]
+    return series, [_("{label}: loss {loss:.3f} over the last 100 steps, test acc {acc:.4f}")
+                    .format(label=s.label, loss=np.mean(s.losses[-100:]), acc=s.test_acc[-1])
+                    for s in series]
 
 
 def init(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
@@ -131,9 +133,11 @@ def init(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
                      data.t_train, data, seed, 1500, progress, iter_per_epoch=250)
               for label, scale in scales.items()]
     plotting.plot_init(out, series, activations)
-    return series, [f"{s.label:>8}: loss {np.mean(s.losses[-100:]):.3f} over the last 100 "
-                    f"steps, test acc {s.test_acc[-1]:.4f}; layer-4 activations: mean "
-                    f"{np.mean(activations[s.label][-1]):.3g}" for s in series]
+    return series, [_("{label:>8}: loss {loss:.3f} over the last 100 steps, test acc {acc:.4f}; "
+                      "layer-4 activations: mean {mean:.3g}")
+                    .format(label=s.label, loss=np.mean(s.losses[-100:]), acc=s.test_acc[-1],
+                            mean=np.mean(activations[s.label][-1]))
+                    for s in series]
 
 
 def batchnorm(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
@@ -143,15 +147,24 @@ def batchnorm(data: _Data, seed: int, progress: ProgressFactory | None, out: Pat
               for label, use in (("without batch norm", False), ("with batch norm", True))]
     plotting.plot_accuracy_curves(out, series, "Batch normalisation: 784-100x4-10 ReLU, "
                                   "SGD lr 0.01", x_label="steps")
-    return series, [f"{s.label:>18}: test acc {s.test_acc[-1]:.4f} after {len(s.losses)} "
-                    f"steps" + _first_reaching(s, 0.9) for s in series]
+    lines = []
+    for s in series:
+        step = _first_reaching(s, 0.9)
+        message = (_("{label:>18}: test acc {acc:.4f} after {steps} steps, never {level}")
+                   if step is None else
+                   _("{label:>18}: test acc {acc:.4f} after {steps} steps, {level} first at step "
+                     "{step}"))
+        lines.append(message.format(label=s.label, acc=s.test_acc[-1], steps=len(s.losses),
+                                    level=0.9, step=step))
+    return series, lines
 
 
-def _first_reaching(series: Series, level: float) -> str:
+def _first_reaching(series: Series, level: float) -> int | None:
+    """The first step measured with a test accuracy of ``level`` or more; ``None``: none."""
     for step, accuracy in zip(series.epoch_steps, series.test_acc, strict=True):
         if accuracy >= level:
-            return f", {level} first at step {step}"
-    return f", never {level}"
+            return step
+    return None
 
 
 def overfitting(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
@@ -162,8 +175,9 @@ def overfitting(data: _Data, seed: int, progress: ProgressFactory | None, out: P
     series = [_train(label, _mlp(seed, depth=6, **options), SGD(0.01), x, t, data, seed, 900,
                      progress, sampling="shuffle") for label, options in configs.items()]
     plotting.plot_overfitting(out, series)
-    return series, [f"{s.label:>16}: train acc {s.train_acc[-1]:.4f}, test acc "
-                    f"{s.test_acc[-1]:.4f} (gap {s.train_acc[-1] - s.test_acc[-1]:.3f})"
+    return series, [_("{label:>16}: train acc {train:.4f}, test acc {test:.4f} (gap {gap:.3f})")
+                    .format(label=s.label, train=s.train_acc[-1], test=s.test_acc[-1],
+                            gap=s.train_acc[-1] - s.test_acc[-1])
                     for s in series]
 
 
@@ -184,18 +198,22 @@ def search(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
         series.append(result)
     ranked = sorted(series, key=lambda s: s.val_acc[-1], reverse=True)
     plotting.plot_search(out, ranked)
-    return ranked, [f"{rank:>2}. val acc {s.val_acc[-1]:.4f}  lr {s.settings['lr']:.2e}  "
-                    f"weight decay {s.settings['weight_decay']:.2e}"
+    return ranked, [_("{rank:>2}. val acc {acc:.4f}  lr {lr:.2e}  weight decay {decay:.2e}")
+                    .format(rank=rank, acc=s.val_acc[-1], lr=s.settings["lr"],
+                            decay=s.settings["weight_decay"])
                     for rank, s in enumerate(ranked[:5], start=1)]
 
 
-#: The experiments by name: (what it shows, the function that runs it).
+#: The experiments by name: (what it shows, the function that runs it). What it shows is
+#: English (the summary keeps it so); ``_(about)`` gives it in the user's language.
 EXPERIMENTS: dict[str, tuple[str, Callable]] = {
-    "optimizers": ("the six optimizers' loss curves", optimizers),
-    "init": ("std 0.01 vs Xavier vs He: loss curves and hidden activations", init),
-    "batchnorm": ("with and without batch normalisation", batchnorm),
-    "overfitting": ("300 training images, with and without weight decay or dropout", overfitting),
-    "search": ("random search of learning rate and weight decay on a validation split", search),
+    "optimizers": (N_("the six optimizers' loss curves"), optimizers),
+    "init": (N_("std 0.01 vs Xavier vs He: loss curves and hidden activations"), init),
+    "batchnorm": (N_("with and without batch normalisation"), batchnorm),
+    "overfitting": (N_("300 training images, with and without weight decay or dropout"),
+                    overfitting),
+    "search": (N_("random search of learning rate and weight decay on a validation split"),
+               search),
 }
 
 
@@ -207,14 +225,16 @@ def run_experiment(name: str, out: Path | None = None, seed: int = 0,
     ``quick`` trains a tenth of the steps: a first look (and the tests' way to run them).
     """
     if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
+        raise ValueError(_("unknown experiment {name!r}; choose from {choices}")
+                         .format(name=name, choices=", ".join(EXPERIMENTS)))
     start = time.perf_counter()
     files = [f"{name}.png", f"{name}.csv", "summary.json"]
     data = _Data(data_dir, scale=0.1 if quick else 1.0)
     if data.x_train.shape[1] != 784 or data.x_train.shape[0] < 10:
-        raise UsageError(f"experiments need MNIST-sized data (28x28 images, at least 10 for "
-                         f"training); {describe_data(data_dir)} has {data.x_train.shape[0]} "
-                         f"images of {data.x_train.shape[1]} pixels")
+        raise UsageError(_("experiments need MNIST-sized data (28x28 images, at least 10 for "
+                           "training); {data} has {images} images of {pixels} pixels")
+                         .format(data=describe_data(data_dir), images=data.x_train.shape[0],
+                                 pixels=data.x_train.shape[1]))
     run_dir, created = prepare_run_dir(out, files=files, suffix=f"-{name}")
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

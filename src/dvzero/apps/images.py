@@ -26,6 +26,8 @@ import warnings
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
+
 #: The largest picture read, in pixels (about 5000 x 5000): a bigger one is refused before
 #: it is decoded, so a small file that unpacks to gigabytes (a decompression bomb) can't
 #: exhaust memory.
@@ -64,7 +66,7 @@ def _name(path) -> str:
     """How messages name a picture: its path, or a file object's ``name``."""
     if isinstance(path, (str, bytes, os.PathLike)):
         return os.fsdecode(path)
-    return str(getattr(path, "name", "the picture"))
+    return str(getattr(path, "name", _("the picture")))
 
 
 def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS,
@@ -83,21 +85,24 @@ def read_grey(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS,
         with image:
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageError(f"{_name(path)}: {width}x{height} pixels is more than the "
-                                 f"{max_pixels:,} read; scale the picture down first")
+                raise ImageError(_("{file}: {width}x{height} pixels is more than the {most:,} "
+                                   "read; scale the picture down first")
+                                 .format(file=_name(path), width=width, height=height,
+                                         most=max_pixels))
             image.load()
             image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways
             return _grey_levels(image)
     except UnidentifiedImageError:
-        raise ImageError(f"{_name(path)}: not an image (PNG, JPEG or another format Pillow "
-                         f"reads)") from None
+        raise ImageError(_("{file}: not an image (PNG, JPEG or another format Pillow reads)")
+                         .format(file=_name(path))) from None
     except Image.DecompressionBombError:  # Pillow's own limit, checked as it opens
-        raise ImageError(f"{_name(path)}: more pixels than the {max_pixels:,} read; scale the "
-                         f"picture down first") from None
+        raise ImageError(_("{file}: more pixels than the {most:,} read; scale the picture down "
+                           "first").format(file=_name(path), most=max_pixels)) from None
     except (ImageError, FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
-        raise ImageError(f"{_name(path)}: a damaged or unreadable image ({exc})") from None
+        raise ImageError(_("{file}: a damaged or unreadable image ({reason})")
+                         .format(file=_name(path), reason=exc)) from None
 
 
 def _grey_levels(image) -> NDArray:
@@ -141,7 +146,8 @@ def mnist_like(grey: NDArray) -> NDArray:
     by its centre of mass. Raises :class:`ImageError` when there is no ink."""
     grey = np.asarray(grey, dtype=np.float64)
     if grey.ndim != 2 or min(grey.shape) < 1:
-        raise ImageError(f"a picture must be a 2-D array of grey levels, got shape {grey.shape}")
+        raise ImageError(_("a picture must be a 2-D array of grey levels, got shape {shape}")
+                         .format(shape=grey.shape))
     ink = _without_lines_and_specks(_soft_ink(_ink_over_paper(grey)))
     rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
     columns = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
@@ -190,7 +196,7 @@ def _soft_ink(ink: NDArray) -> NDArray:
         part - np.median(part))))) for part in (ink, _border(ink)))
     strongest = float(uniform_filter(ink, 3).max())
     if strongest < max(MIN_CONTRAST, NOISE_MARGIN * noise):
-        raise NoInkError("no ink: the picture is blank (nothing stands out of the paper)")
+        raise NoInkError(_("no ink: the picture is blank (nothing stands out of the paper)"))
     # Otsu on the bulk of the ink: up to the strongest stroke, blurred (a lone bright pixel
     # does not stretch the histogram; a one-pixel stroke may fall outside it)
     counts, edges = np.histogram(ink, bins=256, range=(0, strongest))
@@ -225,7 +231,7 @@ def _without_lines_and_specks(ink: NDArray) -> NDArray:
     ink[:, _paper_lines(marked.mean(axis=0))] = 0  # and columns
     parts, count = label(ink > 0, np.ones((3, 3), bool))
     if count == 0:
-        raise NoInkError("no ink: the picture holds only lines")
+        raise NoInkError(_("no ink: the picture holds only lines"))
     weights = np.bincount(parts.ravel(), ink.ravel())[1:]
     kept = np.flatnonzero(weights >= SPECK_SHARE * weights.max()) + 1
     return np.where(np.isin(parts, kept), ink, 0.0)
@@ -274,4 +280,4 @@ def read_digit(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS,
     try:
         return mnist_like(grey)
     except ImageError as exc:
-        raise type(exc)(f"{_name(path)}: {exc}") from None
+        raise type(exc)(_("{path}: {message}").format(path=_name(path), message=exc)) from None

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import plotting
+from .._i18n import _
 from ..data import load_mnist
 from ..errors import UsageError
 from ..networks import load_network
-from ..runs.files import describe_data, find_model, read_summary, recorded_data_dir
+from ..runs.files import SHIPPED_DATA, find_model, read_summary, recorded_data_dir
 from ..runs.pictures import draw_curves, draw_filters, draw_test_pictures
 from .evaluate import check_fits
 
@@ -37,20 +38,20 @@ def plot_run(run_dir: str | os.PathLike[str],
     of ``data_dir``, by default the data it was trained on)."""
     source = find_model(run_dir)
     if source.run_dir is None or not Path(run_dir).is_dir():
-        raise UsageError(f"{run_dir}: not a run directory (one that 'dvzero train' wrote, "
-                         f"with its summary.json)")
+        raise UsageError(_("{path}: not a run directory (one that 'dvzero train' wrote, with "
+                           "its summary.json)").format(path=run_dir))
     data_dir = recorded_data_dir(source) if data_dir is None else str(data_dir)
     summary = read_summary(source.run_dir)
     if summary is None or not all(isinstance(summary.get(name), list)
                                   for name in ("train_acc_list", "test_acc_list")):
-        raise UsageError(f"{source.run_dir / 'summary.json'}: not a dvzero run summary (no "
-                         f"accuracy lists)")
+        raise UsageError(_("{path}: not a dvzero run summary (no accuracy lists)")
+                         .format(path=source.run_dir / "summary.json"))
     losses = _losses(source.run_dir / "metrics.csv")
     network = load_network(source.params_file)
     config = summary.get("config", {})
     title = f"{network.name}, {config.get('optimizer', '')} lr {config.get('lr', '')}"
     files = draw_curves(source.run_dir, summary, losses, title)
-    _, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
+    _train, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
     check_fits(network, source.params_file, x_test, t_test, data_dir)
     if isinstance(config.get("seed"), int):
         files += draw_filters(source.run_dir, network, config["seed"], title)
@@ -65,9 +66,11 @@ def _losses(path: Path) -> list[float]:
         with open(path, newline="", encoding="utf-8") as handle:
             return [float(row["loss"]) for row in csv.DictReader(handle) if row.get("loss")]
     except FileNotFoundError:
-        raise UsageError(f"{path}: missing; the run directory is incomplete") from None
+        raise UsageError(_("{path}: missing; the run directory is incomplete")
+                         .format(path=path)) from None
     except (KeyError, ValueError, UnicodeDecodeError, csv.Error) as exc:
-        raise UsageError(f"{path}: not a dvzero metrics file ({exc})") from None
+        raise UsageError(_("{path}: not a dvzero metrics file ({reason})")
+                         .format(path=path, reason=exc)) from None
 
 
 def draw_data_samples(path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None,
@@ -88,7 +91,8 @@ def draw_data_samples(path: str | os.PathLike[str], data_dir: str | os.PathLike[
         shown += [label] * per_class
     blank = np.zeros(x_train.shape[2:])
     images = [x_train[i, 0] if i >= 0 else blank for i in chosen]
+    data = SHIPPED_DATA if data_dir is None else str(data_dir)  # a picture's title: English
     plotting.plot_digit_samples(path, images, shown, counts,
-                                f"{describe_data(data_dir)}: {len(labels):,} training images, "
+                                f"{data}: {len(labels):,} training images, "
                                 f"{per_class} of each class", per_class)
     return counts

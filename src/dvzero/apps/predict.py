@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
 from ..errors import UsageError
 from .images import ImageError, read_digit
 
@@ -60,9 +61,10 @@ def load_predictor(path: str | os.PathLike[str]) -> Predictor:
     source = find_model(path)
     network = load_network(source.params_file)
     if network.input_size != 28 * 28 or network.output_size != 10:
-        raise UsageError(f"{source.params_file}: the network takes {network.input_size} "
-                         f"inputs and has {network.output_size} outputs; predicting digits "
-                         f"needs 784 (28x28 pixels) and 10")
+        raise UsageError(_("{file}: the network takes {inputs} inputs and has {outputs} "
+                           "outputs; predicting digits needs 784 (28x28 pixels) and 10")
+                         .format(file=source.params_file, inputs=network.input_size,
+                                 outputs=network.output_size))
     return Predictor(network, source.params_file)
 
 
@@ -78,9 +80,9 @@ def predict_files(predictor: Predictor, paths: Iterable[str | os.PathLike[str]]
         except ImageError as exc:
             errors.append(str(exc))
         except OSError as exc:
-            errors.append(f"{path}: {exc.strerror or exc}")
+            errors.append(_("{path}: {message}").format(path=path, message=exc.strerror or exc))
     if readable:
-        images = np.stack([image for _, image in readable])
+        images = np.stack([image for _path, image in readable])
         for (name, image), row in zip(readable, predictor.probabilities(images), strict=True):
             predictions.append(Prediction(name, int(np.argmax(row)),
                                           [round(float(p), 6) for p in row], image))
@@ -129,6 +131,7 @@ def show_predictions(predictor: Predictor, predictions: Iterable[Prediction],
                             title=f"{name}: {predictor.name}")
             written.append(target)
         except OSError as exc:
-            errors.append(f"could not write the picture of {prediction.file} in "
-                          f"{directory}: {exc.strerror or exc}")
+            errors.append(_("could not write the picture of {file} in {directory}: {reason}")
+                          .format(file=prediction.file, directory=directory,
+                                  reason=exc.strerror or exc))
     return written, errors

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
 from ..layers.conv import col2im, im2col, output_size
 from .core import Function, Variable, as_variable
 from .operators import broadcast_to, linear, reshape, transpose
@@ -62,13 +63,16 @@ class WindowMax(Function):
 
 
 def _checked(name: str, x: Variable, what: str, **window: int) -> tuple[int, int, int, int]:
-    """``x``'s 4-D shape, and the window's sizes checked (``pad`` >= 0, the rest >= 1)."""
+    """``x``'s 4-D shape, and the window's sizes checked (``pad`` >= 0, the rest >= 1).
+    ``what``: what ``x`` must be, in the user's language."""
     if x.ndim != 4:
-        raise ValueError(f"{name} takes {what}, got shape {x.shape}")
+        raise ValueError(_("{name} takes {what}, got shape {shape}")
+                         .format(name=name, what=what, shape=x.shape))
     for key, value in window.items():
-        if int(value) != value or value < (0 if key == "pad" else 1):
-            raise ValueError(f"{name}: {key} must be a whole number >= "
-                             f"{0 if key == 'pad' else 1}, got {value!r}")
+        least = 0 if key == "pad" else 1
+        if int(value) != value or value < least:
+            raise ValueError(_("{name}: {key} must be a whole number >= {least}, got {value!r}")
+                             .format(name=name, key=key, least=least, value=value))
     return x.shape
 
 
@@ -76,15 +80,19 @@ def conv2d(x: Any, W: Any, b: Any = None, stride: int = 1, pad: int = 0) -> Vari
     """The convolution of images ``x`` ``(N, C, H, W)`` with filters ``W`` ``(FN, C, FH, FW)``
     plus biases ``b`` ``(FN,)``: ``(N, FN, OH, OW)``, as the ``Convolution`` layer."""
     x, W = as_variable(x), as_variable(W)
-    n, channels, height, width = _checked("conv2d", x, "images (N, C, H, W)", stride=stride,
+    n, channels, height, width = _checked("conv2d", x, _("images (N, C, H, W)"), stride=stride,
                                           pad=pad)
-    filters, filter_channels, filter_h, filter_w = _checked("conv2d", W, "filters (FN, C, FH, FW)")
+    filters, filter_channels, filter_h, filter_w = _checked("conv2d", W,
+                                                            _("filters (FN, C, FH, FW)"))
     if filter_channels != channels:
-        raise ValueError(f"conv2d: the images have {channels} channels, the filters "
-                         f"{filter_channels}")
+        raise ValueError(_("conv2d: the images have {channels} channels, the filters "
+                           "{filter_channels}")
+                         .format(channels=channels, filter_channels=filter_channels))
     if b is not None and np.shape(b.data if isinstance(b, Variable) else b) != (filters,):
-        raise ValueError(f"conv2d: b must have shape ({filters},) for {filters} filters, got "
-                         f"{np.shape(b.data if isinstance(b, Variable) else b)}")
+        raise ValueError(_("conv2d: b must have shape ({filters},) for {filters} filters, got "
+                           "{shape}")
+                         .format(filters=filters,
+                                 shape=np.shape(b.data if isinstance(b, Variable) else b)))
     out_h = output_size(height, filter_h, stride, pad)
     out_w = output_size(width, filter_w, stride, pad)
     col = Im2col(filter_h, filter_w, stride, pad)(x)  # (N * OH * OW, C * FH * FW)
@@ -97,7 +105,7 @@ def max_pool2d(x: Any, kernel_size: int, stride: int | None = None, pad: int = 0
     ``x`` ``(N, C, H, W)``; windows ``stride`` apart (``kernel_size`` by default)."""
     x = as_variable(x)
     stride = kernel_size if stride is None else stride
-    n, channels, height, width = _checked("max_pool2d", x, "images (N, C, H, W)",
+    n, channels, height, width = _checked("max_pool2d", x, _("images (N, C, H, W)"),
                                           kernel_size=kernel_size, stride=stride, pad=pad)
     out_h = output_size(height, kernel_size, stride, pad)
     out_w = output_size(width, kernel_size, stride, pad)

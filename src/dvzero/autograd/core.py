@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._i18n import _
+
 
 class _Recording(threading.local):
     """Whether functions record the graph, for each thread: every thread starts with ``True``."""
@@ -65,7 +67,7 @@ class Variable:
     def __init__(self, data: ArrayLike, name: str | None = None, requires_grad: bool = True
                  ) -> None:
         if isinstance(data, Variable):
-            raise TypeError("Variable() takes an array, not a Variable: use it as it is")
+            raise TypeError(_("Variable() takes an array, not a Variable: use it as it is"))
         data = np.asarray(data)
         if requires_grad and data.dtype.kind != "f":
             data = data.astype(np.float64)
@@ -133,9 +135,9 @@ class Variable:
         The walk is a loop, not recursion: a chain of any length is fine.
         """
         if not self.requires_grad:
-            raise ValueError("backward() of a Variable that needs no gradient: it was computed "
-                             "from constants only, or under no_grad() (a derivative that is "
-                             "constant is such a Variable)")
+            raise ValueError(_("backward() of a Variable that needs no gradient: it was "
+                               "computed from constants only, or under no_grad() (a derivative "
+                               "that is constant is such a Variable)"))
         seed = Variable(np.ones_like(self.data), requires_grad=False)
         shared = {id(seed.data)}  # the arrays handed out as gradients so far
         if self.creator is None:
@@ -273,8 +275,9 @@ class Function:
 
     def __call__(self, *inputs: Any) -> Variable:
         if hasattr(self, "inputs"):
-            raise RuntimeError(f"a {type(self).__name__} is called once, as it keeps its "
-                               f"inputs for backward: make a new one for each call")
+            raise RuntimeError(_("a {function} is called once, as it keeps its inputs for "
+                                 "backward: make a new one for each call")
+                               .format(function=type(self).__name__))
         inputs = tuple(as_variable(x) for x in inputs)
         y = Variable(self.forward(*(x.data for x in inputs)), requires_grad=False)
         if _recording.enabled and any(x.requires_grad for x in inputs):

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import functions as arrays
+from .._i18n import _
 from .conv import conv2d, max_pool2d
 from .core import Function, Variable, as_variable
 from .operators import (
@@ -161,8 +162,9 @@ def softmax_cross_entropy(x: Any, t: Any) -> Variable:
     :func:`dvzero.functions.cross_entropy_error` of the softmax, floor included."""
     x, t = as_variable(x), as_variable(t)
     if x.ndim != 2 or t.shape not in ((len(x),), x.shape):
-        raise ValueError(f"softmax_cross_entropy takes logits (N, C) and labels (N,) or one-hot "
-                         f"(N, C), got {x.shape} and {t.shape}")
+        raise ValueError(_("softmax_cross_entropy takes logits (N, C) and labels (N,) or "
+                           "one-hot (N, C), got {x_shape} and {t_shape}")
+                         .format(x_shape=x.shape, t_shape=t.shape))
     return SoftmaxCrossEntropy()(x, t)
 
 
@@ -171,7 +173,8 @@ def mean_squared_error(y: Any, t: Any) -> Variable:
     :func:`dvzero.functions.mean_squared_error` (not divided by the batch size)."""
     y, t = as_variable(y), as_variable(t)
     if y.shape != t.shape:
-        raise ValueError(f"mean_squared_error: y has shape {y.shape}, t has shape {t.shape}")
+        raise ValueError(_("mean_squared_error: y has shape {y_shape}, t has shape {t_shape}")
+                         .format(y_shape=y.shape, t_shape=t.shape))
     diff = y - t
     return 0.5 * sum(diff * diff)
 
@@ -187,7 +190,8 @@ def dropout(x: Any, dropout_ratio: float = 0.5, train_flg: bool = True,
     generator) as the layer draws it, so the same generator state gives the same mask."""
     x = as_variable(x)
     if not 0 <= dropout_ratio < 1:
-        raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
+        raise ValueError(_("dropout_ratio must be in [0, 1), got {ratio!r}")
+                         .format(ratio=dropout_ratio))
     if not train_flg:
         return x
     keep = np.random.default_rng(rng).random(x.shape, dtype=np.float32) >= dropout_ratio
@@ -205,12 +209,14 @@ def batch_norm(x: Any, gamma: Any, beta: Any, running_mean: NDArray, running_var
     """
     x = as_variable(x)
     if x.ndim != 2:
-        raise ValueError(f"batch_norm takes x (N, D), got shape {x.shape}")
+        raise ValueError(_("batch_norm takes x (N, D), got shape {shape}").format(shape=x.shape))
     for name, value in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
                         ("running_var", running_var)):
         if np.shape(value) != x.shape[1:]:
-            raise ValueError(f"batch_norm: {name} must have shape {x.shape[1:]} for x "
-                             f"{x.shape}, got {np.shape(value)}")
+            raise ValueError(_("batch_norm: {name} must have shape {expected} for x {x_shape}, "
+                               "got {shape}")
+                             .format(name=name, expected=x.shape[1:], x_shape=x.shape,
+                                     shape=np.shape(value)))
     if not train_flg:
         inv_std = 1.0 / np.sqrt(running_var + eps)
         return (x - running_mean) * (gamma * inv_std) + beta

@@ -16,13 +16,14 @@ import graphviz
 import numpy as np
 
 from .._atomic import atomic_write
+from .._i18n import N_, _
 from ..errors import GraphvizMissing
 from .core import Function, Variable
 
 #: The picture formats :func:`plot_graph` writes, by file suffix.
 FORMATS = (".png", ".svg")
-INSTALL_HINT = ("install Graphviz's dot program: 'apt install graphviz' (Debian, Ubuntu), "
-                "'brew install graphviz' (macOS), or see https://graphviz.org/download")
+INSTALL_HINT = N_("install Graphviz's dot program: 'apt install graphviz' (Debian, Ubuntu), "
+                  "'brew install graphviz' (macOS), or see https://graphviz.org/download")
 
 
 def _function_label(function: Function) -> str:
@@ -90,14 +91,16 @@ def plot_graph(output: Variable, path: str | os.PathLike[str] | None = None
         return graph
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
-        raise ValueError(f"the picture's name must end in {' or '.join(FORMATS)}, got {path}")
+        raise ValueError(_("the picture's name must end in {suffixes}, got {path}")
+                         .format(suffixes=_(" or ").join(FORMATS), path=path))
     dot_path = path.with_suffix(".dot")
     with atomic_write(dot_path, "w", encoding="utf-8") as handle:
         handle.write(graph.source)
     try:
         picture = graph.pipe(format=path.suffix[1:].lower())
     except graphviz.ExecutableNotFound:
-        raise GraphvizMissing(f"wrote {dot_path}; to draw {path}, {INSTALL_HINT}") from None
+        raise GraphvizMissing(_("wrote {dot}; to draw {path}, {hint}")
+                              .format(dot=dot_path, path=path, hint=_(INSTALL_HINT))) from None
     with atomic_write(path) as handle:
         handle.write(picture)
     return graph

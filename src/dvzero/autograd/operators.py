@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
 from .core import Function, Variable, as_variable
 
 Axis = int | tuple[int, ...] | None
@@ -122,7 +123,8 @@ def neg(x: Any) -> Variable:
 def power(x: Any, c: float) -> Variable:
     """``x ** c``; the exponent is a number, not a Variable."""
     if isinstance(c, Variable) or np.ndim(c) != 0:
-        raise TypeError(f"the exponent of ** must be a number, got {type(c).__name__}")
+        raise TypeError(_("the exponent of ** must be a number, got {type}")
+                        .format(type=type(c).__name__))
     return Pow(np.asarray(c).item())(x)  # a Python number: a float32 graph stays float32
 
 
@@ -249,7 +251,8 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Variable:
     except ValueError:  # the shapes do not broadcast at all
         fits = False
     if not fits:
-        raise ValueError(f"sum_to: an array of shape {shape} does not broadcast to {x.shape}")
+        raise ValueError(_("sum_to: an array of shape {shape} does not broadcast to {target}")
+                         .format(shape=shape, target=x.shape))
     return x if x.shape == shape else SumTo(shape)(x)
 
 
@@ -301,8 +304,8 @@ def matmul(x: Any, W: Any) -> Variable:  # noqa: N803
     matrices broadcast, as in NumPy)."""
     x, W = _pair(x, W)
     if x.ndim < 2 or W.ndim < 2:
-        raise ValueError(f"matmul takes arrays of 2 or more dimensions, got shapes {x.shape} "
-                         f"and {W.shape}")
+        raise ValueError(_("matmul takes arrays of 2 or more dimensions, got shapes {x_shape} "
+                           "and {w_shape}").format(x_shape=x.shape, w_shape=W.shape))
     return Matmul()(x, W)
 
 
@@ -310,10 +313,12 @@ def linear(x: Any, W: Any, b: Any = None) -> Variable:  # noqa: N803
     """``x @ W + b`` for ``x`` ``(N, D)``, ``W`` ``(D, M)`` and ``b`` ``(M,)`` (or none)."""
     x, W = _pair(x, W)
     if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0]:
-        raise ValueError(f"linear takes x (N, D) and W (D, M), got {x.shape} and {W.shape}")
+        raise ValueError(_("linear takes x (N, D) and W (D, M), got {x_shape} and {w_shape}")
+                         .format(x_shape=x.shape, w_shape=W.shape))
     if b is None:
         return Linear()(x, W)
     b = as_variable(b, like=W)
     if b.shape not in ((W.shape[1],), ()):
-        raise ValueError(f"linear takes b ({W.shape[1]},) for W {W.shape}, got {b.shape}")
+        raise ValueError(_("linear takes b ({size},) for W {w_shape}, got {b_shape}")
+                         .format(size=W.shape[1], w_shape=W.shape, b_shape=b.shape))
     return Linear()(x, W, b)

@@ -1,8 +1,9 @@
 """The ``dvzero`` command, the only code that prints or exits: :mod:`~.parser` reads the
-options (with the types of :mod:`~.types`), :mod:`~.words` says what is wrong with them,
-:mod:`~.commands` calls the library and prints, :mod:`~.progress` turns a training's
-callbacks into a progress bar. Library errors (bad data, bad files, a diverging run) become
-one clear line on stderr and a non-zero exit code.
+options (with the types of :mod:`~.types` and the help of :mod:`~.helptext`), :mod:`~.words`
+says what is wrong with them, :mod:`~.commands` calls the library and prints,
+:mod:`~.progress` turns a training's callbacks into a progress bar. Library errors (bad
+data, bad files, a diverging run) become one clear line on stderr and a non-zero exit code.
+Everything it says is in the user's language (:mod:`dvzero._i18n`).
 """
 
 from __future__ import annotations
@@ -16,15 +17,21 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 
+from .._i18n import _
 from ..errors import DVZeroError, UsageError
 from . import commands
 from .commands import EXIT_FAILURE, EXIT_SIGNALS
 from .parser import build_parser
-from .words import EXIT_USAGE
+from .words import EXIT_USAGE, argparse_words
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 on success)."""
+    """Run the command line, in the user's language; returns the exit code (0 on success)."""
+    with argparse_words():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     start = time.perf_counter()
     parser = build_parser()
     if not (sys.argv[1:] if argv is None else argv):
@@ -38,17 +45,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return commands.command_train(args, start)
             return getattr(commands, f"command_{args.command}")(args)
     except _Terminated:
-        print(f"\ndvzero {args.command}: terminated", file=sys.stderr)
+        print("\n" + _("dvzero {command}: terminated").format(command=args.command),
+              file=sys.stderr)
         return EXIT_SIGNALS["SIGTERM"]
     except UsageError as exc:
-        print(f"dvzero {args.command}: error: {exc}", file=sys.stderr)
+        print(_("dvzero {command}: error: {message}").format(command=args.command, message=exc),
+              file=sys.stderr)
         return EXIT_USAGE
     except (DVZeroError, OSError, ValueError) as exc:
         # ValueError: the library's word for input it cannot use (shapes, labels, sizes).
-        print(f"dvzero {args.command}: error: {exc}", file=sys.stderr)
+        print(_("dvzero {command}: error: {message}").format(command=args.command, message=exc),
+              file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
-        print(f"\ndvzero {args.command}: interrupted", file=sys.stderr)
+        print("\n" + _("dvzero {command}: interrupted").format(command=args.command),
+              file=sys.stderr)
         return EXIT_SIGNALS["SIGINT"]
     finally:
         if previous_sigterm is not None:
@@ -66,7 +77,9 @@ def _one_line_warnings(command: str) -> Iterator[None]:
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
         if os.path.abspath(filename).startswith(package):
-            print(f"dvzero {command}: warning: {message}", file=sys.stderr)
+            print(_("dvzero {command}: warning: {message}").format(command=command,
+                                                                  message=message),
+                  file=sys.stderr)
         else:
             original(message, category, filename, lineno, file, line)
 

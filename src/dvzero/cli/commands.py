@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 from .._atomic import atomic_write
-from .._format import count, duration, rate
+from .._format import duration, rate
+from .._i18n import _, ngettext
 from .._version import __version__
 from ..errors import UsageError
 from ..runs.config import option
@@ -19,7 +20,7 @@ from ..runs.directory import check_data_dir
 from ..runs.files import describe_data
 from .parser import RUN_OPTIONS, build_parser
 from .progress import progress
-from .words import listed
+from .words import comma, listed
 
 EXIT_FAILURE = 1
 EXIT_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
@@ -30,15 +31,16 @@ def _announce(name: str) -> None:
     ``os.write``, not print: the signal may have interrupted a print to stderr, and the
     buffered stream would refuse the reentrant call."""
     again = "Ctrl-C" if name == "SIGINT" else name
+    message = _("dvzero train: {signal}: stopping after the step in progress ({again} again "
+                "to quit at once)").format(signal=name, again=again)
     with contextlib.suppress(AttributeError, OSError, ValueError):  # not a real file
-        os.write(sys.stderr.fileno(), f"\ndvzero train: {name}: stopping after the step in "
-                                      f"progress ({again} again to quit at once)\n".encode())
+        os.write(sys.stderr.fileno(), f"\n{message}\n".encode())
 
 
 def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line (``None`` where the defaults apply)."""
     if args.init is not None and args.weight_init_std is not None:
-        raise UsageError("--init and --weight-init-std set the same thing; give one")
+        raise UsageError(_("--init and --weight-init-std set the same thing; give one"))
     check_data_dir(args.data_dir)
     settings = {name: getattr(args, name) for name in RUN_OPTIONS
                 if name not in ("init", "shuffle", "data_dir", "out")}
@@ -55,21 +57,27 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     if args.resume is not None:
         given = [option(name) for name in RUN_OPTIONS if getattr(args, name) is not None]
         if given:
-            raise UsageError(f"--resume continues a run with the settings it started with; "
-                             f"leave out {', '.join(given)} (only --lr may change, e.g. after "
-                             f"a divergence)")
+            raise UsageError(_("--resume continues a run with the settings it started with; "
+                               "leave out {options} (only --lr may change, e.g. after a "
+                               "divergence)").format(options=comma().join(given)))
         run = Run.resume(args.resume, lr=args.lr)
     else:
         run = Run.start(_run_settings(args), args.out)
     warned = run.load_data()  # before the run is announced: the data may be refused
     if args.resume is not None:
-        print(f"dvzero {__version__}: resuming {run.run_dir} at step {run.next_step} of "
-              f"{run.config['steps']}" + (f" with lr {args.lr}" if args.lr is not None else ""))
+        resuming = (_("dvzero {version}: resuming {run_dir} at step {step} of {steps}")
+                    if args.lr is None else
+                    _("dvzero {version}: resuming {run_dir} at step {step} of {steps} with lr "
+                      "{lr}"))
+        print(resuming.format(version=__version__, run_dir=run.run_dir, step=run.next_step,
+                              steps=run.config["steps"], lr=args.lr))
     else:
-        print(f"dvzero {__version__}: training into {run.run_dir}")
+        print(_("dvzero {version}: training into {run_dir}").format(version=__version__,
+                                                                   run_dir=run.run_dir))
     _print_data(run)
     for warning in warned:
-        print(f"dvzero train: warning: {warning}", file=sys.stderr)
+        print(_("dvzero {command}: warning: {message}").format(command="train", message=warning),
+              file=sys.stderr)
     # From here to the last file written, SIGINT and SIGTERM stop training cleanly after the
     # step in progress; once training is done they wait for the files to be complete.
     try:
@@ -81,49 +89,63 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     except OSError as exc:  # writing the run directory: a full disk, a permission lost
         if not run.wrote(exc):
             raise  # not the run's files (a closed pipe, ...): the usual one line
-        print(f"dvzero train: error: {run.write_error(exc)}", file=sys.stderr)
+        print(_("dvzero {command}: error: {message}").format(command="train",
+                                                             message=run.write_error(exc)),
+              file=sys.stderr)
         return EXIT_FAILURE
     finally:
         run.release()
     if outcome.status != "finished":
         return _report_unfinished(run, outcome, stop.received)
     steps = run.config["steps"] - run.next_step
-    print(f"final: train acc {summary['train_acc']:.4f}, test acc {summary['test_acc']:.4f}; "
-          f"{count(steps, 'step')} in {duration(summary['train_seconds'])} "
-          f"({rate(steps, summary['train_seconds'])}), "
-          f"{duration(summary['wall_seconds'])} in all")
-    print(f"wrote {run.run_dir}/: {', '.join(run.files)}")
+    print(ngettext("final: train acc {train_acc:.4f}, test acc {test_acc:.4f}; {count} step in "
+                   "{time} ({rate}), {wall_time} in all",
+                   "final: train acc {train_acc:.4f}, test acc {test_acc:.4f}; {count} steps in "
+                   "{time} ({rate}), {wall_time} in all", steps)
+          .format(train_acc=summary["train_acc"], test_acc=summary["test_acc"], count=steps,
+                  time=duration(summary["train_seconds"]),
+                  rate=rate(steps, summary["train_seconds"]),
+                  wall_time=duration(summary["wall_seconds"])))
+    print(_("wrote {directory}/: {files}").format(directory=run.run_dir,
+                                                  files=", ".join(run.files)))
     return 0
 
 
 def _print_data(run) -> None:
     """Print which images the run trains, validates and tests on."""
-    test_size = len(run.test[0])
-    sets = f"{run.train_size} training and {test_size} test images" if not run.val else \
-        f"{run.train_size} training, {len(run.val[0])} validation and {test_size} test images"
-    print(f"data: {sets} of {run.input_size} pixels ({describe_data(run.config['data_dir'])})")
+    data = (_("data: {train} training and {test} test images of {pixels} pixels ({data})")
+            if not run.val else
+            _("data: {train} training, {validation} validation and {test} test images of "
+              "{pixels} pixels ({data})"))
+    print(data.format(train=run.train_size, validation=len(run.val[0]) if run.val else 0,
+                      test=len(run.test[0]), pixels=run.input_size,
+                      data=describe_data(run.config["data_dir"])))
 
 
 def _report_unfinished(run, outcome, signal_name: str | None) -> int:
     """Say why training stopped before its last step, and how to go on; the exit code."""
     if outcome.status == "diverged":
-        advice = ""
+        error = outcome.error
         if outcome.checkpoint_step is not None:
-            where = (f"the checkpoint after step {outcome.checkpoint_step - 1}"
-                     if outcome.checkpoint_step else "the starting checkpoint")
-            advice = (f" The last good checkpoint is kept; continue from {where} with "
-                      f"'dvzero train --resume {run.run_dir} --lr {outcome.lower_lr:g}'")
-        print(f"dvzero train: error: {outcome.error}{advice}", file=sys.stderr)
+            advice = (_("{error} The last good checkpoint is kept; continue from the checkpoint "
+                        "after step {step} with 'dvzero train --resume {run_dir} --lr {lr:g}'")
+                      if outcome.checkpoint_step else
+                      _("{error} The last good checkpoint is kept; continue from the starting "
+                        "checkpoint with 'dvzero train --resume {run_dir} --lr {lr:g}'"))
+            error = advice.format(error=error, step=outcome.checkpoint_step - 1,
+                                  run_dir=run.run_dir, lr=outcome.lower_lr)
+        print(_("dvzero {command}: error: {message}").format(command="train", message=error),
+              file=sys.stderr)
         return EXIT_FAILURE
-    stopped = (f"dvzero train: stopped by {signal_name} after step "
-               f"{run.trainer.next_step - 1} of {run.config['steps']}")
-    if outcome.saved:
-        print(f"{stopped}; checkpoint saved in {run.checkpoint}; resume with 'dvzero train "
-              f"--resume {run.run_dir}'", file=sys.stderr)
-    else:
-        print(f"{stopped}, with the loss exploding; the last good checkpoint is kept in "
-              f"{run.checkpoint}; resume from it with a lower learning rate: 'dvzero train "
-              f"--resume {run.run_dir} --lr {outcome.lower_lr:g}'", file=sys.stderr)
+    stopped = (_("dvzero train: stopped by {signal} after step {step} of {steps}; checkpoint "
+                 "saved in {checkpoint}; resume with 'dvzero train --resume {run_dir}'")
+               if outcome.saved else
+               _("dvzero train: stopped by {signal} after step {step} of {steps}, with the loss "
+                 "exploding; the last good checkpoint is kept in {checkpoint}; resume from it "
+                 "with a lower learning rate: 'dvzero train --resume {run_dir} --lr {lr:g}'"))
+    print(stopped.format(signal=signal_name, step=run.trainer.next_step - 1,
+                         steps=run.config["steps"], checkpoint=run.checkpoint,
+                         run_dir=run.run_dir, lr=outcome.lower_lr), file=sys.stderr)
     return EXIT_SIGNALS.get(signal_name or "", 130)
 
 
@@ -132,24 +154,39 @@ def command_evaluate(args: argparse.Namespace) -> int:
     from ..apps.evaluate import evaluate
 
     result = evaluate(args.source, args.data_dir)
-    why = {"given": "given with --data-dir", "run": "the data the run was trained on",
-           "default": "the default; the file does not record its training data"}
-    print(f"data: {result.test_size} test images of {result.input_size} pixels "
-          f"({describe_data(result.data_dir)}: {why[result.origin]})")
+    data = {"given": _("data: {test} test images of {pixels} pixels ({data}: given with "
+                       "--data-dir)"),
+            "run": _("data: {test} test images of {pixels} pixels ({data}: the data the run "
+                     "was trained on)"),
+            "default": _("data: {test} test images of {pixels} pixels ({data}: the default; "
+                         "the file does not record its training data)")}[result.origin]
+    print(data.format(test=result.test_size, pixels=result.input_size,
+                      data=describe_data(result.data_dir)))
     for warning in result.warnings:
-        print(f"dvzero evaluate: warning: {warning}", file=sys.stderr)
-    print(f"test acc {result.accuracy:.4f} ({result.test_size} images, {result.params_file})")
+        print(_("dvzero {command}: warning: {message}").format(command="evaluate",
+                                                               message=warning),
+              file=sys.stderr)
+    print(_("test acc {accuracy:.4f} ({count} images, {file})").format(
+        accuracy=result.accuracy, count=result.test_size, file=result.params_file))
     return 0
 
 
-def _refuse_to_replace(paths, force: bool, advice: str) -> None:
+def _refuse_to_replace(paths, force: bool, elsewhere: bool = False) -> None:
     """The rule of every file a command writes: one that exists is replaced only with
-    --force. ``advice``: the other way to proceed."""
+    --force. The other way to proceed: another name with --out, or if ``elsewhere``
+    (the names are made from the command's arguments), another directory."""
     existing = [str(path) for path in paths if os.path.lexists(path)]
     if existing and not force:
-        one = len(existing) == 1
-        raise UsageError(f"{listed(existing)} already exist{'s' if one else ''}; add --force "
-                         f"to replace {'it' if one else 'them'}, {advice}")
+        refusal = (ngettext("{files} already exists; add --force to replace it, or run the "
+                            "command in another directory",
+                            "{files} already exist; add --force to replace them, or run the "
+                            "command in another directory", len(existing))
+                   if elsewhere else
+                   ngettext("{files} already exists; add --force to replace it, or give "
+                            "another name with --out",
+                            "{files} already exist; add --force to replace them, or give "
+                            "another name with --out", len(existing)))
+        raise UsageError(refusal.format(files=listed(existing)))
 
 
 def command_predict(args: argparse.Namespace) -> int:
@@ -165,25 +202,30 @@ def command_predict(args: argparse.Namespace) -> int:
     predictions, errors = predict_files(predictor, args.images)
     if args.show:
         _refuse_to_replace(shown_names(predictions, os.getcwd(), args.images), args.force,
-                           "or run the command in another directory")
+                           elsewhere=True)
     if args.json:
         print(json.dumps([prediction.as_json() for prediction in predictions]))
     else:
-        print(f"model: {predictor.params_file} ({predictor.name})")
+        print(_("model: {file} ({network})").format(file=predictor.params_file,
+                                                     network=predictor.name))
         for prediction in predictions:
-            print(f"{prediction.file}: {prediction.digit} "
-                  f"(probability {max(prediction.probabilities):.3f})")
+            print(_("{file}: {digit} (probability {probability:.3f})").format(
+                file=prediction.file, digit=prediction.digit,
+                probability=max(prediction.probabilities)))
             print("\n".join(bar_chart(prediction.probabilities)))
     for error in errors:
-        print(f"dvzero predict: error: {error}", file=sys.stderr)
+        print(_("dvzero {command}: error: {message}").format(command="predict", message=error),
+              file=sys.stderr)
     if args.show:
         written, failed = show_predictions(predictor, predictions, os.getcwd(), args.images)
         for error in failed:
-            print(f"dvzero predict: error: {error}", file=sys.stderr)
+            print(_("dvzero {command}: error: {message}").format(command="predict",
+                                                                 message=error),
+                  file=sys.stderr)
         errors += failed
         if written:
-            print(f"wrote {', '.join(map(str, written))}", file=sys.stderr if args.json
-                  else sys.stdout)
+            print(_("wrote {files}").format(files=", ".join(map(str, written))),
+                  file=sys.stderr if args.json else sys.stdout)
     return 1 if errors else 0
 
 
@@ -194,12 +236,16 @@ def command_plot(args: argparse.Namespace) -> int:
 
     existing = [name for name in PICTURES if os.path.lexists(args.run_dir / name)]
     if existing and not args.force:
-        raise UsageError(f"{args.run_dir} already has {listed(existing)}; add --force to draw "
-                         f"{'it' if len(existing) == 1 else 'them'} again")
+        raise UsageError(ngettext("{run_dir} already has {pictures}; add --force to draw it "
+                                  "again",
+                                  "{run_dir} already has {pictures}; add --force to draw them "
+                                  "again", len(existing))
+                         .format(run_dir=args.run_dir, pictures=listed(existing)))
 
     result = plot_run(args.run_dir, args.data_dir)
-    print(f"data: {describe_data(result.data_dir)}")
-    print(f"wrote {result.run_dir}/: {', '.join(result.files)}")
+    print(_("data: {data}").format(data=describe_data(result.data_dir)))
+    print(_("wrote {directory}/: {files}").format(directory=result.run_dir,
+                                                  files=", ".join(result.files)))
     return 0
 
 
@@ -207,39 +253,46 @@ def command_graph(args: argparse.Namespace) -> int:
     from ..apps.graph import draw_loss_graph
     from ..errors import GraphvizMissing
 
-    _check_out_file(args.out, (".png", ".svg"), "the picture is a PNG or an SVG")
-    _refuse_to_replace([args.out, args.out.with_suffix(".dot")], args.force,
-                       "or give another name with --out")
+    _check_out_file(args.out, (".png", ".svg"), _("--out {out}: the picture is a PNG or an "
+                                                  "SVG; give a name ending in .png or .svg"))
+    _refuse_to_replace([args.out, args.out.with_suffix(".dot")], args.force)
     try:
         drawing = draw_loss_graph(args.out, args.source)
     except GraphvizMissing as exc:
-        print(f"dvzero graph: {exc}", file=sys.stderr)
+        print(_("dvzero {command}: {message}").format(command="graph", message=exc),
+              file=sys.stderr)
         return EXIT_FAILURE
-    print(f"{drawing.network} ({drawing.params_file or 'fresh, seed 0'}): loss "
-          f"{drawing.loss:.4f} on the first 100 training images")
-    print(f"wrote {', '.join(map(str, drawing.files))}")
+    loss = (_("{network} ({file}): loss {loss:.4f} on the first 100 training images")
+            if drawing.params_file else
+            _("{network} (fresh, seed 0): loss {loss:.4f} on the first 100 training images"))
+    print(loss.format(network=drawing.network, file=drawing.params_file, loss=drawing.loss))
+    print(_("wrote {files}").format(files=", ".join(map(str, drawing.files))))
     return 0
 
 
-def _check_out_file(out, suffix: str | tuple[str, ...], what: str) -> None:
-    """Refuse an --out file of the wrong kind, or in a directory that does not exist."""
+def _check_out_file(out, suffix: str | tuple[str, ...], wrong_kind: str) -> None:
+    """Refuse an --out file of the wrong kind (one not ending in ``suffix``: say
+    ``wrong_kind``, a message with ``{out}``), or in a directory that does not exist."""
     suffixes = (suffix,) if isinstance(suffix, str) else suffix
     if out.suffix.lower() not in suffixes:
-        raise UsageError(f"--out {out}: {what}; give a name ending in {' or '.join(suffixes)}")
+        raise UsageError(wrong_kind.format(out=out))
     if not out.parent.is_dir():
-        raise UsageError(f"--out {out}: the directory {out.parent} does not exist")
+        raise UsageError(_("--out {out}: the directory {directory} does not exist")
+                         .format(out=out, directory=out.parent))
 
 
 def command_data(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
-    _check_out_file(args.out, ".png", "the picture is a PNG")
-    _refuse_to_replace([args.out], args.force, "or give another name with --out")
+    _check_out_file(args.out, ".png", _("--out {out}: the picture is a PNG; give a name ending "
+                                        "in .png"))
+    _refuse_to_replace([args.out], args.force)
     from ..apps.plot import draw_data_samples
 
     counts = draw_data_samples(args.out, args.data_dir)
-    print(f"{describe_data(args.data_dir)}: {sum(counts.values()):,} training images")
+    print(_("{data}: {count:,} training images").format(data=describe_data(args.data_dir),
+                                                        count=sum(counts.values())))
     print("  " + ", ".join(f"{label}: {count:,}" for label, count in counts.items()))
-    print(f"wrote {args.out}")
+    print(_("wrote {files}").format(files=args.out))
     return 0
 
 
@@ -248,27 +301,35 @@ def command_serve(args: argparse.Namespace) -> int:
 
     catalog = Catalog("runs", args.model)
     if not catalog.entries():
-        print("dvzero serve: no finished run in runs/ yet; training the original post's "
-              "network first")
+        print(_("dvzero serve: no finished run in runs/ yet; training the original post's "
+                "network first"))
         trained = command_train(build_parser().parse_args(
             ["train"] + ["--no-progress"] * args.no_progress), time.perf_counter())
         if trained != 0:
             return trained
     try:
         server = make_server(catalog, args.host, args.port, log=lambda line: print(
-            f"dvzero serve: {line}", file=sys.stderr, flush=True))
+            _("dvzero {command}: {message}").format(command="serve", message=line),
+            file=sys.stderr, flush=True))
     except OSError as exc:
-        raise UsageError(f"cannot listen on {args.host} port {args.port} ({exc.strerror or exc});"
-                         f" choose another with --port, or --port 0 for a free one") from None
+        raise UsageError(_("cannot listen on {host} port {port} ({reason}); choose another "
+                           "with --port, or --port 0 for a free one")
+                         .format(host=args.host, port=args.port,
+                                 reason=exc.strerror or exc)) from None
     if not is_loopback(args.host):
-        print(f"dvzero serve: warning: listening on {args.host or 'every address'}: anyone "
-              f"who can reach this computer can use the page", file=sys.stderr)
+        listening = (_("listening on {host}: anyone who can reach this computer can use the "
+                       "page") if args.host else
+                     _("listening on every address: anyone who can reach this computer can "
+                       "use the page"))
+        print(_("dvzero {command}: warning: {message}").format(
+            command="serve", message=listening.format(host=args.host)), file=sys.stderr)
     try:  # from the moment the address is printed, Ctrl-C and SIGTERM are a clean stop
-        print(f"models: {', '.join(entry.id for entry in catalog.entries())}")
-        print(f"serving on {url_of(server)} (Ctrl-C to stop)", flush=True)
+        print(_("models: {models}").format(models=", ".join(entry.id
+                                                             for entry in catalog.entries())))
+        print(_("serving on {url} (Ctrl-C to stop)").format(url=url_of(server)), flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
-        print("\ndvzero serve: stopped", file=sys.stderr)
+        print("\n" + _("dvzero serve: stopped"), file=sys.stderr)
     finally:
         server.server_close()
     return 0
@@ -277,13 +338,15 @@ def command_serve(args: argparse.Namespace) -> int:
 def command_bench(args: argparse.Namespace) -> int:
     from ..apps.bench import report_lines, run_bench
 
-    _check_out_file(args.out, ".json", "the figures are JSON")
-    _refuse_to_replace([args.out], args.force, "or give another name with --out")
-    result = run_bench(lambda what: print(f"measuring {what} ...", file=sys.stderr, flush=True))
+    _check_out_file(args.out, ".json", _("--out {out}: the figures are JSON; give a name "
+                                         "ending in .json"))
+    _refuse_to_replace([args.out], args.force)
+    result = run_bench(lambda what: print(_("measuring {what} ...").format(what=what),
+                                          file=sys.stderr, flush=True))
     print("\n".join(report_lines(result)))
     with atomic_write(args.out, "w") as handle:
         json.dump(result.as_json(), handle, indent=1)
-    print(f"wrote {args.out}")
+    print(_("wrote {files}").format(files=args.out))
     return 0
 
 
@@ -291,11 +354,12 @@ def command_experiment(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
     from ..apps.experiments import run_experiment
 
-    print(f"dvzero {__version__}: experiment {args.name}")
+    print(_("dvzero {version}: experiment {name}").format(version=__version__, name=args.name))
     result = run_experiment(args.name, out=args.out, seed=args.seed, data_dir=args.data_dir,
                             progress=None if args.no_progress else
                             lambda label, steps: progress(steps, False, label, lines=False))
     for line in result.lines:
         print(line)
-    print(f"wrote {result.run_dir}/: {', '.join(result.files)} ({duration(result.seconds)})")
+    print(_("wrote {directory}/: {files} ({time})").format(
+        directory=result.run_dir, files=", ".join(result.files), time=duration(result.seconds)))
     return 0

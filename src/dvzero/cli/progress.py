@@ -12,6 +12,7 @@ import sys
 import time
 
 from .._format import duration
+from .._i18n import _
 
 
 def progress(steps: int, hide: bool, label: str | None = None, lines: bool = True,
@@ -26,11 +27,14 @@ def progress(steps: int, hide: bool, label: str | None = None, lines: bool = Tru
     class Progress(Callback):
         def on_train_begin(self, trainer) -> None:
             self.trainer, self.step_start = trainer, time.perf_counter()
-            self.bar = tqdm(total=steps, initial=trainer.steps_announced, unit="step", desc=label,
-                            leave=label is None, dynamic_ncols=True, disable=hide, file=sys.stderr)
+            self.bar = tqdm(total=steps, initial=trainer.steps_announced, unit=_("step"),
+                            desc=label, leave=label is None, dynamic_ncols=True, disable=hide,
+                            file=sys.stderr)
 
         def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
-            val = self.trainer.history.val_acc_list  # the original post's line, then val
+            # The original post's line, as its code prints it, in both languages (compared
+            # with the post's output, and read by scripts); then val.
+            val = self.trainer.history.val_acc_list
             names, values = ("train acc, test acc", f"{train_acc}, {test_acc}") if not val \
                 else ("train acc, test acc, val acc", f"{train_acc}, {test_acc}, {val[epoch]}")
             if lines:
@@ -40,14 +44,19 @@ def progress(steps: int, hide: bool, label: str | None = None, lines: bool = Tru
             if step == 0 and numerical and steps > 1:
                 first = time.perf_counter() - self.step_start
                 structured = "structured" in self.trainer.network.numerical_methods
-                faster = "--gradient backprop" if numerical == "structured" or not structured \
-                    else "--numerical structured computes the same differences ~100x faster"
-                self.bar.write(f"numerical gradient ({numerical}): the first step took "
-                               f"{duration(first)}; {steps} steps will take about "
-                               f"{duration(first * steps)} (faster: {faster})", file=sys.stdout)
+                projection = (_("numerical gradient ({method}): the first step took {first}; "
+                                "{steps} steps will take about {total} (faster: "
+                                "--gradient backprop)")
+                              if numerical == "structured" or not structured else
+                              _("numerical gradient ({method}): the first step took {first}; "
+                                "{steps} steps will take about {total} (faster: --numerical "
+                                "structured computes the same differences ~100x faster)"))
+                self.bar.write(projection.format(method=numerical, first=duration(first),
+                                                 steps=steps, total=duration(first * steps)),
+                               file=sys.stdout)
             self.bar.update(1)
             if step % 50 == 0 or step == steps - 1:
-                self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                self.bar.set_postfix({_("loss"): f"{loss:.4f}"}, refresh=False)
 
         def on_train_end(self, history) -> None:
             self.bar.close()

@@ -5,9 +5,13 @@ command they concern (:class:`Parser`), with the option meant when an unknown on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+
+from .._i18n import _, language, translations
 
 EXIT_USAGE = 2
 
@@ -38,6 +42,21 @@ TRIED_NAMES = {
 }
 
 
+@contextlib.contextmanager
+def argparse_words() -> Iterator[None]:
+    """argparse's own words ("usage:", "error:", "the following arguments are required") in
+    the user's language, from the ``argparse`` catalog, while the command line runs.
+    argparse looks them up through its module's ``_`` and ``ngettext``; those are put back
+    on the way out."""
+    catalog = translations("argparse", language())
+    saved = argparse._, argparse.ngettext
+    argparse._, argparse.ngettext = catalog.gettext, catalog.ngettext
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved
+
+
 def meant(word: str, options: Iterable[str]) -> str | None:
     """The option of ``options`` that an unknown ``word`` (``--learning-rate``) most likely
     means: the same with hyphens, a name people try (:data:`TRIED_NAMES`), or a near
@@ -51,9 +70,27 @@ def meant(word: str, options: Iterable[str]) -> str | None:
 
 
 def listed(items: Iterable[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
+    """``a``, ``a and b``, ``a, b and c`` (in Chinese ``a、b 和 c``)."""
     items = list(items)
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    if len(items) == 1:
+        return items[0]
+    return _("{items} and {last}").format(items=comma().join(items[:-1]), last=items[-1])
+
+
+def comma() -> str:
+    """What separates the items of a list in the user's language: ``", "`` (``"、"``)."""
+    return _(", ")
+
+
+def _fields(message: str, msgid: str) -> dict[str, str] | None:
+    """The values that argparse put into its message ``msgid`` to make ``message``, by
+    placeholder (``%(option)s`` as ``option``, ``%s`` as ``value``), read with ``msgid``
+    in the user's language; ``None`` if ``message`` is another message."""
+    pieces = re.split(r"%\((\w+)\)s|%s", argparse._(msgid))  # text, name or None, text, ...
+    pattern = "".join(re.escape(piece) if i % 2 == 0 else f"(?P<{piece or 'value'}>.+?)"
+                      for i, piece in enumerate(pieces))
+    match = re.fullmatch(pattern, message, re.DOTALL)
+    return match.groupdict() if match else None
 
 
 class Parser(argparse.ArgumentParser):
@@ -75,25 +112,35 @@ class Parser(argparse.ArgumentParser):
         parsed, unknown = self.parse_known_args(args, namespace)
         if unknown:
             command = self.commands.get(getattr(parsed, "command", None), self)
-            command.error(f"unrecognized arguments: {' '.join(unknown)}"
-                          f"{command.guess([word for word in unknown if word.startswith('-')])}")
+            message = _("unrecognized arguments: {arguments}").format(arguments=" ".join(unknown))
+            command.error(command.guess(message, [word for word in unknown
+                                                  if word.startswith("-")]))
         return parsed
 
-    def guess(self, words: list[str]) -> str:
-        """``; did you mean --lr?``: the options ``words`` most likely mean, or ``""``."""
+    def guess(self, message: str, words: list[str]) -> str:
+        """``message`` and ``; did you mean --lr?``: the options ``words`` most likely
+        mean, if any."""
         options = [name for name in self._option_string_actions if name.startswith("--")]
         guesses = [(word.split("=", 1)[0], meant(word, options)) for word in words]
         guesses = [(word, option) for word, option in guesses if option]
         if not guesses:
-            return ""
+            return message
         if len(guesses) == 1:
-            return f"; did you mean {guesses[0][1]}?"
-        return f"; did you mean {', '.join(f'{option} for {word}' for word, option in guesses)}?"
+            return _("{message}; did you mean {option}?").format(message=message,
+                                                                 option=guesses[0][1])
+        each = [_("{option} for {word}").format(option=option, word=word)
+                for word, option in guesses]
+        return _("{message}; did you mean {options}?").format(message=message,
+                                                              options=comma().join(each))
 
     def error(self, message: str) -> None:
-        if self.missing and message.startswith("the following arguments are required"):
-            given = [word for word in self.given if not word.startswith("-")]
-            message = f"{self.missing}; got {'only ' + ' '.join(given) if given else 'nothing'}"
-        elif message.startswith("ambiguous option: "):  # --batch: --batch-size or --batchnorm?
-            message += self.guess([message.split()[2]])
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        required = _fields(message, "the following arguments are required: %s")
+        ambiguous = _fields(message, "ambiguous option: %(option)s could match %(matches)s")
+        if self.missing and required:
+            given = " ".join(word for word in self.given if not word.startswith("-"))
+            message = (_("{missing}; got only {given}") if given else _("{missing}; got nothing")
+                       ).format(missing=self.missing, given=given)
+        elif ambiguous:  # --batch: --batch-size or --batchnorm?
+            message = self.guess(message, [ambiguous["option"]])
+        self.exit(EXIT_USAGE, _("{prog}: error: {message} (see '{prog} --help')")
+                  .format(prog=self.prog, message=message) + "\n")

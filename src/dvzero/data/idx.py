@@ -18,6 +18,7 @@ from typing import IO
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
 from ..errors import IDXFormatError
 
 #: IDX type codes and the big-endian NumPy dtypes they stand for.
@@ -43,32 +44,41 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> NDArray:
     expected = math.prod(shape) * dtype.itemsize
     actual = len(data) - offset
     if actual != expected:
-        what = "truncated" if actual < expected else "longer than its header says"
-        raise IDXFormatError(f"{name}: IDX file is {what}: header declares shape {shape} "
-                             f"({expected} bytes of data), "
-                             f"file has {actual} bytes after the header")
+        message = (_("{name}: IDX file is truncated: header declares shape {shape} "
+                     "({expected} bytes of data), file has {actual} bytes after the header")
+                   if actual < expected else
+                   _("{name}: IDX file is longer than its header says: header declares shape "
+                     "{shape} ({expected} bytes of data), file has {actual} bytes after the "
+                     "header"))
+        raise IDXFormatError(message.format(name=name, shape=shape, expected=expected,
+                                            actual=actual))
     array = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize, offset=offset)
     try:
         array = array.reshape(shape)
     except ValueError as exc:  # an empty shape whose other sides are absurdly large
-        raise IDXFormatError(f"{name}: IDX header declares an impossible shape {shape}") from exc
+        raise IDXFormatError(_("{name}: IDX header declares an impossible shape {shape}")
+                             .format(name=name, shape=shape)) from exc
     return array.astype(dtype.newbyteorder("="))
 
 
 def _parse_header(head: bytes, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
     if len(head) < 4:
-        raise IDXFormatError(f"{name}: too short for an IDX file ({len(head)} bytes)")
+        raise IDXFormatError(_("{name}: too short for an IDX file ({size} bytes)")
+                             .format(name=name, size=len(head)))
     if head[0] != 0 or head[1] != 0:
-        raise IDXFormatError(f"{name}: wrong magic number 0x{head[:4].hex()} (an IDX file starts "
-                             f"with two zero bytes); is this really an MNIST-style IDX file?")
+        raise IDXFormatError(_("{name}: wrong magic number 0x{magic} (an IDX file starts with "
+                               "two zero bytes); is this really an MNIST-style IDX file?")
+                             .format(name=name, magic=head[:4].hex()))
     type_code, ndim = head[2], head[3]
     if type_code not in IDX_DTYPES:
-        raise IDXFormatError(f"{name}: unknown IDX type code 0x{type_code:02x}")
+        raise IDXFormatError(_("{name}: unknown IDX type code 0x{code:02x}")
+                             .format(name=name, code=type_code))
     if ndim == 0:
-        raise IDXFormatError(f"{name}: IDX header declares 0 dimensions")
+        raise IDXFormatError(_("{name}: IDX header declares 0 dimensions").format(name=name))
     offset = 4 + 4 * ndim
     if len(head) < offset:
-        raise IDXFormatError(f"{name}: truncated IDX header ({ndim} dimensions declared)")
+        raise IDXFormatError(_("{name}: truncated IDX header ({ndim} dimensions declared)")
+                             .format(name=name, ndim=ndim))
     shape = tuple(int(d) for d in np.frombuffer(head, dtype=">u4", count=ndim, offset=4))
     return IDX_DTYPES[type_code], shape, offset
 
@@ -94,7 +104,7 @@ def read_idx_bytes(path: str | os.PathLike[str]) -> bytes:
     try:
         with gzip.open(path, "rb") as stream:
             head = _read_head(stream)
-            dtype, shape, _ = _parse_header(head, str(path))
+            dtype, shape, _offset = _parse_header(head, str(path))
             chunks = [head]
             remaining = math.prod(shape) * dtype.itemsize
             while remaining > 0:
@@ -105,10 +115,11 @@ def read_idx_bytes(path: str | os.PathLike[str]) -> bytes:
                 remaining -= len(chunk)
             trailing = stream.read(1)
     except (OSError, EOFError, zlib.error) as exc:
-        raise IDXFormatError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
+        raise IDXFormatError(_("{path}: corrupt or truncated gzip data ({reason})")
+                             .format(path=path, reason=exc)) from exc
     if trailing:
-        raise IDXFormatError(f"{path}: IDX file is longer than its header says (shape {shape}); "
-                             f"the file may be corrupt")
+        raise IDXFormatError(_("{path}: IDX file is longer than its header says (shape {shape}); "
+                               "the file may be corrupt").format(path=path, shape=shape))
     return b"".join(chunks)
 
 
@@ -120,8 +131,9 @@ def read_idx_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
         with opener(path, "rb") as stream:
             head = _read_head(stream)
     except (OSError, EOFError, zlib.error) as exc:
-        raise IDXFormatError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
-    dtype, shape, _ = _parse_header(head, str(path))
+        raise IDXFormatError(_("{path}: corrupt or truncated gzip data ({reason})")
+                             .format(path=path, reason=exc)) from exc
+    dtype, shape, _offset = _parse_header(head, str(path))
     return dtype.newbyteorder("="), shape
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._atomic import atomic_write
+from .._i18n import _
 from ..errors import DataError
 from .idx import parse_idx, read_idx_bytes, read_idx_header
 from .scaled import scale_pixels
@@ -66,9 +67,11 @@ def find_mnist_file(directory: Path, name: str) -> Path:
     for candidate in file_name_variants(name):
         if (directory / candidate).is_file():
             return directory / candidate
-    raise DataError(f"{directory}: missing {name} (or {name}.gz). A data directory must hold the "
-                    f"four files {', '.join(MNIST_FILES.values())}, plain or gzip-compressed "
-                    f"(Kaggle's names such as {file_name_variants(name)[2]} work too)")
+    raise DataError(_("{directory}: missing {name} (or {name}.gz). A data directory must hold "
+                      "the four files {files}, plain or gzip-compressed (Kaggle's names such as "
+                      "{kaggle} work too)")
+                    .format(directory=directory, name=name, files=", ".join(MNIST_FILES.values()),
+                            kaggle=file_name_variants(name)[2]))
 
 
 def _file_sha256(path: Path) -> str:
@@ -128,9 +131,11 @@ def load_idx_cached(path: Path, expected_sha256: str | None = None, cache_dir: P
     if expected_sha256 is not None:
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected_sha256:
-            raise DataError(f"{path}: checksum mismatch (SHA-256 of the uncompressed data is "
-                            f"{actual[:16]}..., expected {expected_sha256[:16]}...); the file is "
-                            f"damaged: reinstall dvzero (pip install --force-reinstall dvzero)")
+            raise DataError(_("{path}: checksum mismatch (SHA-256 of the uncompressed data is "
+                              "{actual}..., expected {expected}...); the file is damaged: "
+                              "reinstall dvzero (pip install --force-reinstall dvzero)")
+                            .format(path=path, actual=actual[:16],
+                                    expected=expected_sha256[:16]))
     array = parse_idx(data, str(path))
     cache_path = cache_dir / f"{key}-{zlib.crc32(array):08x}.npy"
     try:
@@ -147,8 +152,9 @@ def load_idx_cached(path: Path, expected_sha256: str | None = None, cache_dir: P
 
 def _cache_warning(cache_dir: Path, exc: OSError) -> str:
     reason = exc.strerror or str(exc)
-    return (f"cannot write the dataset cache in {cache_dir} ({reason}); the data is decoded "
-            f"anew each time, which is slower. Set {CACHE_ENV} to a writable directory.")
+    return _("cannot write the dataset cache in {cache_dir} ({reason}); the data is decoded "
+             "anew each time, which is slower. Set {variable} to a writable "
+             "directory.").format(cache_dir=cache_dir, reason=reason, variable=CACHE_ENV)
 
 
 def load_mnist(
@@ -183,8 +189,9 @@ def load_mnist(
     shipped = data_dir is None
     directory = SHIPPED_DIR if shipped else Path(data_dir).expanduser()
     if not directory.is_dir():
-        problem = "is not a directory" if directory.exists() else "does not exist"
-        raise DataError(f"data directory {directory} {problem}")
+        message = (_("data directory {directory} is not a directory") if directory.exists()
+                   else _("data directory {directory} does not exist"))
+        raise DataError(message.format(directory=directory))
     cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
     arrays = {}
     cache_errors: list[OSError] = []
@@ -194,7 +201,8 @@ def load_mnist(
         try:
             arrays[role] = load_idx_cached(path, expected, cache, cache_errors.append)
         except PermissionError as exc:
-            raise DataError(f"{path}: cannot be read ({exc.strerror})") from exc
+            raise DataError(_("{path}: cannot be read ({reason})")
+                            .format(path=path, reason=exc.strerror)) from exc
     if cache_errors:  # one warning for the four files
         warnings.warn(_cache_warning(cache, cache_errors[0]), RuntimeWarning, stacklevel=2)
 
@@ -218,14 +226,21 @@ def _check_split(directory: Path, split: str, images: NDArray, labels: NDArray,
     one for one as integers in ``[0, num_classes)``, naming the file."""
     image_file, label_file = MNIST_FILES[f"{split}_images"], MNIST_FILES[f"{split}_labels"]
     if images.ndim != 3:
-        raise DataError(f"{image_file}: expected images (N, rows, cols), got shape {images.shape}")
+        raise DataError(_("{file}: expected images (N, rows, cols), got shape {shape}")
+                        .format(file=image_file, shape=images.shape))
     if labels.ndim != 1:
-        raise DataError(f"{label_file}: expected labels (N,), got shape {labels.shape}")
+        raise DataError(_("{file}: expected labels (N,), got shape {shape}")
+                        .format(file=label_file, shape=labels.shape))
     if images.shape[0] != labels.shape[0]:
-        raise DataError(f"{directory}: {image_file} holds {images.shape[0]} images but "
-                        f"{label_file} holds {labels.shape[0]} labels")
+        raise DataError(_("{directory}: {image_file} holds {images} images but {label_file} "
+                          "holds {labels} labels")
+                        .format(directory=directory, image_file=image_file,
+                                images=images.shape[0], label_file=label_file,
+                                labels=labels.shape[0]))
     if not np.issubdtype(labels.dtype, np.integer):
-        raise DataError(f"{label_file}: labels must be integers, found dtype {labels.dtype}")
+        raise DataError(_("{file}: labels must be integers, found dtype {dtype}")
+                        .format(file=label_file, dtype=labels.dtype))
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise DataError(f"{label_file}: labels must lie in 0..{num_classes - 1}, found "
-                        f"values from {labels.min()} to {labels.max()}")
+        raise DataError(_("{file}: labels must lie in 0..{last}, found values from {low} to "
+                          "{high}").format(file=label_file, last=num_classes - 1,
+                                           low=labels.min(), high=labels.max()))

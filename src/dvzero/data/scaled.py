@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from .._i18n import _
+
 
 def scale_pixels(pixels: NDArray, dtype: DTypeLike = np.float32) -> NDArray:
     """Pixels ``0..255`` as floats in [0, 1], the one way dvzero makes them: divided by
@@ -29,11 +31,12 @@ class ScaledImages:
     def __init__(self, pixels: NDArray[np.uint8], dtype: DTypeLike = np.float32) -> None:
         pixels = np.asarray(pixels)
         if pixels.dtype != np.uint8:
-            raise ValueError(f"ScaledImages keeps uint8 pixels, got dtype {pixels.dtype}")
+            raise ValueError(_("ScaledImages keeps uint8 pixels, got dtype {dtype}")
+                             .format(dtype=pixels.dtype))
         self.pixels = pixels
         self.dtype = np.dtype(dtype)
         if not np.issubdtype(self.dtype, np.floating):
-            raise ValueError(f"dtype must be a float dtype, got {self.dtype}")
+            raise ValueError(_("dtype must be a float dtype, got {dtype}").format(dtype=self.dtype))
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -16,6 +16,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
 from .._parallel import run_parts, split_batch, threads_for
 
 
@@ -23,8 +24,8 @@ def output_size(size: int, filter_size: int, stride: int, pad: int) -> int:
     """Positions a filter takes along one side: ``(size + 2 pad - filter) // stride + 1``."""
     out = (size + 2 * pad - filter_size) // stride + 1
     if out < 1:
-        raise ValueError(f"a filter of {filter_size} with pad {pad} does not fit an input of "
-                         f"{size}")
+        raise ValueError(_("a filter of {filter_size} with pad {pad} does not fit an input of "
+                           "{size}").format(filter_size=filter_size, pad=pad, size=size))
     return out
 
 
@@ -257,7 +258,7 @@ class Pooling:
     def __init__(self, pool_h: int, pool_w: int, stride: int = 1, pad: int = 0,
                  mode: str = "max") -> None:
         if mode not in ("max", "average"):
-            raise ValueError(f"mode must be 'max' or 'average', got {mode!r}")
+            raise ValueError(_("mode must be 'max' or 'average', got {mode!r}").format(mode=mode))
         self.pool_h, self.pool_w = int(pool_h), int(pool_w)
         self.stride, self.pad, self.mode = int(stride), int(pad), mode
         self.x_shape: tuple[int, ...] | None = None

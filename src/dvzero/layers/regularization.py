@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
+
 
 class Dropout:
     """Drops each input with probability ``dropout_ratio`` while training.
@@ -21,7 +23,8 @@ class Dropout:
     def __init__(self, dropout_ratio: float = 0.5,
                  rng: int | np.random.Generator | None = None) -> None:
         if not 0 <= dropout_ratio < 1:
-            raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
+            raise ValueError(_("dropout_ratio must be in [0, 1), got {ratio!r}")
+                             .format(ratio=dropout_ratio))
         self.dropout_ratio = float(dropout_ratio)
         self.rng = np.random.default_rng(rng)
         self.mask: NDArray | None = None

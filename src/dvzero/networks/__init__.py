@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import storage
+from .._i18n import _
 from ..errors import ParamsFileError
 from .conv import DeepConvNet, SimpleConvNet
 from .layered import LayerNet, fit_params
@@ -30,9 +31,10 @@ NETWORKS: dict[str, type[LayerNet]] = {cls.__name__: cls for cls in NETS.values(
 def network_from_config(name: str, config: dict[str, Any], **options: Any) -> LayerNet:
     """The network class ``name`` built from its ``config()`` (and ``options``, e.g. ``rng``)."""
     if name not in NETWORKS:
-        raise ParamsFileError(f"unknown network class {name!r}; dvzero knows {', '.join(NETWORKS)}")
+        raise ParamsFileError(_("unknown network class {name!r}; dvzero knows {known}")
+                              .format(name=name, known=", ".join(NETWORKS)))
     if not isinstance(config, dict):
-        raise ParamsFileError(f"bad network configuration {config!r}")
+        raise ParamsFileError(_("bad network configuration {config!r}").format(config=config))
     return NETWORKS[name](**config, **options)
 
 
@@ -50,18 +52,21 @@ def load_network(file_name: str | os.PathLike[str]) -> LayerNet:
             # rng=0: the weights are replaced at once; do not consume the global np.random.
             network = network_from_config(header.get("network"), header.get("config", {}), rng=0)
         except ParamsFileError as exc:
-            raise ParamsFileError(f"{file_name}: {exc}") from None
+            raise ParamsFileError(_("{path}: {message}")
+                                  .format(path=file_name, message=exc)) from None
         except (TypeError, ValueError) as exc:  # unknown or bad arguments
-            raise ParamsFileError(f"{file_name}: bad network configuration ({exc})") from exc
+            raise ParamsFileError(_("{file}: bad network configuration ({reason})")
+                                  .format(file=file_name, reason=exc)) from exc
     else:
         if any(key not in params or params[key].ndim != 2 for key in ("W1", "W2")):
-            raise ParamsFileError(f"{file_name}: cannot tell the network's sizes "
-                                  "(need 2-D arrays W1 and W2)")
+            raise ParamsFileError(_("{file}: cannot tell the network's sizes (need 2-D arrays "
+                                    "W1 and W2)").format(file=file_name))
         if sorted(params) != sorted(PARAM_KEYS):
-            raise ParamsFileError(
-                f"{file_name}: a .pkl file says nothing of its network, so only the original "
-                f"post's two-layer network (W1, b1, W2, b2) is rebuilt from one; this file "
-                f"holds {', '.join(sorted(params))}. Save other networks as .npz")
+            raise ParamsFileError(_(
+                "{file}: a .pkl file says nothing of its network, so only the original post's "
+                "two-layer network (W1, b1, W2, b2) is rebuilt from one; this file holds "
+                "{keys}. Save other networks as .npz"
+            ).format(file=file_name, keys=", ".join(sorted(params))))
         input_size, hidden_size = params["W1"].shape
         output_size = params["W2"].shape[-1]
         dtype = params["W1"].dtype if np.issubdtype(params["W1"].dtype, np.floating) else np.float64

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from .._i18n import _
 from ..layers import Affine, Convolution, Dropout, Pooling, Relu
 from ..layers.conv import output_size as positions
 from .layered import LayerNet, init_std, positive_int
@@ -20,7 +21,8 @@ from .layered import LayerNet, init_std, positive_int
 
 def _image_shape(input_dim: Sequence[int]) -> tuple[int, int, int]:
     if len(input_dim) != 3:
-        raise ValueError(f"input_dim must be (channels, height, width), got {input_dim!r}")
+        raise ValueError(_("input_dim must be (channels, height, width), got {value!r}")
+                         .format(value=input_dim))
     return tuple(positive_int("input_dim", size) for size in input_dim)
 
 
@@ -77,6 +79,8 @@ class SimpleConvNet(_ImageNet):
     weight_decay_lambda, dtype, rng
         As for :class:`~dvzero.networks.MultiLayerNet`.
 
+    Notes
+    -----
     ``params``: ``W1 (filter_num, channels, filter_size, filter_size)``, ``b1``,
     ``W2 (filter_num * pooled height * pooled width, hidden_size)``, ``b2``,
     ``W3 (hidden_size, output_size)``, ``b3``.
@@ -107,7 +111,8 @@ class SimpleConvNet(_ImageNet):
         conv_w = positions(width, size, stride, pad)
         pooled = filters * (conv_h // 2) * (conv_w // 2)
         if pooled == 0:
-            raise ValueError(f"the convolution's output ({conv_h}x{conv_w}) is too small to pool")
+            raise ValueError(_("the convolution's output ({height}x{width}) is too small to pool")
+                             .format(height=conv_h, width=conv_w))
         self.bytes_per_sample = 3 * conv_h * conv_w * max(filters, channels * size * size) \
             * self.dtype.itemsize
         shapes = [(filters, channels, size, size), (pooled, self.hidden_size),
@@ -163,11 +168,13 @@ class DeepConvNet(_ImageNet):
         self.input_dim = _image_shape(input_dim)
         self.conv_params = [dict(param) for param in (conv_params or DEEP_CONV_PARAMS)]
         if len(self.conv_params) != 6:
-            raise ValueError(f"conv_params must hold 6 convolutions, got {len(self.conv_params)}")
+            raise ValueError(_("conv_params must hold 6 convolutions, got {count}")
+                             .format(count=len(self.conv_params)))
         self.hidden_size = positive_int("hidden_size", hidden_size)
         self.output_size = positive_int("output_size", output_size)
         if not 0 <= dropout_ratio < 1:
-            raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
+            raise ValueError(_("dropout_ratio must be in [0, 1), got {ratio!r}")
+                             .format(ratio=dropout_ratio))
         self.dropout_ratio = float(dropout_ratio)
         self._set_options(weight_init_std, weight_decay_lambda, dtype)
         normal = self._make_generators(rng)

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import storage
+from .._i18n import _
 from .._rng import plain
 from ..autograd import Variable
 from ..data.scaled import ScaledImages
@@ -35,7 +36,8 @@ INIT_SCALES = {"he": lambda fan_in: math.sqrt(2.0 / fan_in),  # for ReLU
 def positive_int(name: str, value: Any) -> int:
     """``value`` as an ``int`` if it is a whole number >= 1, else ``ValueError`` naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(_("{name} must be a positive integer, got {value!r}")
+                         .format(name=name, value=value))
     return int(value)
 
 
@@ -43,7 +45,7 @@ def float_dtype(dtype: Any) -> np.dtype:
     """``dtype`` as a NumPy float dtype, else ``ValueError``."""
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.floating):
-        raise ValueError(f"dtype must be a float dtype, got {dtype}")
+        raise ValueError(_("dtype must be a float dtype, got {dtype}").format(dtype=dtype))
     return dtype
 
 
@@ -53,8 +55,8 @@ def check_init(weight_init_std: Any) -> None:
         isinstance(weight_init_std, (int, float)) and not isinstance(weight_init_std, bool)
         and math.isfinite(weight_init_std) and weight_init_std >= 0
     ):
-        raise ValueError(f"weight_init_std must be 'he', 'xavier' or a number >= 0, "
-                         f"got {weight_init_std!r}")
+        raise ValueError(_("weight_init_std must be 'he', 'xavier' or a number >= 0, got "
+                           "{value!r}").format(value=weight_init_std))
 
 
 def init_std(weight_init_std: str | float, fan_in: int) -> float:
@@ -75,14 +77,16 @@ def fit_params(loaded: dict[str, NDArray], expected: dict[str, NDArray],
     missing = [key for key in expected if key not in loaded]
     extra = [key for key in loaded if key not in expected]
     if missing:
-        problems.append(f"missing {', '.join(missing)}")
+        problems.append(_("missing {keys}").format(keys=", ".join(missing)))
     if extra:
-        problems.append(f"unexpected {', '.join(extra)}")
+        problems.append(_("unexpected {keys}").format(keys=", ".join(extra)))
     for key, value in expected.items():
         if key in loaded and loaded[key].shape != value.shape:
-            problems.append(f"{key}: file has {loaded[key].shape}, network expects {value.shape}")
+            problems.append(_("{key}: file has {shape}, network expects {expected}")
+                            .format(key=key, shape=loaded[key].shape, expected=value.shape))
     if problems:
-        raise ParamsFileError(f"{source} does not fit the network: " + "; ".join(problems))
+        raise ParamsFileError(_("{source} does not fit the network: {problems}")
+                              .format(source=source, problems=_("; ").join(problems)))
     return {key: loaded[key].astype(value.dtype, copy=True) for key, value in expected.items()}
 
 
@@ -155,7 +159,8 @@ class LayerNet:
         """Check and keep the options MultiLayerNet and the convolutional networks share."""
         check_init(weight_init_std)
         if not (math.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0):
-            raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")
+            raise ValueError(_("weight_decay_lambda must be >= 0, got {value!r}")
+                             .format(value=weight_decay_lambda))
         self.dtype = float_dtype(dtype)
         self.weight_init_std, self.weight_decay_lambda = weight_init_std, float(weight_decay_lambda)
 
@@ -181,7 +186,8 @@ class LayerNet:
         """``x`` as a batch ``(N, *input_shape)``: rows, images, or one sample."""
         x = np.asarray(x)
         if x.dtype.kind not in "biuf":  # booleans, integers, floats
-            raise ValueError(f"x must be an array of real numbers, got dtype {x.dtype}")
+            raise ValueError(_("x must be an array of real numbers, got dtype {dtype}")
+                             .format(dtype=x.dtype))
         if x.shape[1:] == self.input_shape:
             return x  # a batch already
         size = math.prod(self.input_shape)
@@ -190,9 +196,11 @@ class LayerNet:
         if x.shape in (self.input_shape, (size,)):
             return x.reshape(1, *self.input_shape)
         if len(self.input_shape) == 1:
-            raise ValueError(f"x must have shape (N, {size}) or ({size},), got {x.shape}")
+            raise ValueError(_("x must have shape (N, {size}) or ({size},), got {shape}")
+                             .format(size=size, shape=x.shape))
         image = ", ".join(map(str, self.input_shape))
-        raise ValueError(f"x must have shape (N, {image}) or (N, {size}), got {x.shape}")
+        raise ValueError(_("x must have shape (N, {image}) or (N, {size}), got {shape}")
+                         .format(image=image, size=size, shape=x.shape))
 
     def _check_t(self, x: NDArray, t: ArrayLike) -> NDArray:
         """``t`` for the batch ``x``: one-hot ``(N, output_size)`` or labels ``(N,)``."""
@@ -200,8 +208,10 @@ class LayerNet:
         if len(x) == 1 and t.ndim <= 1 and t.size in (1, self.output_size):
             return t.reshape(1, -1) if t.size > 1 else t.reshape(1)  # one sample
         if t.shape[:1] != x.shape[:1]:
-            raise ValueError(f"t must have shape ({len(x)}, {self.output_size}) (one-hot) or "
-                             f"({len(x)},) (labels) to match x of shape {x.shape}, got {t.shape}")
+            raise ValueError(_("t must have shape ({rows}, {classes}) (one-hot) or ({rows},) "
+                               "(labels) to match x of shape {x_shape}, got {t_shape}")
+                             .format(rows=len(x), classes=self.output_size, x_shape=x.shape,
+                                     t_shape=t.shape))
         return t
 
     def _scores(self, x: NDArray, train_flg: bool = False) -> NDArray:
@@ -227,7 +237,7 @@ class LayerNet:
             x = layer.forward(x, False)
             if type(layer) in ACTIVATIONS.values():
                 return x
-        raise ValueError(f"{self.name} has no hidden layer")
+        raise ValueError(_("{network} has no hidden layer").format(network=self.name))
 
     def weight_decay(self) -> float:
         """The L2 term of the loss: ``lambda / 2 * sum of W ** 2`` over all weights."""
@@ -256,7 +266,7 @@ class LayerNet:
         rows = x if isinstance(x, ScaledImages) else self._check_x(x)  # bytes: by chunks
         labels = labels_from_targets(self._check_t(rows, t), self.output_size)
         if len(rows) == 0:
-            raise ValueError("accuracy of an empty set is undefined: x has 0 rows")
+            raise ValueError(_("accuracy of an empty set is undefined: x has 0 rows"))
         batch_size = batch_size or self.eval_batch_size()
         correct = 0
         for start in range(0, len(rows), batch_size):
@@ -283,7 +293,8 @@ class LayerNet:
             self.last_loss = float(loss.data)
             return {key: param.grad.data for key, param in params.items()}
         if method != "backprop":
-            raise ValueError(f"method must be 'backprop' or 'autograd', got {method!r}")
+            raise ValueError(_("method must be 'backprop' or 'autograd', got {method!r}")
+                             .format(method=method))
         self.last_loss = self._forward(x, t, train_flg=True)
         first, *rest = self._layers
         dout = self._last_layer.backward(1.0)
@@ -358,8 +369,9 @@ class LayerNet:
         """Restore what :meth:`state_dict` returned."""
         for key, value in self.buffers.items():
             if np.shape(state[key]) != value.shape:
-                raise ValueError(f"{key}: state has shape {np.shape(state[key])}, network "
-                                 f"expects {value.shape}")
+                raise ValueError(_("{key}: state has shape {shape}, network expects {expected}")
+                                 .format(key=key, shape=np.shape(state[key]),
+                                         expected=value.shape))
             value[...] = state[key]  # in place: the layers hold these arrays
         if self.dropout_rng is not None:
             self.dropout_rng.bit_generator.state = state["dropout_rng"]
@@ -382,5 +394,5 @@ class LayerNet:
 
     def load_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
         """Load what :meth:`save_params` wrote; mismatches are reported by name."""
-        arrays, _ = storage.load_params_file(file_name)
+        arrays, _header = storage.load_params_file(file_name)
         self.load_arrays(arrays, str(file_name))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from .._i18n import _
 from ..layers import ACTIVATIONS, Affine, BatchNormalization, Dropout
 from .layered import LayerNet, init_std, positive_int
 
@@ -38,6 +39,8 @@ class MultiLayerNet(LayerNet):
         Float dtype of the parameters; seed or :class:`numpy.random.Generator` for the
         initial weights and the dropout masks (``None``: the global ``np.random``).
 
+    Notes
+    -----
     ``params`` holds ``W1 (input_size, hidden_size_list[0])``, ``b1``, ... up to ``W{L}``,
     ``b{L}``, and ``gamma{i}``, ``beta{i}`` for each hidden layer with batch normalisation.
     The running averages of batch normalisation are in ``buffers``
@@ -63,10 +66,12 @@ class MultiLayerNet(LayerNet):
         self.hidden_size_list = [positive_int("hidden size", size) for size in hidden_size_list]
         self.output_size = positive_int("output_size", output_size)
         if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+            raise ValueError(_("activation must be one of {choices}, got {activation!r}")
+                             .format(choices=sorted(ACTIVATIONS), activation=activation))
         self._set_options(weight_init_std, weight_decay_lambda, dtype)
         if use_dropout and not 0 <= dropout_ratio < 1:
-            raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
+            raise ValueError(_("dropout_ratio must be in [0, 1), got {ratio!r}")
+                             .format(ratio=dropout_ratio))
         self.activation = activation
         self.use_dropout, self.dropout_ratio = bool(use_dropout), float(dropout_ratio)
         self.use_batchnorm = bool(use_batchnorm)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from numpy.typing import ArrayLike
 
+from .._i18n import _
 from ..autograd import Variable
 from ..autograd import functions as F
 from ..layers import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu, Sigmoid, Tanh
@@ -35,8 +36,9 @@ def _convolution(layer: Convolution, x: Variable, p: dict[str, Variable], train:
 
 def _pooling(layer: Pooling, x: Variable, p: dict[str, Variable], train: bool) -> Variable:
     if layer.mode != "max" or layer.pool_h != layer.pool_w:
-        raise ValueError(f"the graph has max pooling over square windows only, not "
-                         f"{layer.mode} pooling over {layer.pool_h}x{layer.pool_w}")
+        raise ValueError(_("the graph has max pooling over square windows only, not {mode} "
+                           "pooling over {height}x{width}")
+                         .format(mode=layer.mode, height=layer.pool_h, width=layer.pool_w))
     return F.max_pool2d(x, layer.pool_h, layer.stride, layer.pad)
 
 
@@ -79,9 +81,10 @@ def loss_graph(network: LayerNet, x: ArrayLike, t: ArrayLike, train_flg: bool = 
     h = Variable(x, name="x", requires_grad=False)
     for layer in layers:
         if type(layer) not in ON_GRAPH:
-            raise TypeError(f"loss_graph has no function of the graph for a "
-                            f"{type(layer).__name__} layer; it knows "
-                            f"{', '.join(kind.__name__ for kind in ON_GRAPH)}")
+            raise TypeError(_("loss_graph has no function of the graph for a {layer} layer; it "
+                              "knows {known}")
+                            .format(layer=type(layer).__name__,
+                                    known=", ".join(kind.__name__ for kind in ON_GRAPH)))
         h = ON_GRAPH[type(layer)](layer, h, of_layer.get(id(layer), {}), train_flg)
     loss = F.softmax_cross_entropy(h, Variable(t, name="t", requires_grad=False))
     if network.weight_decay_lambda:  # lambda / 2 * the sum of every weight squared

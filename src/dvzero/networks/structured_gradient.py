@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._i18n import _
 from ..functions import CROSS_ENTROPY_FLOOR, labels_from_targets
 from ..gradient import H
 from ..layers import ACTIVATIONS
@@ -51,8 +52,9 @@ def structured_numerical_gradient(network: Any, x: ArrayLike, t: ArrayLike,
     Returns ``W1, b1, W2, b2`` in the parameters' shapes and dtype.
     """
     if network.activation not in HIDDEN_ACTIVATIONS:
-        raise ValueError(f"the structured numerical gradient knows the activations "
-                         f"{list(HIDDEN_ACTIVATIONS)}, not {network.activation!r}")
+        raise ValueError(_("the structured numerical gradient knows the activations {known}, "
+                           "not {activation!r}")
+                         .format(known=list(HIDDEN_ACTIVATIONS), activation=network.activation))
     x = network._check_x(x)
     labels = labels_from_targets(network._check_t(x, t), network.output_size)
     x = np.asarray(x, dtype=np.float64)

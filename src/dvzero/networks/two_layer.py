@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from .._i18n import _
 from ..functions import CROSS_ENTROPY_FLOOR, softmax
 from ..layers import ACTIVATIONS, Affine
 from .layered import LayerNet, float_dtype, positive_int
@@ -36,6 +37,8 @@ class DeepVisionZeroNet(LayerNet):
         Seed or :class:`numpy.random.Generator` for the initial weights; ``None`` uses the
         global ``np.random``, as the original post does.
 
+    Notes
+    -----
     ``params`` holds ``W1 (input_size, hidden_size)``, ``b1 (hidden_size,)``,
     ``W2 (hidden_size, output_size)`` and ``b2 (output_size,)``; the layers are
     ``Affine -> activation -> Affine``, then softmax with the cross-entropy loss.
@@ -62,10 +65,11 @@ class DeepVisionZeroNet(LayerNet):
         self.hidden_size = positive_int("hidden_size", hidden_size)
         self.output_size = positive_int("output_size", output_size)
         if not np.isfinite(weight_init_std) or weight_init_std < 0:
-            raise ValueError(f"weight_init_std must be finite and >= 0, got {weight_init_std!r}")
+            raise ValueError(_("weight_init_std must be finite and >= 0, got {value!r}")
+                             .format(value=weight_init_std))
         if activation not in HIDDEN_ACTIVATIONS:
-            raise ValueError(f"activation must be one of {list(HIDDEN_ACTIVATIONS)}, "
-                             f"got {activation!r}")
+            raise ValueError(_("activation must be one of {choices}, got {activation!r}")
+                             .format(choices=list(HIDDEN_ACTIVATIONS), activation=activation))
         self.dtype = float_dtype(dtype)
         self.weight_init_std = float(weight_init_std)
         self.activation = activation
@@ -102,7 +106,8 @@ class DeepVisionZeroNet(LayerNet):
 
             return structured_numerical_gradient(self, x, t)
         if method != "naive":
-            raise ValueError(f"method must be 'naive' or 'structured', got {method!r}")
+            raise ValueError(_("method must be 'naive' or 'structured', got {method!r}")
+                             .format(method=method))
         return super().numerical_gradient(x, t)
 
     def stacked_loss(self, params: dict[str, NDArray], x: NDArray, labels: NDArray) -> NDArray:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._i18n import _
 from .._parallel import available_cores
 from ..errors import UsageError
 from ..layers import ACTIVATIONS
@@ -75,16 +76,17 @@ def resolve(given: Mapping[str, Any]) -> dict[str, Any]:
     work: settings a network does not have, ``--epochs`` with ``--steps``, ..."""
     net = given.get("net") or "two-layer"
     if net not in NETS:
-        raise UsageError(f"--net {net}: choose from {', '.join(NETS)}")
+        raise UsageError(_("--net {net}: choose from {choices}")
+                         .format(net=net, choices=", ".join(NETS)))
     config = {"net": net, **COMMON_DEFAULTS, **NET_DEFAULTS[net]}
     config.update({key: value for key, value in given.items() if value is not None})
     if given.get("steps") is not None and given.get("epochs") is not None:
-        raise UsageError("--steps and --epochs both set the length of the run; give one")
+        raise UsageError(_("--steps and --epochs both set the length of the run; give one"))
     if given.get("epochs") is not None:
         config["steps"] = None  # known once the data is loaded
     if config["optimizer"] not in OPTIMIZERS:
-        raise UsageError(f"--optimizer {config['optimizer']!r}: choose from "
-                         f"{', '.join(OPTIMIZERS)}")
+        raise UsageError(_("--optimizer {optimizer!r}: choose from {choices}")
+                         .format(optimizer=config["optimizer"], choices=", ".join(OPTIMIZERS)))
     config.setdefault("lr", DEFAULT_LR[config["optimizer"]])
     config.setdefault("dtype", "float64" if config["gradient"] == "numerical" else "float32")
     _resolve_numerical(config)
@@ -94,11 +96,11 @@ def resolve(given: Mapping[str, Any]) -> dict[str, Any]:
         config["seed"] = int(np.random.SeedSequence().entropy % 2**32)
     _NET_CHECKS[net](config, given)
     if not 0 <= config["dropout"] < 1:
-        raise UsageError(f"--dropout {config['dropout']:g}: the share of units dropped must be "
-                         f"more than 0 and less than 1")
+        raise UsageError(_("--dropout {dropout:g}: the share of units dropped must be more "
+                           "than 0 and less than 1").format(dropout=config["dropout"]))
     for key in invalid_settings(config):
-        raise UsageError(f"{option(key)} {config[key]!r}: not a valid value (see "
-                         f"'dvzero train --help')")
+        raise UsageError(_("{option} {value!r}: not a valid value (see 'dvzero train --help')")
+                         .format(option=option(key), value=config[key]))
     return config
 
 
@@ -113,15 +115,17 @@ def _resolve_numerical(config: dict[str, Any]) -> None:
     numerical, methods = config.get("numerical"), NETS[config["net"]].numerical_methods
     if config["gradient"] != "numerical":
         if numerical is not None:
-            raise UsageError(f"--numerical {numerical}: says how numerical gradients are "
-                             f"computed; add --gradient numerical")
+            raise UsageError(_("--numerical {method}: says how numerical gradients are "
+                               "computed; add --gradient numerical").format(method=numerical))
         return
     if numerical is None:
         config["numerical"] = methods[0]
     elif numerical not in methods:
         having = [net for net, cls in NETS.items() if numerical in cls.numerical_methods]
-        raise UsageError(f"--numerical {numerical}: only the {', '.join(having)} network has "
-                         f"one; --net {config['net']} takes --numerical {methods[0]}")
+        raise UsageError(_("--numerical {method}: only the {nets} network has one; --net {net} "
+                           "takes --numerical {default}")
+                         .format(method=numerical, nets=", ".join(having), net=config["net"],
+                                 default=methods[0]))
 
 
 def _one_hidden_width(config: dict[str, Any], message: str) -> None:
@@ -129,25 +133,31 @@ def _one_hidden_width(config: dict[str, Any], message: str) -> None:
     hidden = config["hidden"]
     if isinstance(hidden, list):
         if len(hidden) != 1:
-            raise UsageError(f"--hidden {','.join(map(str, hidden))}: {message}")
+            raise UsageError(_("--hidden {sizes}: {message}")
+                             .format(sizes=",".join(map(str, hidden)), message=message))
         config["hidden"] = hidden[0]
 
 
 def _check_two_layer(config: dict[str, Any], given: Mapping[str, Any]) -> None:
-    _one_hidden_width(config, "the two-layer network has one hidden layer; use --net mlp for more")
+    _one_hidden_width(config, _("the two-layer network has one hidden layer; use --net mlp "
+                                "for more"))
     mlp_only = _not_had(config["net"], given)
     if config["activation"] == "tanh":
         mlp_only.append("--activation tanh")
     if mlp_only:
-        what = "none of these" if len(mlp_only) > 1 else "no such setting"
-        raise UsageError(f"{', '.join(mlp_only)}: the two-layer network of the original "
-                         f"post has {what}; use --net mlp")
+        message = (_("{options}: the two-layer network of the original post has none of these; "
+                     "use --net mlp") if len(mlp_only) > 1 else
+                   _("{options}: the two-layer network of the original post has no such "
+                     "setting; use --net mlp"))
+        raise UsageError(message.format(options=", ".join(mlp_only)))
     if isinstance(config["weight_init_std"], str):
-        named = [net for net, (_, _, named_inits) in NET_SETTINGS.items() if named_inits]
-        raise UsageError(f"--init {config['weight_init_std']}: the two-layer network takes "
-                         f"one standard deviation for all its weights (e.g. --init 0.01); "
-                         f"He and Xavier scales are for --net {', '.join(named[:-1])} or "
-                         f"{named[-1]}")
+        named = [net for net, (_kind, _activations, named_inits) in NET_SETTINGS.items()
+                 if named_inits]
+        raise UsageError(_("--init {init}: the two-layer network takes one standard deviation "
+                           "for all its weights (e.g. --init 0.01); He and Xavier scales are "
+                           "for --net {nets} or {last}")
+                         .format(init=config["weight_init_std"], nets=", ".join(named[:-1]),
+                                 last=named[-1]))
 
 
 def _check_mlp(config: dict[str, Any], given: Mapping[str, Any]) -> None:
@@ -159,14 +169,16 @@ def _check_books_net(config: dict[str, Any], given: Mapping[str, Any]) -> None:
     """The book's convolutional networks: one hidden affine layer, ReLU, and dropout 0.5
     (deep-cnn) or none (cnn)."""
     net = config["net"]
-    _one_hidden_width(config, f"--net {net} has one hidden affine layer; give its width, "
-                              f"e.g. --hidden 100")
+    _one_hidden_width(config, _("--net {net} has one hidden affine layer; give its width, "
+                                "e.g. --hidden 100").format(net=net))
     refused = [f"--activation {config['activation']}"] if config["activation"] != "relu" else []
     refused += _not_had(net, given)
     if refused:
-        dropout = "dropout 0.5" if net in NET_OPTIONAL["dropout"] else "no dropout"
-        raise UsageError(f"{', '.join(refused)}: --net {net} is the book's network, with ReLU "
-                         f"and {dropout}; use --net mlp to try these")
+        message = (_("{options}: --net {net} is the book's network, with ReLU and dropout 0.5; "
+                     "use --net mlp to try these") if net in NET_OPTIONAL["dropout"] else
+                   _("{options}: --net {net} is the book's network, with ReLU and no dropout; "
+                     "use --net mlp to try these"))
+        raise UsageError(message.format(options=", ".join(refused), net=net))
 
 
 def _not_had(net: str, given: Mapping[str, Any]) -> list[str]:
@@ -253,12 +265,14 @@ def checked_saved(config: Any, source: str) -> dict[str, Any]:
     raises ``ValueError`` saying which setting is missing or not valid."""
     config = {**OLDER_RUNS, **config} if isinstance(config, dict) else {}
     if any(key not in config for key in CONFIG_CHECKS):
-        raise ValueError(f"{source}: the run's settings are missing or incomplete")
+        raise ValueError(_("{source}: the run's settings are missing or incomplete")
+                         .format(source=source))
     if config["gradient"] == "numerical" and config["numerical"] is None:
         config["numerical"] = "naive"  # the only numerical gradient older runs had
     for key in invalid_settings(config):
-        raise ValueError(f"{source}: the run's setting {key}={config[key]!r} is not valid; "
-                         f"the checkpoint was damaged or edited")
+        raise ValueError(_("{source}: the run's setting {key}={value!r} is not valid; the "
+                           "checkpoint was damaged or edited")
+                         .format(source=source, key=key, value=config[key]))
     return config
 
 
@@ -309,29 +323,35 @@ def check_settings(config: Mapping[str, Any], train_size: int | None = None,
     """
     warnings, refusals = [], []
     if config.get("gradient") == "numerical" and config.get("dtype") == "float32":
-        refusals.append(f"{name('gradient')} numerical with {name('dtype')} float32: float32 "
-                        f"keeps about 7 significant digits, too few for the change a nudge of "
-                        f"1e-4 makes to the loss, so the numerical gradient would be mostly "
-                        f"rounding error (for W1 the errors exceed the gradient itself); use "
-                        f"float64, the default for numerical gradients")
+        refusals.append(_("{gradient} numerical with {dtype} float32: float32 keeps about 7 "
+                          "significant digits, too few for the change a nudge of 1e-4 makes to "
+                          "the loss, so the numerical gradient would be mostly rounding error "
+                          "(for W1 the errors exceed the gradient itself); use float64, the "
+                          "default for numerical gradients")
+                        .format(gradient=name("gradient"), dtype=name("dtype")))
     if config.get("weight_init_std") == 0:
         if config.get("activation") == "relu":
-            refusals.append(f"{name('weight_init_std')} 0 with {name('activation')} relu: every "
-                            f"hidden unit outputs 0 and passes back no gradient, so no weight "
-                            f"would ever change and only the output biases would learn; use a "
-                            f"small positive value such as the original post's 0.01")
+            refusals.append(_("{init} 0 with {activation} relu: every hidden unit outputs 0 and "
+                              "passes back no gradient, so no weight would ever change and only "
+                              "the output biases would learn; use a small positive value such "
+                              "as the original post's 0.01")
+                            .format(init=name("weight_init_std"), activation=name("activation")))
         else:
-            warnings.append(f"{name('weight_init_std')} 0: every hidden unit starts the same and "
-                            f"gets the same gradient, so they stay identical and the network "
-                            f"learns as if it had one hidden unit; the original post uses 0.01")
+            warnings.append(_("{init} 0: every hidden unit starts the same and gets the same "
+                              "gradient, so they stay identical and the network learns as if it "
+                              "had one hidden unit; the original post uses 0.01")
+                            .format(init=name("weight_init_std")))
     batch_size = config.get("batch_size")
     if train_size is not None and batch_size is not None and batch_size > train_size:
-        batches = ("each batch is the whole training set, shuffled"
+        message = (_("{option} {batch_size} is larger than the {train_size} training images: "
+                     "each batch is the whole training set, shuffled and every step is a whole "
+                     "epoch, with the accuracies measured after each")
                    if config.get("sampling") == "shuffle" else
-                   "each batch repeats images (they are drawn with replacement)")
-        warnings.append(f"{name('batch_size')} {batch_size} is larger than the {train_size} "
-                        f"training images: {batches} and every step is a whole epoch, with the "
-                        f"accuracies measured after each")
+                   _("{option} {batch_size} is larger than the {train_size} training images: "
+                     "each batch repeats images (they are drawn with replacement) and every "
+                     "step is a whole epoch, with the accuracies measured after each"))
+        warnings.append(message.format(option=name("batch_size"), batch_size=batch_size,
+                                       train_size=train_size))
     if refusals and refuse:
         raise UsageError(refusals[0])
     return refusals + warnings

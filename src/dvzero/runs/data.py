@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._i18n import _
 from ..data import load_mnist
 from ..data.mnist import dataset_fingerprint
 from ..data.scaled import ScaledImages, scale_pixels
@@ -28,12 +29,13 @@ def load_run_data(config: Mapping[str, Any]):
     (x_train, t_train), (x_test, t_test) = load_mnist(
         normalize=False, one_hot_label=False, data_dir=data_dir,
         flatten=not NETS[config["net"]].takes_images)
-    where = "the shipped MNIST" if data_dir is None else str(data_dir)
+    where = _("the shipped MNIST") if data_dir is None else str(data_dir)
     if x_train.shape[0] == 0 or x_test.shape[0] == 0:
-        raise DataError(f"{where}: {x_train.shape[0]} training and {x_test.shape[0]} test "
-                        f"images; training needs at least one of each")
+        raise DataError(_("{data}: {train} training and {test} test images; training needs at "
+                          "least one of each")
+                        .format(data=where, train=x_train.shape[0], test=x_test.shape[0]))
     if x_train[0].size == 0:
-        raise DataError(f"{where}: the images have no pixels")
+        raise DataError(_("{data}: the images have no pixels").format(data=where))
     return ((_as_floats(x_train, config["dtype"]), t_train),
             (_as_floats(x_test, config["dtype"]), t_test), dataset_fingerprint(data_dir))
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._i18n import _
 from ..errors import UsageError
 from .files import CHECKPOINT_NAME, RUN_FILES
 
@@ -17,11 +18,11 @@ def check_data_dir(data_dir: Path | None) -> None:
     if data_dir is None:
         return
     if not data_dir.exists():
-        raise UsageError(f"--data-dir {data_dir}: no such directory")
+        raise UsageError(_("--data-dir {path}: no such directory").format(path=data_dir))
     if not data_dir.is_dir():
-        raise UsageError(f"--data-dir {data_dir}: not a directory")
+        raise UsageError(_("--data-dir {path}: not a directory").format(path=data_dir))
     if not os.access(data_dir, os.R_OK | os.X_OK):
-        raise UsageError(f"--data-dir {data_dir}: permission denied")
+        raise UsageError(_("--data-dir {path}: permission denied").format(path=data_dir))
 
 
 def prepare_run_dir(out: Path | None, files: Sequence[str] = RUN_FILES,
@@ -42,18 +43,19 @@ def prepare_run_dir(out: Path | None, files: Sequence[str] = RUN_FILES,
             number += 1
             out = Path("runs") / f"{stamp}-{number}{suffix}"
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: a file, not a directory; give a directory for the "
-                         f"run: a new one, or one that holds no run")
+        raise UsageError(_("--out {path}: a file, not a directory; give a directory for the "
+                           "run: a new one, or one that holds no run").format(path=out))
     if (out / "summary.json").exists():
-        raise UsageError(f"--out {out}: already holds a finished run; choose another "
-                         f"directory so that nothing is overwritten")
+        raise UsageError(_("--out {path}: already holds a finished run; choose another "
+                           "directory so that nothing is overwritten").format(path=out))
     if (out / CHECKPOINT_NAME).exists():
-        raise UsageError(f"--out {out}: holds an interrupted run; continue it with "
-                         f"'dvzero train --resume {out}' or choose another directory")
+        raise UsageError(_("--out {path}: holds an interrupted run; continue it with "
+                           "'dvzero train --resume {path}' or choose another directory")
+                         .format(path=out))
     existing = [name for name in files if (out / name).exists()]
     if existing:
-        raise UsageError(f"--out {out}: would overwrite {', '.join(existing)}; choose another "
-                         f"directory")
+        raise UsageError(_("--out {path}: would overwrite {files}; choose another directory")
+                         .format(path=out, files=", ".join(existing)))
     created = out
     while not created.parent.exists():
         created = created.parent  # the topmost directory this run creates
@@ -62,9 +64,10 @@ def prepare_run_dir(out: Path | None, files: Sequence[str] = RUN_FILES,
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
+        raise UsageError(_("--out {path}: cannot create the directory ({reason})")
+                         .format(path=out, reason=exc.strerror)) from None
     if not os.access(out, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {out}: directory is not writable")
+        raise UsageError(_("--out {path}: directory is not writable").format(path=out))
     return out, created
 
 
@@ -86,14 +89,16 @@ def remove_if_empty(run_dir: Path, created: Path | None) -> None:
 def check_resumable(run_dir: Path) -> Path:
     """The checkpoint of an interrupted run in ``run_dir``; refuses anything else."""
     if not run_dir.is_dir():
-        raise UsageError(f"--resume {run_dir}: no such run directory")
+        raise UsageError(_("--resume {path}: no such run directory").format(path=run_dir))
     if (run_dir / "summary.json").is_file():
-        raise UsageError(f"--resume {run_dir}: this run has finished; nothing to resume")
+        raise UsageError(_("--resume {path}: this run has finished; nothing to resume")
+                         .format(path=run_dir))
     checkpoint = run_dir / CHECKPOINT_NAME
     if not checkpoint.is_file():
-        raise UsageError(f"--resume {run_dir}: no {CHECKPOINT_NAME} in this directory")
+        raise UsageError(_("--resume {path}: no {checkpoint} in this directory")
+                         .format(path=run_dir, checkpoint=CHECKPOINT_NAME))
     if not os.access(run_dir, os.W_OK | os.X_OK):
-        raise UsageError(f"--resume {run_dir}: directory is not writable")
+        raise UsageError(_("--resume {path}: directory is not writable").format(path=run_dir))
     return checkpoint
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._i18n import N_, _
 from ..errors import UsageError
 
 #: The files a finished run directory holds.
@@ -22,12 +23,12 @@ CHECKPOINT_NAME = "checkpoint.npz"
 #: The parameter files of a run, in the order they are preferred.
 PARAMS_FILES = ("params.npz", "params_two_layer.pkl")
 #: How the data shipped with dvzero is named in messages.
-SHIPPED_DATA = "MNIST, shipped with dvzero"
+SHIPPED_DATA = N_("MNIST, shipped with dvzero")
 
 
 def describe_data(data_dir: str | os.PathLike[str] | None) -> str:
     """The data's name for messages: the shipped MNIST, or the directory."""
-    return SHIPPED_DATA if data_dir is None else str(data_dir)
+    return _(SHIPPED_DATA) if data_dir is None else str(data_dir)
 
 
 @dataclass(frozen=True)
@@ -58,24 +59,27 @@ def find_model(path: str | os.PathLike[str]) -> ModelSource:
     path = Path(path)
     if path.is_dir():
         if (path / CHECKPOINT_NAME).is_file() and not (path / "summary.json").is_file():
-            raise UsageError(f"{path}: an interrupted run ({CHECKPOINT_NAME}, no final parameters "
-                             f"yet); finish it with 'dvzero train --resume {path}' first")
+            raise UsageError(_("{path}: an interrupted run ({checkpoint}, no final parameters "
+                               "yet); finish it with 'dvzero train --resume {path}' first")
+                             .format(path=path, checkpoint=CHECKPOINT_NAME))
         found = [path / name for name in PARAMS_FILES if (path / name).is_file()]
         if not found:
-            raise UsageError(f"{path}: no {' or '.join(PARAMS_FILES)} in this directory; give "
-                             f"a run directory written by 'dvzero train', or a parameter file "
-                             f"(.npz, or the original post's .pkl)")
+            raise UsageError(_("{path}: no {files} in this directory; give a run directory "
+                               "written by 'dvzero train', or a parameter file (.npz, or the "
+                               "original post's .pkl)")
+                             .format(path=path, files=_(" or ").join(PARAMS_FILES)))
         path = found[0]
     elif not path.exists():
-        raise UsageError(f"{path}: no such file or directory")
+        raise UsageError(_("{path}: no such file or directory").format(path=path))
     summary_path = path.parent / "summary.json"
     if path.name not in PARAMS_FILES or not summary_path.is_file():
         return ModelSource(path)
     try:
         data_dir, fingerprint = _recorded_data(summary_path)
     except ValueError as exc:
-        return ModelSource(path, note=f"{summary_path} is not the summary of a dvzero run "
-                                      f"({exc}), so it does not say which data to use")
+        note = _("{summary} is not the summary of a dvzero run ({reason}), so it does not say "
+                 "which data to use").format(summary=summary_path, reason=exc)
+        return ModelSource(path, note=note)
     if data_dir is not None and not Path(data_dir).is_absolute():
         data_dir = str(path.parent / data_dir)  # relative to the run, not to the caller
     return ModelSource(path, path.parent, data_dir, fingerprint)
@@ -96,15 +100,15 @@ def _recorded_data(summary_path: Path) -> tuple[str | None, str | None]:
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"unreadable: {exc}") from None
+        raise ValueError(_("unreadable: {reason}").format(reason=exc)) from None
     except ValueError:
-        raise ValueError("not valid JSON") from None
+        raise ValueError(_("not valid JSON")) from None
     config = summary.get("config") if isinstance(summary, dict) else None
     if not isinstance(config, dict) or "dvzero_version" not in summary or "data_dir" not in config:
-        raise ValueError("no dvzero_version, or no config with a data_dir")
+        raise ValueError(_("no dvzero_version, or no config with a data_dir"))
     data_dir, fingerprint = config["data_dir"], config.get("data_sha256")
     if not all(value is None or isinstance(value, str) for value in (data_dir, fingerprint)):
-        raise ValueError("its data_dir or data_sha256 is not a string")
+        raise ValueError(_("its data_dir or data_sha256 is not a string"))
     return data_dir, fingerprint
 
 
@@ -112,6 +116,7 @@ def recorded_data_dir(source: ModelSource) -> str | None:
     """The data a run was trained on (``None``: the shipped MNIST); refuses data that is
     no longer there."""
     if source.data_dir is not None and not Path(source.data_dir).is_dir():
-        raise UsageError(f"{source.run_dir} was trained on {source.data_dir}, which is no longer "
-                         f"there; name its data with --data-dir")
+        raise UsageError(_("{run_dir} was trained on {data_dir}, which is no longer there; name "
+                           "its data with --data-dir")
+                         .format(run_dir=source.run_dir, data_dir=source.data_dir))
     return source.data_dir

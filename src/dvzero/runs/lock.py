@@ -13,6 +13,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from .._i18n import _
 from ..errors import UsageError
 
 try:
@@ -25,8 +26,8 @@ LOCK_NAME = ".dvzero.lock"
 
 def _holder(path: Path) -> str:
     with contextlib.suppress(OSError, ValueError):
-        return f"process {int(path.read_text(encoding='ascii').strip())}"
-    return "another process"
+        return _("process {pid}").format(pid=int(path.read_text(encoding="ascii").strip()))
+    return _("another process")
 
 
 class RunLock:
@@ -50,16 +51,17 @@ class RunLock:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 handle.close()
-                raise UsageError(f"{run_dir}: {_holder(path)} is training this run; wait for it "
-                                 f"to end, or stop it first") from None
+                raise UsageError(_("{run_dir}: {holder} is training this run; wait for it to "
+                                   "end, or stop it first")
+                                 .format(run_dir=run_dir, holder=_holder(path))) from None
             except OSError as exc:  # a file system without locks (NFS nolock, some FUSE)
                 handle.close()
                 with contextlib.suppress(OSError):
                     path.unlink()
                 if notes is not None:
-                    notes.append(f"{run_dir}: cannot lock the run directory "
-                                 f"({exc.strerror}); make sure no other dvzero trains this "
-                                 f"run at the same time")
+                    notes.append(_("{run_dir}: cannot lock the run directory ({reason}); make "
+                                   "sure no other dvzero trains this run at the same time")
+                                 .format(run_dir=run_dir, reason=exc.strerror))
                 return None
             # The file may have been removed by the holder releasing it while this process
             # opened it: a lock on a removed file locks nothing, so try again.

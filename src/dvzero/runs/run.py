@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import storage
+from .._i18n import _
 from .._parallel import limit_threads
 from .._version import __version__
 from ..errors import CheckpointError, TrainingDiverged, UsageError
@@ -122,7 +123,8 @@ class Run:
             value = meta.get(key, 0)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
                     math.isfinite(value) and value >= 0):
-                raise CheckpointError(f"{checkpoint}: {key}={value!r} is not a number")
+                raise CheckpointError(_("{checkpoint}: {key}={value!r} is not a number")
+                                      .format(checkpoint=checkpoint, key=key, value=value))
         if lr is not None and lr != config["lr"]:
             config["lr_changes"] = [*config["lr_changes"], {"step": state["next_step"], "lr": lr}]
             config["lr"] = lr
@@ -148,17 +150,20 @@ class Run:
         config = self.config
         (x_train, t_train), (x_test, t_test), self.fingerprint = load_run_data(config)
         if self.saved_state is not None and self._saved_meta.get("data_sha256") != self.fingerprint:
-            raise CheckpointError(f"{self.checkpoint}: the data files differ from those the run "
-                                  f"was trained on ({describe_data(config['data_dir'])}); "
-                                  f"resuming on other data would not continue the same run")
+            raise CheckpointError(_("{checkpoint}: the data files differ from those the run was "
+                                    "trained on ({data}); resuming on other data would not "
+                                    "continue the same run")
+                                  .format(checkpoint=self.checkpoint,
+                                          data=describe_data(config["data_dir"])))
         self.input_size = x_train[0].size
         seeds = np.random.SeedSequence(config["seed"]).spawn(3)
         #: The test set, and the validation set if the run keeps one.
         self.test, self.val = (x_test, t_test), None
         if config["val_split"]:
             if x_train.shape[0] < 2:
-                raise UsageError(f"--val-split: {x_train.shape[0]} training image leaves "
-                                 f"none to train on or none to validate with; it needs 2")
+                raise UsageError(_("--val-split: {count} training image leaves none to train "
+                                   "on or none to validate with; it needs 2")
+                                 .format(count=x_train.shape[0]))
             order = np.random.default_rng(seeds[2]).permutation(x_train.shape[0])
             n_val = min(max(round(config["val_split"] * len(order)), 1), len(order) - 1)
             val, kept = np.sort(order[:n_val]), np.sort(order[n_val:])
@@ -195,10 +200,12 @@ class Run:
             for name, arrays in self.trainer.optimizer.state.items():
                 for key, array in arrays.items():
                     if key not in network.params or array.shape != network.params[key].shape:
-                        raise ValueError(f"the optimizer's {name}/{key} has shape "
-                                         f"{array.shape}, which fits no parameter")
+                        raise ValueError(_("the optimizer's {name}/{key} has shape {shape}, "
+                                           "which fits no parameter")
+                                         .format(name=name, key=key, shape=array.shape))
         except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{self.checkpoint}: does not fit the run ({exc})") from None
+            raise CheckpointError(_("{checkpoint}: does not fit the run ({reason})")
+                                  .format(checkpoint=self.checkpoint, reason=exc)) from None
 
     # ------------------------------------------------------------------ training
 
@@ -231,14 +238,18 @@ class Run:
         """What a failure to write the run directory (a full disk, a permission taken
         away, a read-only file system) means for the run, in one line: the file, the
         checkpoint kept, and how to finish once the cause is gone."""
-        what = f"could not write {exc.filename or 'a file of the run'}: {exc.strerror or exc}"
+        what = _("could not write {file}: {reason}").format(
+            file=exc.filename or _("a file of the run"), reason=exc.strerror or exc)
         try:
             done = storage.load_checkpoint(self.checkpoint)[1]["next_step"]
         except (OSError, ValueError, KeyError, TypeError):
-            return f"{what}; no checkpoint could be kept, so the run must start again"
-        return (f"{what}; the last checkpoint ({done} of {self.config['steps']} steps done) is "
-                f"kept in {self.checkpoint}; once the cause is fixed (free space, give write "
-                f"permission back), finish the run with 'dvzero train --resume {self.run_dir}'")
+            return _("{failure}; no checkpoint could be kept, so the run must start "
+                     "again").format(failure=what)
+        return _("{failure}; the last checkpoint ({done} of {steps} steps done) is kept in "
+                 "{checkpoint}; once the cause is fixed (free space, give write permission "
+                 "back), finish the run with 'dvzero train --resume {run_dir}'").format(
+            failure=what, done=done, steps=self.config["steps"], checkpoint=self.checkpoint,
+            run_dir=self.run_dir)
 
     def request_stop(self) -> None:
         """Ask training to stop after the step in progress (safe from a signal handler)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
+from .._i18n import _
 from ..errors import ParamsFileError
 from .pickles import NOT_A_PARAMS_FILE, load_params_pickle, save_params_pickle
 from .records import save_json, save_metrics_csv
@@ -27,9 +28,9 @@ def load_params_file(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], 
     """Read either format, chosen by content: ``(params, header)`` (header ``{}`` for pickles)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no such parameter file: {path}")
+        raise FileNotFoundError(_("no such parameter file: {path}").format(path=path))
     if path.is_dir():
-        raise ParamsFileError(f"{path} is a directory, not a parameter file")
+        raise ParamsFileError(_("{path} is a directory, not a parameter file").format(path=path))
     with open(path, "rb") as handle:
         magic = handle.read(4)
     if magic.startswith(b"PK"):
@@ -37,8 +38,9 @@ def load_params_file(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray], 
     try:
         return load_params_pickle(path), {}
     except ParamsFileError as exc:
-        if path.suffix == ".npz" and str(exc).endswith(NOT_A_PARAMS_FILE):
-            raise ParamsFileError(f"{exc} (this file is not a zip archive)") from None
+        if path.suffix == ".npz" and str(exc).endswith(_(NOT_A_PARAMS_FILE)):
+            raise ParamsFileError(_("{message} (this file is not a zip archive)")
+                                  .format(message=exc)) from None
         raise
 
 

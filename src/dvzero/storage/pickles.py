@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._atomic import atomic_write
+from .._i18n import N_, _
 from ..errors import ParamsFileError
 from .checks import check_params_dict, is_plain_dtype
 
@@ -53,40 +54,43 @@ _NDARRAY = _NdarrayToken()
 
 
 #: The message for a file that is neither kind of parameter file (a CSV, a text, a picture).
-NOT_A_PARAMS_FILE = ("not a dvzero parameter file: expected a .npz written by dvzero or a .pkl "
-                     "written by save_params, as in the original post")
+NOT_A_PARAMS_FILE = N_("not a dvzero parameter file: expected a .npz written by dvzero or a "
+                        ".pkl written by save_params, as in the original post")
 
 
 def _refuse(what: str) -> ParamsFileError:
-    return ParamsFileError(f"refusing a pickle that {what}; a parameter file holds only arrays")
+    """The refusal of a pickle that does ``what`` (a translated phrase: "builds an array of
+    objects")."""
+    return ParamsFileError(_("refusing a pickle that {what}; a parameter file holds only arrays")
+                           .format(what=what))
 
 
 def _safe_reconstruct(subtype: Any, shape: Any, typecode: Any) -> NDArray:
     # NumPy pickles every array as _reconstruct(ndarray, (0,), b'b') followed by BUILD,
     # whose state NumPy checks itself; any other call is not an array being unpickled.
     if subtype is not _NDARRAY or shape != (0,) or typecode != b"b":
-        raise _refuse("calls numpy's _reconstruct with unusual arguments")
+        raise _refuse(_("calls numpy's _reconstruct with unusual arguments"))
     return np.ndarray.__new__(np.ndarray, (0,), "b")
 
 
 def _safe_dtype(spec: Any, align: Any = False, copy: Any = False) -> np.dtype:
     if not isinstance(spec, str) or spec.lstrip("<>=|") not in _NUMERIC_DTYPE_CODES:
-        raise _refuse(f"asks for the dtype {spec!r}")
+        raise _refuse(_("asks for the dtype {spec!r}").format(spec=spec))
     return np.dtype(spec, bool(align), bool(copy))
 
 
 def _safe_frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> NDArray:
     if not isinstance(buffer, (bytes, bytearray)) or not isinstance(dtype, np.dtype):
-        raise _refuse("calls numpy's _frombuffer with unusual arguments")
+        raise _refuse(_("calls numpy's _frombuffer with unusual arguments"))
     if dtype.hasobject or order not in ("C", "F"):
-        raise _refuse("builds an array of objects")
+        raise _refuse(_("builds an array of objects"))
     return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order)
 
 
 def _safe_encode(text: Any, encoding: Any = "utf-8") -> bytes:
     # Protocols 0-2 store array bytes as latin-1 text; nothing else is ever encoded.
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise _refuse("calls codecs.encode with unusual arguments")
+        raise _refuse(_("calls codecs.encode with unusual arguments"))
     return text.encode("latin-1")
 
 
@@ -94,7 +98,7 @@ def _empty_bytes(*args: Any) -> bytes:
     # Protocols 0-2 write the empty data of a zero-size array as bytes(); never bytes(n),
     # which would let a file allocate as much memory as it likes.
     if args:
-        raise _refuse("calls bytes() with arguments")
+        raise _refuse(_("calls bytes() with arguments"))
     return b""
 
 
@@ -132,7 +136,8 @@ def _scan_pickle(data: bytes) -> None:
     bad_import = unsafe_opcode = bad_memo = parse_error = None
     strings: list[str] = []  # for STACK_GLOBAL in files that the unpickler never sees
     try:
-        for count, (opcode, argument, _) in enumerate(pickletools.genops(data), start=1):
+        for count, (opcode, argument, _position) in enumerate(pickletools.genops(data),
+                                                               start=1):
             name = opcode.name
             imported = None
             if name in ("GLOBAL", "INST"):
@@ -151,15 +156,16 @@ def _scan_pickle(data: bytes) -> None:
     except Exception as exc:  # unknown opcode, truncated argument, no STOP, ...
         parse_error = exc
     if bad_import is not None:
-        raise _refuse(f"imports {bad_import} (it may be malicious)")
+        raise _refuse(_("imports {name} (it may be malicious)").format(name=bad_import))
     if not starts_like_a_pickle:
-        raise ParamsFileError(NOT_A_PARAMS_FILE)
+        raise ParamsFileError(_(NOT_A_PARAMS_FILE))
     if parse_error is not None:
-        raise ParamsFileError(f"a damaged or truncated pickle ({parse_error})")
+        raise ParamsFileError(_("a damaged or truncated pickle ({reason})")
+                              .format(reason=parse_error))
     if unsafe_opcode is not None:
-        raise _refuse(f"uses the opcode {unsafe_opcode}")
+        raise _refuse(_("uses the opcode {opcode}").format(opcode=unsafe_opcode))
     if bad_memo is not None:
-        raise _refuse(f"uses the memo index {bad_memo!r}")
+        raise _refuse(_("uses the memo index {index!r}").format(index=bad_memo))
 
 
 class RestrictedUnpickler(pickle._Unpickler):
@@ -177,12 +183,13 @@ class RestrictedUnpickler(pickle._Unpickler):
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
-            raise ParamsFileError(f"refusing to load {module}.{name}: a parameter pickle may "
-                                  f"contain only NumPy arrays, and this one asks to import other "
-                                  f"code (it may be malicious)") from None
+            raise ParamsFileError(_("refusing to load {module}.{name}: a parameter pickle may "
+                                    "contain only NumPy arrays, and this one asks to import "
+                                    "other code (it may be malicious)")
+                                  .format(module=module, name=name)) from None
 
     def persistent_load(self, pid: Any) -> Any:
-        raise _refuse("has persistent references")
+        raise _refuse(_("has persistent references"))
 
     def load_build(self) -> None:
         """BUILD sets an object's state: allowed only with the states NumPy itself writes.
@@ -196,13 +203,13 @@ class RestrictedUnpickler(pickle._Unpickler):
         target = self.stack[-2] if len(self.stack) > 1 else None
         if isinstance(target, np.dtype):
             if not _is_plain_dtype_state(state):
-                raise _refuse(f"sets the unusual dtype state {state!r}")
+                raise _refuse(_("sets the unusual dtype state {state!r}").format(state=state))
         elif isinstance(target, np.ndarray):
             if not (isinstance(state, tuple) and len(state) == 5
                     and isinstance(state[2], np.dtype) and is_plain_dtype(state[2])):
-                raise _refuse("sets an array state with an unusual dtype")
+                raise _refuse(_("sets an array state with an unusual dtype"))
         else:
-            raise _refuse(f"sets the state of a {type(target).__name__}")
+            raise _refuse(_("sets the state of a {type}").format(type=type(target).__name__))
         super().load_build()
 
     dispatch = dict(pickle._Unpickler.dispatch)
@@ -229,7 +236,8 @@ def load_params_pickle(path: str | os.PathLike[str]) -> dict[str, NDArray]:
         _scan_pickle(data)
         params = RestrictedUnpickler(io.BytesIO(data)).load()
     except ParamsFileError as exc:
-        raise ParamsFileError(f"{path}: {exc}") from None
+        raise ParamsFileError(_("{path}: {message}").format(path=path, message=exc)) from None
     except Exception as exc:  # any malformed pickle: truncated, wrong opcodes, ...
-        raise ParamsFileError(f"{path}: not a readable parameter pickle ({exc!r})") from exc
+        raise ParamsFileError(_("{path}: not a readable parameter pickle ({error!r})")
+                              .format(path=path, error=exc)) from exc
     return check_params_dict(params, str(path))

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._atomic import atomic_write
+from .._i18n import _
 from .._version import __version__
 from ..errors import CheckpointError, ParamsFileError
 from .checks import check_params_dict
@@ -62,43 +63,48 @@ def _read_npz(path: str | os.PathLike[str], format_name: str, error: type[Except
         # Opened here, not by np.load, so the file is closed even when the zip is broken.
         with open(path, "rb") as handle:
             if handle.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
-                raise error(f"{path}: not a .npz file (no zip signature)")
+                raise error(_("{path}: not a .npz file (no zip signature)").format(path=path))
             handle.seek(0)
             with np.load(handle, allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
     except (FileNotFoundError, error):
         raise
     except Exception as exc:  # a damaged zip raises anything from BadZipFile to RuntimeError
-        raise error(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from exc
+        raise error(_("{path}: not a readable .npz file ({kind}: {reason})")
+                    .format(path=path, kind=type(exc).__name__, reason=exc)) from exc
     for key, value in arrays.items():
         if not isinstance(value, np.ndarray):  # a zip member that is not a .npy file
-            raise error(f"{path}: member {key!r} is not a NumPy array")
+            raise error(_("{path}: member {key!r} is not a NumPy array").format(path=path, key=key))
     header: dict[str, Any] = {}
     if HEADER_KEY in arrays:
         raw = arrays.pop(HEADER_KEY)
         try:
             header = json.loads(str(raw))
         except ValueError as exc:
-            raise error(f"{path}: the dvzero header is not valid JSON") from exc
+            raise error(_("{path}: the dvzero header is not valid JSON")
+                        .format(path=path)) from exc
         if not isinstance(header, dict) or header.get("format") != format_name:
             found = header.get("format") if isinstance(header, dict) else header
             if found == CHECKPOINT_FORMAT and format_name == FORMAT_NAME:
-                raise error(f"{path}: a training checkpoint, not a parameter file; "
-                            f"finish the run with 'dvzero train --resume {Path(path).parent}' "
-                            f"to get its params.npz")
-            raise error(f"{path}: expected a {format_name} file, found format {found!r}")
+                raise error(_("{path}: a training checkpoint, not a parameter file; finish the "
+                              "run with 'dvzero train --resume {run_dir}' to get its params.npz")
+                            .format(path=path, run_dir=Path(path).parent))
+            raise error(_("{path}: expected a {format} file, found format {found!r}")
+                        .format(path=path, format=format_name, found=found))
         version = header.get("format_version", 0)
         if isinstance(version, bool) or not isinstance(version, int):
-            raise error(f"{path}: the header's format_version is {version!r}, not a number")
+            raise error(_("{path}: the header's format_version is {version!r}, not a number")
+                        .format(path=path, version=version))
         if version > FORMAT_VERSION:
-            raise error(f"{path}: format version {version} is newer than this dvzero "
-                        f"understands ({FORMAT_VERSION}); upgrade dvzero")
+            raise error(_("{path}: format version {version} is newer than this dvzero "
+                          "understands ({newest}); upgrade dvzero")
+                        .format(path=path, version=version, newest=FORMAT_VERSION))
         expected = header.get("sha256")
         if not isinstance(expected, str):
-            raise error(f"{path}: the header carries no checksum of the arrays")
+            raise error(_("{path}: the header carries no checksum of the arrays").format(path=path))
         if params_sha256(arrays) != expected:
-            raise error(f"{path}: the arrays do not match the checksum in the header; "
-                        f"the file is corrupt")
+            raise error(_("{path}: the arrays do not match the checksum in the header; the file "
+                          "is corrupt").format(path=path))
     return arrays, header
 
 
@@ -168,7 +174,7 @@ def load_checkpoint(path: str | os.PathLike[str]
     """Read :func:`save_checkpoint`'s file: ``(params, trainer_state, meta)``."""
     arrays, header = _read_npz(path, CHECKPOINT_FORMAT, CheckpointError)
     if not header:
-        raise CheckpointError(f"{path}: not a dvzero checkpoint (no header)")
+        raise CheckpointError(_("{path}: not a dvzero checkpoint (no header)").format(path=path))
 
     def members(prefix: str) -> dict[str, NDArray]:
         return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{prefix}/")}
@@ -182,10 +188,12 @@ def load_checkpoint(path: str | os.PathLike[str]
                  "rng": header.pop("rng"), "history": history, "optimizer": members("optimizer"),
                  **{key: header.pop(key) for key in _ANNOUNCED if key in header}}
     except KeyError as exc:
-        raise CheckpointError(f"{path}: incomplete checkpoint, {exc} is missing") from None
+        raise CheckpointError(_("{path}: incomplete checkpoint, {key} is missing")
+                              .format(path=path, key=exc)) from None
     for part in _MIXED_PARTS:
         values = header.pop(part, {})
         if not isinstance(values, dict):
-            raise CheckpointError(f"{path}: the header's {part!r} is not a mapping")
+            raise CheckpointError(_("{path}: the header's {part!r} is not a mapping")
+                                  .format(path=path, part=part))
         state[part] = {**members(part), **values}
     return check_params_dict(members("params"), str(path)), state, header

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
 from .._parallel import beside, wait_for_all
 from ..functions import labels_from_targets
 
@@ -48,8 +49,10 @@ class Beside:
                  loss_after_update: bool, lag: int) -> None:
         needs = ["snapshot", *(["stacked_loss"] if loss_after_update else [])]
         if not all(callable(getattr(network, name, None)) for name in needs):
-            raise ValueError(f"measuring beside the training needs a network with "
-                             f"{' and '.join(needs)}; {type(network).__name__} has not")
+            raise ValueError(_("measuring beside the training needs a network with {needs}; "
+                               "{network} has not")
+                             .format(needs=_(" and ").join(needs),
+                                     network=type(network).__name__))
         self.network, self.x, self.t, self.eval_sets = network, x, t, eval_sets
         self.loss_after_update, self.lag = loss_after_update, lag
         step_bytes = sum(value.nbytes for value in network.params.values()) + \

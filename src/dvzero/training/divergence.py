@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
 from ..errors import TrainingDiverged
 
 #: The loss is watched over this many steps for an explosion.
@@ -45,9 +46,10 @@ def check_loss(step: int, loss: float, losses: Sequence[float], initial_loss: fl
         raise TrainingDiverged(step, loss)
     mean, window = recent_mean(losses)
     if window >= min_window and mean > DIVERGENCE_FACTOR * initial_loss:
-        raise TrainingDiverged(step, loss, f"the loss averaged {mean:.3g} over the last {window} "
-                               f"steps, more than {DIVERGENCE_FACTOR:g} times its starting "
-                               f"value {initial_loss:.3g}")
+        raise TrainingDiverged(step, loss, _(
+            "the loss averaged {mean:.3g} over the last {window} steps, more than {factor:g} "
+            "times its starting value {initial:.3g}"
+        ).format(mean=mean, window=window, factor=DIVERGENCE_FACTOR, initial=initial_loss))
 
 
 def bad_parameter(params: Mapping[str, NDArray]) -> str | None:
@@ -59,4 +61,5 @@ def check_params(step: int, loss: float, params: Mapping[str, NDArray]) -> None:
     """Raise :class:`~dvzero.errors.TrainingDiverged` if a parameter holds NaN or infinity."""
     key = bad_parameter(params)
     if key is not None:
-        raise TrainingDiverged(step, loss, f"parameter {key} holds NaN or infinity")
+        raise TrainingDiverged(step, loss, _("parameter {key} holds NaN or infinity")
+                               .format(key=key))

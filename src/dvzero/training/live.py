@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from .._i18n import _
 from .history import Callback, History
 
 
@@ -45,7 +46,8 @@ class LivePlot(Callback):
                  display: Callable[[Any], Any] | None = None) -> None:
         for name, value in (("every", every), ("smoothing_window", smoothing_window)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+                raise ValueError(_("{name} must be a whole number >= 1, got {value!r}")
+                                 .format(name=name, value=value))
         self.every, self.smoothing_window, self.path = every, smoothing_window, path
         self.display = display
         #: The figure drawn into (``None`` until the first redraw).

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
+
 SAMPLINGS = ("replacement", "shuffle")
 
 
@@ -88,8 +90,8 @@ class ShuffledSampler:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         order = state.get("order")
         if order is not None and np.shape(order) != (self.train_size,):
-            raise ValueError(f"the saved order has shape {np.shape(order)}, the training set "
-                             f"{self.train_size} samples")
+            raise ValueError(_("the saved order has shape {shape}, the training set {size} "
+                               "samples").format(shape=np.shape(order), size=self.train_size))
         self.order = None if order is None else np.asarray(order, dtype=np.intp)
 
 
@@ -97,5 +99,6 @@ def make_sampler(name: str, train_size: int, batch_size: int, rng: np.random.Gen
     """The sampler called ``name`` (see :data:`SAMPLINGS`)."""
     samplers = {sampler.name: sampler for sampler in (ReplacementSampler, ShuffledSampler)}
     if name not in samplers:
-        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {name!r}")
+        raise ValueError(_("sampling must be one of {choices}, got {name!r}")
+                         .format(choices=SAMPLINGS, name=name))
     return samplers[name](train_size, batch_size, rng)

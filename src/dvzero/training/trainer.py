@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._i18n import _
 from .._rng import restore_rng, rng_state
 from ..errors import TrainingDiverged
 from ..optimizers import SCHEDULES, SGD, scheduled_lr
@@ -71,6 +72,8 @@ class Trainer:
         ``"constant"``, ``"step"`` or ``"cosine"``: the learning rate before each update,
         from the optimizer's at the start (:func:`dvzero.optimizers.scheduled_lr`).
 
+    Notes
+    -----
     A NaN or infinite loss or parameter, or an exploding loss, stops the training with
     :class:`~dvzero.errors.TrainingDiverged` (:mod:`dvzero.training.divergence`).
     :meth:`request_stop` ends :meth:`run` after the current step; :meth:`state_dict` and
@@ -95,15 +98,17 @@ class Trainer:
     ) -> None:
         for name, value, least in (("step_num", step_num, 0), ("batch_size", batch_size, 1)):
             if value < least:
-                raise ValueError(f"{name} must be >= {least}, got {value}")
+                raise ValueError(_("{name} must be >= {least}, got {value}")
+                                 .format(name=name, least=least, value=value))
         for name, value, choices in (("gradient", gradient, GRADIENT_METHODS),
                                      ("lr_schedule", lr_schedule, SCHEDULES)):
             if value not in choices:
-                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+                raise ValueError(_("{name} must be one of {choices}, got {value!r}")
+                                 .format(name=name, choices=choices, value=value))
         if gradient == "structured" and gradient not in getattr(network, "numerical_methods", ()):
-            raise ValueError(f"gradient='structured' needs a network with a structured "
-                             f"numerical gradient (the two-layer network); "
-                             f"{type(network).__name__} has none")
+            raise ValueError(_("gradient='structured' needs a network with a structured "
+                               "numerical gradient (the two-layer network); {network} has none")
+                             .format(network=type(network).__name__))
         self.network = network
         self.x_train, self.t_train = x_train, t_train
         #: The sets measured each epoch: (name, x, t), in the order of EVAL_SETS.
@@ -116,7 +121,8 @@ class Trainer:
         self.iter_per_epoch = int(self.sampler.iter_per_epoch if iter_per_epoch is None
                                   else iter_per_epoch)
         if self.iter_per_epoch < 1:
-            raise ValueError(f"iter_per_epoch must be >= 1, got {iter_per_epoch}")
+            raise ValueError(_("iter_per_epoch must be >= 1, got {value}")
+                             .format(value=iter_per_epoch))
         self.lr_schedule, self.base_lr = lr_schedule, float(self.optimizer.lr)
         #: The loss recorded each step: measured again after the update (the post's way).
         self.loss_after_update = getattr(network, "loss_after_update", True)
@@ -141,7 +147,7 @@ class Trainer:
         ``beside=True`` measures the losses and accuracies on a second thread meanwhile
         (:mod:`dvzero.training.beside`): the same figures, the callbacks an epoch later."""
         if self.x_train is None:
-            raise RuntimeError("the training data was released: this training is over")
+            raise RuntimeError(_("the training data was released: this training is over"))
         self._check_whole()
         self.callbacks, self.stopped, self._failure = list(callbacks), False, None
         if beside:
@@ -270,9 +276,10 @@ class Trainer:
     def _check_whole(self) -> None:
         """Refuse to go on from a run that failed before its last steps were measured."""
         if len(self.history.train_loss_list) != self.next_step:
-            raise RuntimeError(f"the run failed before steps {len(self.history.train_loss_list)}"
-                               f" to {self.next_step - 1} were measured: a training without "
-                               f"their losses cannot be saved or continued")
+            raise RuntimeError(_("the run failed before steps {first} to {last} were measured: "
+                                 "a training without their losses cannot be saved or continued")
+                               .format(first=len(self.history.train_loss_list),
+                                       last=self.next_step - 1))
 
     def _notify(self, event: str, *args: Any) -> None:
         for callback in self.callbacks:
@@ -331,10 +338,12 @@ class Trainer:
                                   ("epochs_announced", epochs_announced, len(history.epoch_steps)),
                                   ("steps_announced", steps_announced, next_step)):
             if not 0 <= value <= most:
-                raise ValueError(f"{name} {value} is outside 0..{most}")
+                raise ValueError(_("{name} {value} is outside 0..{most}")
+                                 .format(name=name, value=value, most=most))
         if len(history.train_loss_list) != next_step:
-            raise ValueError(f"the history holds {len(history.train_loss_list)} losses but "
-                             f"the state says {next_step} steps were done")
+            raise ValueError(_("the history holds {losses} losses but the state says {steps} "
+                               "steps were done")
+                             .format(losses=len(history.train_loss_list), steps=next_step))
         restore_rng(self.rng, state["rng"])
         self.optimizer.load_state_dict(state.get("optimizer", {}))
         if state.get("network_state"):
@@ -380,17 +389,19 @@ def _eval_sets(evaluate: Mapping[str, tuple[NDArray, NDArray]], x_train: NDArray
     """The training set and ``evaluate`` checked, with the training set as ``"train"``
     unless given: ``(name, x, t)`` in the order of :data:`EVAL_SETS`."""
     if len(x_train) != len(t_train):
-        raise ValueError(f"x_train has {len(x_train)} rows but t_train has {len(t_train)}")
+        raise ValueError(_("x_train has {x_rows} rows but t_train has {t_rows}")
+                         .format(x_rows=len(x_train), t_rows=len(t_train)))
     if len(x_train) == 0:
-        raise ValueError("the training set is empty")
+        raise ValueError(_("the training set is empty"))
     if not isinstance(evaluate, Mapping) or "test" not in evaluate or \
             set(evaluate) - set(EVAL_SETS):
-        raise ValueError(f"evaluate must map 'test' (and 'train', 'val' if given) to "
-                         f"(x, t), got {evaluate!r:.80}")
+        raise ValueError(_("evaluate must map 'test' (and 'train', 'val' if given) to (x, t), "
+                           "got {evaluate!r:.80}").format(evaluate=evaluate))
     sets = {"train": (x_train, t_train), **evaluate}
     for name, pair in sets.items():
         if len(pair) != 2 or len(pair[0]) != len(pair[1]):
-            raise ValueError(f"evaluate[{name!r}] must be (x, t) with as many rows in each")
+            raise ValueError(_("evaluate[{name!r}] must be (x, t) with as many rows in each")
+                             .format(name=name))
     return [(name, *sets[name]) for name in EVAL_SETS if name in sets]
 
 

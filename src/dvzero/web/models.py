@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._i18n import _
 from ..apps.images import MAX_PIXELS, read_digit
 from ..apps.predict import Predictor, load_predictor
 from ..runs.files import PARAMS_FILES, find_model, read_summary
@@ -109,18 +110,18 @@ class Catalog:
         id that is not on offer."""
         entries = self.entries()
         if not entries:
-            raise KeyError("no trained model")
+            raise KeyError(_("no trained model"))
         entry = entries[0] if model_id is None else next(
             (entry for entry in entries if entry.id == model_id), None)
         if entry is None:
-            raise KeyError(f"no model {model_id!r}")
+            raise KeyError(_("no model {id!r}").format(id=model_id))
         with self._loading:
             params_file = find_model(entry.path).params_file
             stat = params_file.stat()
             kept = self._loaded.get(params_file.resolve())
             if kept is None or kept[0] != (stat.st_mtime_ns, stat.st_size):
                 kept = self._keep(load_predictor(entry.path))
-            _, predictor, lock = kept
+            _stat, predictor, lock = kept
             return entry, predictor, lock
 
     def predict(self, model_id: str | None, image: Any, max_pixels: int = MAX_PIXELS,

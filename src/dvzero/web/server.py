@@ -25,6 +25,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._i18n import _
 from ..apps.images import ImageError, NoInkError
 from ..errors import DVZeroError
 from .models import Catalog
@@ -79,24 +80,24 @@ def decode_drawing(body: bytes) -> tuple[str | None, io.BytesIO]:
     try:
         request = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[...
-        raise RequestError(HTTPStatus.BAD_REQUEST, "the body is not valid JSON") from None
+        raise RequestError(HTTPStatus.BAD_REQUEST, _("the body is not valid JSON")) from None
     if not isinstance(request, dict) or not isinstance(request.get("image"), str):
         raise RequestError(HTTPStatus.BAD_REQUEST,
-                           'expected a JSON object with "image": a PNG data URL')
+                           _('expected a JSON object with "image": a PNG data URL'))
     model = request.get("model")
     if model is not None and not isinstance(model, str):
-        raise RequestError(HTTPStatus.BAD_REQUEST, '"model" must be a string')
+        raise RequestError(HTTPStatus.BAD_REQUEST, _('"model" must be a string'))
     image = request["image"]
     if image.startswith("data:"):
-        header, _, image = image.partition(",")
+        header, _comma, image = image.partition(",")
         if not header.endswith(";base64"):
-            raise RequestError(HTTPStatus.BAD_REQUEST, "the data URL must be base64")
+            raise RequestError(HTTPStatus.BAD_REQUEST, _("the data URL must be base64"))
     try:
         data = base64.b64decode(image, validate=True)
     except (binascii.Error, ValueError):
-        raise RequestError(HTTPStatus.BAD_REQUEST, '"image" is not valid base64') from None
+        raise RequestError(HTTPStatus.BAD_REQUEST, _('"image" is not valid base64')) from None
     picture = io.BytesIO(data)
-    picture.name = "the drawing"
+    picture.name = _("the drawing")
     return model, picture
 
 
@@ -136,43 +137,45 @@ class Handler(BaseHTTPRequestHandler):
             entries = self.catalog.entries()
             return self._json({"models": [entry.as_json() for entry in entries]})
         if path not in PAGE_FILES:
-            raise RequestError(HTTPStatus.NOT_FOUND, "not found")
+            raise RequestError(HTTPStatus.NOT_FOUND, _("not found"))
         name, content_type = PAGE_FILES[path]
         return HTTPStatus.OK, content_type, page_file(name)
 
     def _post(self) -> tuple[HTTPStatus, str, bytes]:
         if urlsplit(self.path).path != "/api/predict":
-            raise RequestError(HTTPStatus.NOT_FOUND, "not found")
+            raise RequestError(HTTPStatus.NOT_FOUND, _("not found"))
         model, picture = decode_drawing(self._body())
         try:
             return self._json(self.catalog.predict(model, picture, MAX_DRAWING_PIXELS,
                                                    DRAWING_FORMATS))
         except NoInkError:
             raise RequestError(HTTPStatus.UNPROCESSABLE_ENTITY,
-                               "nothing drawn yet: the picture is blank") from None
+                               _("nothing drawn yet: the picture is blank")) from None
         except ImageError as exc:
             raise RequestError(HTTPStatus.BAD_REQUEST, str(exc)) from None
         except KeyError as exc:
             raise RequestError(HTTPStatus.NOT_FOUND, exc.args[0]) from None
 
     def _refuse_method(self) -> tuple[HTTPStatus, str, bytes]:
-        raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not served")
+        raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED,
+                           _("{method} is not served").format(method=self.command))
 
     # ------------------------------------------------------------------ plumbing
 
     def _body(self) -> bytes:
         length = self.headers.get("Content-Length")
         if length is None or "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length")
+            raise RequestError(HTTPStatus.LENGTH_REQUIRED, _("send a Content-Length"))
         if not re.fullmatch(r"[0-9]{1,15}", length.strip()):
-            raise RequestError(HTTPStatus.BAD_REQUEST, "a malformed Content-Length")
+            raise RequestError(HTTPStatus.BAD_REQUEST, _("a malformed Content-Length"))
         size = int(length)
         if size > MAX_BODY:
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                               f"the body is {size:,} bytes; at most {MAX_BODY:,}")
+                               _("the body is {size:,} bytes; at most {most:,}")
+                               .format(size=size, most=MAX_BODY))
         body = self.rfile.read(size)
         if len(body) < size:
-            raise RequestError(HTTPStatus.BAD_REQUEST, "the body ended early")
+            raise RequestError(HTTPStatus.BAD_REQUEST, _("the body ended early"))
         self._body_read = True
         return body
 
@@ -191,7 +194,8 @@ class Handler(BaseHTTPRequestHandler):
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         if name.lower() not in self.hosts:
             raise RequestError(HTTPStatus.FORBIDDEN,
-                               f"this server answers only to {', '.join(self.hosts)}")
+                               _("this server answers only to {hosts}")
+                               .format(hosts=", ".join(self.hosts)))
 
     @staticmethod
     def _json(value: Any, status: HTTPStatus = HTTPStatus.OK) -> tuple[HTTPStatus, str, bytes]:
@@ -208,10 +212,10 @@ class Handler(BaseHTTPRequestHandler):
         except (DVZeroError, OSError, ValueError) as exc:  # a model that will not load
             status, content_type, body = self._json({"error": str(exc)},
                                                     HTTPStatus.INTERNAL_SERVER_ERROR)
-            self.log(f"error: {exc}")
+            self.log(_("error: {message}").format(message=exc))
         except Exception:  # noqa: BLE001 - one bad request must never stop the server
             status, content_type, body = self._json(
-                {"error": "internal error (see the server's output)"},
+                {"error": _("internal error (see the server's output)")},
                 HTTPStatus.INTERNAL_SERVER_ERROR)
             self.log(traceback.format_exc().rstrip())
         if self._has_unread_body():
