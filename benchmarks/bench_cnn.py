@@ -16,6 +16,9 @@ rounds, and the median and range of the rounds' ratios.
 cosine decay, which PyTorch gets too; each epoch's test accuracy on all 10,000 images),
 and the peak memory of each dvzero process. About 35 minutes on 2 cores; the speed part
 takes 3.
+
+``--markdown DIR`` writes the table there as cnn.md and cnn.zh.md: each network's step,
+dvzero and PyTorch, and with --train the test accuracies after the last epoch.
 """
 
 from __future__ import annotations
@@ -40,7 +43,15 @@ from dvzero.networks import DeepConvNet, SimpleConvNet
 from dvzero.optimizers import Adam
 from dvzero.runs.config import default_threads
 
-from common import PEAK_LAUNCHER, cpu_model, int_at_least
+from common import (
+    NO_TORCH,
+    PEAK_LAUNCHER,
+    add_markdown_option,
+    amount,
+    cpu_model,
+    int_at_least,
+    write_snippet,
+)
 
 HERE = Path(__file__).resolve().parent
 NETS = {"simple": (SimpleConvNet, "cnn", 20), "deep": (DeepConvNet, "deep-cnn", 12)}
@@ -140,6 +151,7 @@ def main() -> None:
     parser.add_argument("--train", action="store_true", help="run the long trainings too")
     parser.add_argument("--torch-python", default=sys.executable,
                         help="a Python with PyTorch (default: this one); 'none' skips it")
+    add_markdown_option(parser)
     args = parser.parse_args()
 
     use_torch = args.torch_python != "none"
@@ -149,20 +161,53 @@ def main() -> None:
     data = workdir / "mnist.npz"
     np.savez(data, x_train=x_train, t_train=t_train, x_test=x_test, t_test=t_test)
     x = x_train.astype(np.float32) / 255
+    speeds, trainings = {}, {}
     try:
         for name in NETS:
-            rounds = [(dvzero_speed(name, args.steps, x, t_train),
-                       torch_run(args.torch_python, data, name, "--steps", str(args.steps))
-                       if use_torch else None) for _ in range(args.rounds)]
+            rounds = speeds[name] = [
+                (dvzero_speed(name, args.steps, x, t_train),
+                 torch_run(args.torch_python, data, name, "--steps", str(args.steps))
+                 if use_torch else None) for _ in range(args.rounds)]
             print_speed(name, rounds)
         if args.train:
             for name, (_, _, epochs) in NETS.items():
                 ours = dvzero_train(name, epochs, workdir / name)
                 theirs = torch_run(args.torch_python, data, name, "--epochs", str(epochs),
                                    "--lr-schedule", "cosine") if use_torch else None
+                trainings[name] = ours, theirs
                 print_training(name, epochs, ours, theirs)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    write_table(args.markdown, speeds, trainings, use_torch)
+
+
+def write_table(directory: Path | None, speeds: dict, trainings: dict, use_torch: bool) -> None:
+    """Each network's step, dvzero's and PyTorch's, and their test accuracies after the
+    long runs (if run), as a Markdown snippet in ``directory``."""
+    header = ["", ("dvzero, one step", "dvzero，每步")]
+    if use_torch:
+        header += [("PyTorch, one step", "PyTorch，每步"), "dvzero / PyTorch"]
+    if trainings:
+        header.append(("test accuracy, dvzero", "dvzero 的测试精度"))
+        if use_torch:
+            header.append(("test accuracy, PyTorch", "PyTorch 的测试精度"))
+    rows = []
+    for name, rounds in speeds.items():
+        network, _, epochs = NETS[name]
+        label = network.__name__
+        if trainings:
+            label = (f"{label}, {epochs} epochs", f"{label}，{epochs} 个 epoch")
+        ours = statistics.median(r[0]["step_seconds"] for r in rounds)
+        row = [label, amount(f"{ours * 1e3:.1f}", "ms")]
+        if use_torch:
+            theirs = statistics.median(r[1]["step_seconds"] for r in rounds)
+            ratio = statistics.median(r[0]["step_seconds"] / r[1]["step_seconds"]
+                                      for r in rounds)
+            row += [amount(f"{theirs * 1e3:.1f}", "ms"), f"{ratio:.2f}"]
+        if trainings:
+            row += [f"{side['test_acc_list'][-1]:.4f}" for side in trainings[name] if side]
+        rows.append(row)
+    write_snippet(directory, "cnn", header, rows, note=None if use_torch else NO_TORCH)
 
 
 def print_training(name: str, epochs: int, ours: dict, theirs: dict | None) -> None:

@@ -10,6 +10,9 @@ Prints the median over repeats of each and their ratios, plus the 10,000-step pr
 It takes about --repeats numerical steps (10-15 s each on a 2-core machine: 30-40 s with
 the default 3) plus a few seconds of backprop steps. Only the backprop steps are warmed up
 first: a numerical step is 79,520 loss evaluations, warm from the second one on.
+
+``--markdown DIR`` writes the table of steps and 10,000-step projections there as
+gradient.md and gradient.zh.md.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 
 from dvzero import SGD, DeepVisionZeroNet, load_mnist
 
-from common import cpu_model, int_at_least
+from common import add_markdown_option, amount, cpu_model, int_at_least, write_snippet
 
 
 def time_step(network, method, x_batch, t_batch, optimizer) -> float:
@@ -56,6 +59,7 @@ def main() -> None:
                         help="timed numerical steps, about 10 s each (default: 3)")
     parser.add_argument("--batch-size", type=int_at_least(1), default=100,
                         help="images per mini-batch (default: 100)")
+    add_markdown_option(parser)
     args = parser.parse_args()
 
     (x_train, t_train), _ = load_mnist(normalize=True, one_hot_label=True)
@@ -81,6 +85,27 @@ def main() -> None:
     print(f"10,000 steps: naive numerical {numerical * 10000 / 3600:.1f} hours, structured "
           f"numerical {structured * 10000 / 60:.1f} minutes, backprop "
           f"{backprop32 * 10000:.1f} s (float32; without the evaluations)")
+    original_post = [("the original post, numerical gradient (the author's computer)",
+                      "原文，数值微分（作者的电脑）"), amount("45", "s"),
+                     ("about 125 hours", "约 125 小时")]
+    write_snippet(args.markdown, "gradient", [
+        "", (f"one step (784-50-10, batch {args.batch_size})",
+             f"一步（784-50-10，batch 大小 {args.batch_size}）"),
+        ("10,000 steps", "10,000 步"),
+    ], [
+        *([original_post] if args.batch_size == 100 else []),  # its batch
+        [("dvzero, numerical gradient (the original post's method, float64)",
+          "dvzero，数值微分（原文的方法，float64）"),
+         amount(f"{numerical:.1f}", "s"), amount(f"{numerical * 10000 / 3600:.0f}", "hours")],
+        [("dvzero, the same numerical gradient, structured (`--numerical structured`, float64)",
+          "dvzero，同样的数值微分，结构化计算（`--numerical structured`，float64）"),
+         amount(f"{structured * 1e3:.0f}", "ms"),
+         amount(f"{structured * 10000 / 60:.1f}", "minutes")],
+        [("dvzero, backpropagation, float64", "dvzero，反向传播，float64"),
+         amount(f"{backprop64 * 1e3:.2f}", "ms"), amount(f"{backprop64 * 10000:.1f}", "s")],
+        [("dvzero, backpropagation, float32", "dvzero，反向传播，float32"),
+         amount(f"{backprop32 * 1e3:.2f}", "ms"), amount(f"{backprop32 * 10000:.1f}", "s")],
+    ])
 
 
 if __name__ == "__main__":

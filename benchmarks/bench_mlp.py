@@ -12,7 +12,8 @@ never imports it) trains the same network on the same bytes with the same settin
 initialisation, Adam at 0.001, batches of 100 drawn with replacement, 600 steps an epoch,
 the full training and test sets measured every epoch. Runs alternate between the two, and
 the medians over --repeats are printed with the ratio of the training times. Takes about
-2 minutes a repeat on 2 cores.
+2 minutes a repeat on 2 cores. ``--markdown DIR`` writes the table of medians there as
+mlp.md and mlp.zh.md.
 """
 
 from __future__ import annotations
@@ -30,11 +31,27 @@ from pathlib import Path
 
 import numpy as np
 
-from common import cpu_model, int_at_least, write_mnist
+from common import (
+    NO_TORCH,
+    add_markdown_option,
+    amount,
+    cpu_model,
+    int_at_least,
+    write_mnist,
+    write_snippet,
+)
 
 HERE = Path(__file__).resolve().parent
 COMMAND = ["--net", "mlp", "--hidden", "100,100,100,100", "--activation", "relu", "--init",
            "he", "--optimizer", "adam", "--lr", "0.001"]
+#: The rows of the Markdown table, in its order.
+LABELS = {
+    ("dvzero", "constant"): ("dvzero, constant learning rate", "dvzero，学习率不变"),
+    ("dvzero", "cosine"): ("dvzero, `--lr-schedule cosine`", "dvzero，`--lr-schedule cosine`"),
+    ("dvzero", "batchnorm"): ("dvzero, `--batchnorm`", "dvzero，`--batchnorm`"),
+    ("torch", "constant"): ("PyTorch, constant learning rate", "PyTorch，学习率不变"),
+    ("torch", "cosine"): ("PyTorch, cosine decay", "PyTorch，余弦衰减"),
+}
 
 
 def first_epoch_reaching(test_acc_list: list[float], level: float) -> int | None:
@@ -68,6 +85,7 @@ def main() -> None:
     parser.add_argument("--torch-python", default=sys.executable,
                         help="a Python with PyTorch installed (default: this one); 'none' "
                         "skips PyTorch")
+    add_markdown_option(parser)
     args = parser.parse_args()
 
     print(f"CPU: {cpu_model()}; Python {platform.python_version()}, NumPy {np.__version__}; "
@@ -95,23 +113,48 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report(results, args.repeats, use_torch)
+    write_table(args.markdown, results, args.epochs, use_torch)
+
+
+def medians(runs: list[dict]) -> tuple[float, float | None, float, float]:
+    """The median test accuracy, epoch reaching 0.97 (None: never), training and command
+    seconds of ``runs``."""
+    epochs = [first_epoch_reaching(r["test_acc_list"], 0.97) for r in runs]
+    reached = [e for e in epochs if e is not None]
+    return (statistics.median(r["test_acc"] for r in runs),
+            statistics.median(reached) if reached else None,
+            statistics.median(r["train_seconds"] for r in runs),
+            statistics.median(r["wall"] for r in runs))
 
 
 def report(results: dict, repeats: int, use_torch: bool) -> None:
     print(f"\nmedians of {repeats} run(s):")
     print(f"{'':22} {'test acc':>9} {'epochs to 0.97':>15} {'training s':>11} {'command s':>10}")
     for (who, name), runs in results.items():
-        epochs = [first_epoch_reaching(r["test_acc_list"], 0.97) for r in runs]
-        reached = [e for e in epochs if e is not None]
-        print(f"{who + ' ' + name:22} {statistics.median(r['test_acc'] for r in runs):9.4f} "
-              f"{statistics.median(reached) if reached else 'never':>15} "
-              f"{statistics.median(r['train_seconds'] for r in runs):11.1f} "
-              f"{statistics.median(r['wall'] for r in runs):10.1f}")
+        test, epoch, training, wall = medians(runs)
+        print(f"{who + ' ' + name:22} {test:9.4f} {'never' if epoch is None else epoch:>15} "
+              f"{training:11.1f} {wall:10.1f}")
     if use_torch:
         for name in ("constant", "cosine"):
             ours = statistics.median(r["train_seconds"] for r in results[("dvzero", name)])
             theirs = statistics.median(r["train_seconds"] for r in results[("torch", name)])
             print(f"training time dvzero / PyTorch, {name}: {ours / theirs:.2f}")
+
+
+def write_table(directory: Path | None, results: dict, epochs: int, use_torch: bool) -> None:
+    """The medians as a Markdown snippet in ``directory``."""
+    rows = []
+    for key, label in LABELS.items():
+        if key in results:
+            test, epoch, training, _ = medians(results[key])
+            reached = ("never", "未达到") if epoch is None else f"{epoch:g}"
+            rows.append([label, f"{test:.4f}", reached, amount(f"{training:.1f}", "s")])
+    write_snippet(directory, "mlp", [
+        (f"784-100-100-100-100-10, ReLU, He, Adam, {epochs} epoch{'' if epochs == 1 else 's'}",
+         f"784-100-100-100-100-10，ReLU，He，Adam，{epochs} 个 epoch"),
+        ("test accuracy", "测试精度"), ("epochs to 0.97", "达到 0.97 所需的 epoch 数"),
+        ("training time", "训练时间"),
+    ], rows, note=None if use_torch else NO_TORCH)
 
 
 if __name__ == "__main__":

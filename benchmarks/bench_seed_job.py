@@ -18,6 +18,9 @@ job in PyTorch too, after each dvzero run with the same seed (benchmarks/torch_s
 the same network, settings and bytes, the images made float32 once as a tutorial does,
 parameters and metrics written but no pictures), and prints both sides' medians and their
 ratios: the whole command, the training (steps and evaluations) and the peak memory.
+
+``--markdown DIR`` writes the table of medians (and ratios) there as seed-job.md and
+seed-job.zh.md.
 """
 
 from __future__ import annotations
@@ -32,7 +35,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import cpu_model, int_at_least, measured, spread, write_mnist
+from common import (
+    NO_TORCH,
+    add_markdown_option,
+    amount,
+    cpu_model,
+    int_at_least,
+    measured,
+    spread,
+    write_mnist,
+    write_snippet,
+)
 
 
 def run_dvzero(command: list[str], seed: int, out: Path) -> dict:
@@ -55,7 +68,8 @@ def run_torch(python: str, data: Path, seed: int, out: Path) -> dict:
           f"{wall:5.2f} s wall (command), peak {peak:.0f} MiB, test acc "
           f"{figures['test_acc']:.4f}, training {figures['train_seconds']:.2f} s", flush=True)
     return {"wall": wall, "peak": peak, "test": figures["test_acc"],
-            "train": figures["train_acc"], "training": figures["train_seconds"]}
+            "train": figures["train_acc"], "training": figures["train_seconds"],
+            "torch": figures["torch"]}
 
 
 def report(who: str, runs: list[dict]) -> None:
@@ -78,6 +92,7 @@ def main() -> None:
                         help="seed of the first run; the others count up from it (default: 1)")
     parser.add_argument("--torch-python", metavar="PATH",
                         help="a Python with PyTorch: run the same job in PyTorch too")
+    add_markdown_option(parser)
     args, extra = parser.parse_known_args()
     for option in extra:
         name = option.split("=", 1)[0]
@@ -115,6 +130,31 @@ def main() -> None:
             print(f"dvzero / PyTorch, {what}: {ratio:.2f}")
     print("the original post's figures, for scale: 45 s per numerical step, about 125 hours "
           "for the job")
+    write_table(args.markdown, ours, theirs)
+
+
+def write_table(directory: Path | None, ours: list[dict], theirs: list[dict]) -> None:
+    """The medians of both sides (PyTorch's if it ran) and their ratios, as a Markdown
+    snippet in ``directory``."""
+    keys = ("wall", "training", "peak", "test")
+    middle = {who: {key: statistics.median(run[key] for run in runs) for key in keys}
+              for who, runs in (("dvzero", ours), ("PyTorch", theirs)) if runs}
+
+    def row(label: str, figures: dict) -> list:
+        return [label, amount(f"{figures['wall']:.1f}", "s"),
+                amount(f"{figures['training']:.1f}", "s"), f"{figures['peak']:.0f} MiB",
+                f"{figures['test']:.4f}"]
+
+    rows = [row("dvzero", middle["dvzero"])]
+    if theirs:
+        rows.append(row(f"PyTorch {theirs[0]['torch']}", middle["PyTorch"]))
+        ratios = (middle["dvzero"][key] / middle["PyTorch"][key] for key in keys[:3])
+        rows.append(["dvzero / PyTorch", *(f"{ratio:.2f}" for ratio in ratios), ""])
+    write_snippet(directory, "seed-job", [
+        "", ("whole command", "整条命令"),
+        ("training (steps and evaluations)", "训练（各步和评估）"),
+        ("peak memory", "内存峰值"), ("test accuracy", "测试精度"),
+    ], rows, note=None if theirs else NO_TORCH)
 
 
 if __name__ == "__main__":

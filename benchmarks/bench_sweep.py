@@ -9,6 +9,7 @@ the floating-point operations per step and the speed reached, and draws both swe
 log-log axes with the line of the fastest matrix-product speed measured: where the points
 lie on the flat part, a step costs its fixed overhead (Python, small arrays); where they
 follow the line, the matrix products (BLAS) set the cost. About 30 seconds.
+``--markdown DIR`` writes both sweeps as one table there, sweep.md and sweep.zh.md.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dvzero import DeepVisionZeroNet, load_mnist
 from dvzero._parallel import limit_threads
 from dvzero.apps.bench import median_seconds
 
-from common import cpu_model, int_at_least
+from common import add_markdown_option, amount, cpu_model, int_at_least, write_snippet
 
 HIDDEN_SIZES = (50, 100, 200, 500, 1000, 2000)
 BATCH_SIZES = (1, 3, 10, 30, 100, 300, 1000)
@@ -84,6 +85,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int_at_least(1), default=1,
                         help="threads for the matrix products (default: 1, as dvzero train)")
     parser.add_argument("--plot", type=Path, help="also draw the sweeps into this PNG")
+    add_markdown_option(parser)
     args = parser.parse_args()
     (x, t), _ = load_mnist(normalize=True)
     print(f"CPU: {cpu_model()}; Python {platform.python_version()}; NumPy {np.__version__}; "
@@ -109,6 +111,26 @@ def main() -> None:
         plot(args.plot, sweeps, peak, f"One backprop step of 784-H-10 (float32, "
              f"{args.threads} thread{'s' if args.threads > 1 else ''}, {cpu_model()})")
         print(f"wrote {args.plot}")
+    write_table(args.markdown, sweeps)
+
+
+#: The sweeps' names in the Markdown table.
+SWEEP_NAMES = {"hidden size H, batch 100": ("hidden size H, batch 100",
+                                            "隐藏层大小 H，batch 大小 100"),
+               "batch size B, H = 50": ("batch size B, H = 50", "batch 大小 B，H = 50")}
+
+
+def write_table(directory: Path | None, sweeps: dict[str, list[tuple[int, float, str]]]) -> None:
+    """Both sweeps, one row a case, as a Markdown snippet in ``directory``."""
+    rows = []
+    for name, points in sweeps.items():
+        for number, (flops, seconds, label) in enumerate(points):
+            rows.append([SWEEP_NAMES[name] if number == 0 else "", label.replace("=", " = "),
+                         f"{flops / 1e6:.2f}", amount(f"{seconds * 1e3:.3f}", "ms"),
+                         f"{flops / seconds / 1e9:.1f}"])
+    write_snippet(directory, "sweep", [
+        "", "", ("MFLOP a step", "每步 MFLOP"), ("time a step", "每步用时"), "GFLOP/s",
+    ], rows)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,22 @@
 """What the benchmark scripts share: the CPU's name, argument types, the MNIST file for
-the PyTorch sides, and the launcher that measures a command from outside."""
+the PyTorch sides, the launcher that measures a command from outside, and the Markdown
+snippets the documentation includes."""
 
 from __future__ import annotations
 
 import argparse
+import platform
+import shlex
 import statistics
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from dvzero import load_mnist
-from dvzero.apps.bench import cpu_model  # noqa: F401  (the scripts' CPU name)
+from dvzero.apps.bench import cpu_model
 
 
 def write_mnist(path: Path) -> None:
@@ -64,3 +68,83 @@ def spread(values: list[float], digits: int) -> str:
     """``median (min-max)`` of ``values``."""
     return (f"{statistics.median(values):.{digits}f} "
             f"({min(values):.{digits}f}-{max(values):.{digits}f})")
+
+
+#: A table cell: one text for both languages, or (English, Chinese).
+Cell = str | tuple[str, str]
+
+#: The units of the tables, in Chinese.
+UNITS_ZH = {"s": "秒", "ms": "毫秒", "minutes": "分钟", "hours": "小时", "MiB": "MiB"}
+
+
+def amount(number: str, unit: str) -> tuple[str, str]:
+    """``number unit`` in English and in Chinese: ``amount("0.25", "ms")`` is
+    ``("0.25 ms", "0.25 毫秒")``."""
+    return f"{number} {unit}", f"{number} {UNITS_ZH[unit]}"
+
+
+#: The note of a table whose PyTorch side was not run.
+NO_TORCH = ("PyTorch was not measured: `--torch-python PATH` measures it too.",
+            "这次没有测量 PyTorch：加上 `--torch-python PATH` 即可一并测量。")
+
+
+def add_markdown_option(parser: argparse.ArgumentParser) -> None:
+    """The scripts' ``--markdown DIR``: without it no snippet is written."""
+    parser.add_argument("--markdown", metavar="DIR", type=Path,
+                        help="also write the table(s) as Markdown into DIR: NAME.md in English, "
+                        "NAME.zh.md in Chinese (the documentation's benchmarks/results)")
+
+
+def command_line() -> str:
+    """The command that ran this benchmark, as a reader would type it again: ``python
+    benchmarks/SCRIPT.py`` and its options, less ``--markdown DIR`` (where the tables go
+    changes no figure), with ``--torch-python PATH`` for the measuring machine's own path."""
+    words = [f"benchmarks/{Path(sys.argv[0]).name}"]
+    rest = iter(sys.argv[1:])
+    for word in rest:
+        option, equals, value = word.partition("=")
+        if option not in ("--markdown", "--torch-python"):
+            words.append(word)
+            continue
+        value = value if equals else next(rest, "")
+        if option == "--torch-python":
+            words += [option, value if value == "none" else "PATH"]
+    return "python " + shlex.join(words)
+
+
+def write_snippet(directory: Path | None, name: str, header: list[Cell],
+                  rows: list[list[Cell]], note: Cell | None = None) -> None:
+    """Write a table for the documentation to include: ``directory/name.md`` in English and
+    ``directory/name.zh.md`` in Simplified Chinese, each the table, then ``note`` if any,
+    then one line naming the command, the date (UTC), the CPU, Python and NumPy. Each cell
+    is one text for both languages or a pair (English, Chinese). Without a directory (no
+    ``--markdown``) nothing is written."""
+    if directory is None:
+        return
+    command = f"`{command_line()}`"
+    date = datetime.now(timezone.utc).date().isoformat()
+    python, numpy = f"Python {platform.python_version()}", f"NumPy {np.__version__}"
+    footer = (f"Measured with {command} on {date} (UTC); CPU: {cpu_model()}, {python}, "
+              f"{numpy}.",
+              f"用 {command} 于 {date}（UTC）测得；CPU：{cpu_model()}，{python}，{numpy}。")
+    directory.mkdir(parents=True, exist_ok=True)
+    for language, suffix in ((0, ".md"), (1, ".zh.md")):
+        lines = [table_line([in_language(cell, language) for cell in header]),
+                 table_line(["---"] * len(header)),
+                 *(table_line([in_language(cell, language) for cell in row]) for row in rows)]
+        text = "\n".join(lines) + "\n\n"
+        if note:
+            text += in_language(note, language) + "\n\n"
+        text += footer[language] + "\n"
+        (directory / f"{name}{suffix}").write_text(text, encoding="utf-8")
+
+
+def in_language(cell: Cell, language: int) -> str:
+    """The cell's text in ``language``: 0 English, 1 Chinese."""
+    return cell if isinstance(cell, str) else cell[language]
+
+
+def table_line(texts: list[str]) -> str:
+    """One line of a Markdown table: an empty cell stays empty, a | in a text is escaped."""
+    return "|" + "|".join(f" {text} ".replace("|", r"\|") if text else " "
+                          for text in texts) + "|"
