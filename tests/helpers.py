@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import struct
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
+
+#: Debian's Chromium, which the browser tests drive (Playwright's own downloads fail here).
+CHROMIUM = Path("/usr/bin/chromium")
+#: Where the browser tests leave their screenshots (CI keeps the directory).
+ARTIFACTS = Path(os.environ.get("DVZERO_TEST_ARTIFACTS",
+                                Path(__file__).resolve().parents[1] / "test-artifacts"))
 
 IDX_TYPE_CODES = {
     np.dtype(np.uint8): 0x08,

@@ -22,10 +22,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-CHROMIUM = Path("/usr/bin/chromium")
-#: Where the browser test leaves its screenshots (CI keeps the directory).
-ARTIFACTS = Path(os.environ.get("DVZERO_TEST_ARTIFACTS",
-                                Path(__file__).resolve().parents[1] / "test-artifacts"))
+from helpers import ARTIFACTS
+
 SERVING = re.compile(r"serving on (http://\S+) ")
 
 
@@ -147,22 +145,6 @@ def test_another_host_is_warned_about(fresh, tmp_path):
 
 
 # --------------------------------------------------------------------------- the browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("no Chromium at /usr/bin/chromium: install Debian's package "
-                    "(apt-get install -y chromium) to run the browser test")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="Playwright is not installed: pip install -e '.[dev]'")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield browser, sync_api.expect
-        browser.close()
 
 
 def stroke_with_mouse(page, points) -> None:

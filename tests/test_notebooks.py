@@ -18,7 +18,7 @@ ipykernel_kernelspec = pytest.importorskip("ipykernel.kernelspec")
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 ENGLISH = sorted((NOTEBOOKS / "en").glob("*.ipynb"))
-GLOSSARY = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+GLOSSARY = (ROOT / "docs" / "en" / "glossary.md").read_text(encoding="utf-8")
 #: The kernel the tests start: this interpreter, whatever other kernels are installed.
 KERNEL = "dvzero-tests"
 #: Seconds each notebook may take (they take seconds to tens of seconds on 2 cores).
