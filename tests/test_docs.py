@@ -212,9 +212,10 @@ def parser_options() -> set[str]:
 
 
 def test_every_option_of_the_command_line_is_documented_in_both_languages():
-    # the benchmarks' own options, and the example of a mistyped option
+    # the benchmarks' own options, the example of a mistyped option, pybabel's (translations)
     documented_elsewhere = {"--help", "--repeats", "--first-seed", "--torch-python", "--train",
-                            "--rounds", "--plot", "--cnn-repeats", "--learning-rate"}
+                            "--rounds", "--plot", "--cnn-repeats", "--learning-rate",
+                            "--no-location", "--no-fuzzy-matching"}
     for language in LANGUAGES:
         documented = options(site(language))
         assert parser_options() <= documented, (language, parser_options() - documented)
@@ -300,11 +301,12 @@ def test_both_languages_have_the_same_tables(name):
 
 
 def test_the_site_holds_what_the_readme_held():
-    """The old README's figures and pictures, each somewhere on the site, in both languages."""
+    """The old README's figures and pictures, each somewhere on the site, in both languages.
+    (The benchmarks' tables are checked apart: a refresh rewrites their figures.)"""
     for language in LANGUAGES:
         text = site(language)
-        for figure in ("45", "125", "39,760", "79,520", "24,700", "210", "5.85", "0.9462",
-                       "139 MiB", "0.64", "2.71", "11.4", "74.5", "1.32", "0.7269 0.5652"):
+        for figure in ("45", "125", "39,760", "79,520", "24,700", "210", "0.9462", "2.71",
+                       "0.7269 0.5652"):
             assert figure in text, (language, figure)
         shown = {Path(target).name for target in re.findall(r"\(\.\./(?:\.\./)?images/([^)]+)\)",
                                                              text)}

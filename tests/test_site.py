@@ -32,12 +32,15 @@ def nav_pages(entries) -> list[str]:
 PAGES = nav_pages(yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"])
 
 
+def site_path(page: str, language: str) -> str:
+    """Where ``page`` (``toolkit.md``) lands on the site: ``toolkit/``, ``zh/toolkit/`` for
+    the Chinese; ``index.md`` at the top."""
+    stem = page.removesuffix(".md").removesuffix("index")
+    return ("zh/" if language == "zh" else "") + (stem.rstrip("/") + "/" if stem else "")
+
+
 def built_page(site: Path, page: str, language: str) -> Path:
-    """Where ``page`` (``toolkit.md``) lands: ``toolkit/index.html``, under ``zh/`` for the
-    Chinese."""
-    stem = page.removesuffix(".md")
-    relative = Path(stem.removesuffix("index")) / "index.html"
-    return (site / "zh" if language == "zh" else site) / relative
+    return site / site_path(page, language) / "index.html"
 
 
 @pytest.fixture(scope="module")
@@ -105,12 +108,29 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def page(browser, served):
     chromium, expect = browser
     page = chromium.new_page(viewport={"width": 1200, "height": 800})
-    elsewhere = []
+    elsewhere, errors = [], []
     page.on("request", lambda request: None if request.url.startswith((served, "data:"))
             else elsewhere.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
     yield page, expect, served
     page.close()
     assert not elsewhere, f"the site fetched from elsewhere: {elsewhere}"
+    assert not errors, f"the pages' scripts failed: {errors}"
+
+
+def test_every_page_renders_in_both_languages_with_its_pictures(page):
+    page, expect, url = page
+    for language in ("en", "zh"):
+        for name in PAGES:
+            path = f"{url}/{site_path(name, language)}"
+            response = page.goto(path)
+            assert response is not None and response.ok, path
+            expect(page.locator("article h1")).to_be_visible()
+            assert page.evaluate("document.documentElement.lang") == language, path
+            broken = page.evaluate("[...document.querySelectorAll('article img')]"
+                                   ".filter(img => !img.complete || img.naturalWidth === 0)"
+                                   ".map(img => img.src)")
+            assert not broken, f"{path}: pictures that did not load: {broken}"
 
 
 def test_the_pages_render_and_the_language_switch_goes_to_the_same_page(page):
