@@ -212,10 +212,13 @@ def parser_options() -> set[str]:
 
 
 def test_every_option_of_the_command_line_is_documented_in_both_languages():
-    # the benchmarks' own options, the example of a mistyped option, pybabel's (translations)
+    # the benchmarks' own options, the example of a mistyped option, pybabel's (translations),
+    # Dask's (the search's cluster)
     documented_elsewhere = {"--help", "--repeats", "--first-seed", "--torch-python", "--train",
                             "--rounds", "--plot", "--cnn-repeats", "--learning-rate",
-                            "--no-location", "--no-fuzzy-matching"}
+                            "--no-location", "--no-fuzzy-matching",
+                            "--nthreads", "--no-nanny", "--tls-ca-file", "--tls-cert",
+                            "--tls-key"}  # Dask's
     for language in LANGUAGES:
         documented = options(site(language))
         assert parser_options() <= documented, (language, parser_options() - documented)

@@ -435,7 +435,8 @@ def test_an_older_checkpoint_without_lr_changes_finishes(small_mnist_dir, tmp_pa
     ("settings", "key", "value"),
     [({}, "weight_init_std", "he"), ({}, "hidden", [50, 50]), ({}, "activation", "tanh"),
      ({"net": "mlp"}, "hidden", 16), ({"net": "mlp"}, "hidden", []), ({}, "lr_changes", 5),
-     ({}, "lr_changes", [{"step": 1}]), ({}, "epochs", 0), ({}, "optimizer", "Adam")],
+     ({}, "lr_changes", [{"step": 1}]), ({}, "epochs", 0), ({}, "optimizer", "Adam"),
+     ({}, "measure_test", False), ({"val_split": 0.1}, "measure_test", "no")],
 )
 def test_edited_settings_of_any_network_are_refused_cleanly(small_mnist_dir, tmp_path, settings,
                                                             key, value):

@@ -665,6 +665,15 @@ def test_metrics_csv_round_trip(tmp_path):
     assert rows[1 + 4][2:] == ["", "", ""]
 
 
+def test_metrics_csv_of_a_training_that_left_the_test_set_unmeasured(tmp_path):
+    save_metrics_csv(tmp_path / "m.csv", [2.3, 2.1, 1.9], [0, 2], [0.1, 0.4], [])
+    assert (tmp_path / "m.csv").read_text(encoding="utf-8").splitlines() == [
+        "step,loss,epoch,train_acc,test_acc", "0,2.3,0,0.1,", "1,2.1,,,", "2,1.9,1,0.4,"]
+    assert read_metrics_csv(tmp_path / "m.csv") == {
+        "train_loss_list": [2.3, 2.1, 1.9], "epoch_steps": [0, 2], "train_acc_list": [0.1, 0.4],
+        "test_acc_list": []}
+
+
 def test_metrics_csv_of_empty_history(tmp_path):
     save_metrics_csv(tmp_path / "m.csv", [], [], [], [])
     assert read_metrics_csv(tmp_path / "m.csv") == {

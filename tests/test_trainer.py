@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from dvzero import SGD, Callback, DeepVisionZeroNet, Trainer, TrainingDiverged, train
+from dvzero.training.history import History
 from dvzero.training.sampling import default_iter_per_epoch
 
 
@@ -373,6 +374,31 @@ def test_a_fixed_evaluation_sample_and_a_validation_set(rng):
     assert len(history.val_acc_list) == len(history.test_acc_list) == 2
     assert history.val_acc_list[-1] == network.accuracy(x_val, t_val)
     assert history.train_acc_list[-1] == network.accuracy(*sample)
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_a_validation_set_alone_leaves_the_test_set_unmeasured(rng, beside):
+    """A search's trial: train and val each epoch, no test accuracy anywhere."""
+    x, t, _x_test, _t_test = tiny_data(rng, n=60)
+    told = []
+
+    class Told(Callback):
+        def on_epoch_end(self, epoch, step, train_acc, test_acc):
+            told.append((step, train_acc, test_acc))
+
+    network = DeepVisionZeroNet(6, 4, 3, rng=0)
+    trainer = Trainer(network, x[12:], t[12:], {"val": (x[:12], t[:12])}, step_num=6,
+                      batch_size=10, rng=0)
+    assert [name for name, _, _ in trainer.eval_sets] == ["train", "val"]
+    history = trainer.run([Told()], beside=beside)
+    assert history.epoch_steps == [0, 5] and history.test_acc_list == []
+    assert len(history.train_acc_list) == len(history.val_acc_list) == 2
+    assert history.val_acc_list[-1] == network.accuracy(x[:12], t[:12])
+    assert told == [(0, history.train_acc_list[0], None), (5, history.train_acc_list[1], None)]
+    assert "2 evaluations, last train acc" in repr(history) and "test acc" not in repr(history)
+    assert trainer.history == History.from_state(trainer.state_dict()["history"])
+    with pytest.raises(ValueError, match="evaluate must map 'test' or 'val'"):
+        Trainer(network, x, t, {"train": (x, t)})
 
 
 def test_state_dict_resumes_any_network_and_optimizer_bit_for_bit(rng):

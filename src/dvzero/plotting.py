@@ -34,8 +34,11 @@ def draw_accuracy(axes, train_acc_list: Sequence[float], test_acc_list: Sequence
                   val_acc_list: Sequence[float] | None = None,
                   final: Mapping[str, float] | None = None,
                   final_epoch: float | None = None) -> None:
-    """Draw the accuracies per epoch into matplotlib ``axes`` (see :func:`plot_accuracy`)."""
-    curves = [("train", train_acc_list, "o", "-"), ("test", test_acc_list, "s", "--")]
+    """Draw the accuracies per epoch into matplotlib ``axes`` (see :func:`plot_accuracy`);
+    a training that left the test set unmeasured (a search's trial) has train and val."""
+    curves = [("train", train_acc_list, "o", "-")]
+    if test_acc_list or not val_acc_list:
+        curves.append(("test", test_acc_list, "s", "--"))
     if val_acc_list:
         curves.append(("val", val_acc_list, "^", ":"))
     for name, values, marker, linestyle in curves:
@@ -199,23 +202,42 @@ def plot_overfitting(path: str | os.PathLike[str], series: Sequence) -> None:
     save_png(figure, path)
 
 
-def plot_search(path: str | os.PathLike[str], ranked: Sequence) -> None:
-    """Every trial by learning rate and weight decay, coloured by validation accuracy."""
-    figure = _new_figure((9.0, 4.2))
-    axes = figure.add_subplot(1, 2, 1)
-    points = axes.scatter([s.settings["lr"] for s in ranked],
-                          [s.settings["weight_decay"] for s in ranked],
-                          c=[s.val_acc[-1] for s in ranked], cmap="viridis", vmin=0, vmax=1)
-    axes.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="weight decay",
-             title="random search: validation accuracy")
-    figure.colorbar(points, ax=axes)
-    curves = figure.add_subplot(1, 2, 2)
-    for rank, one in enumerate(ranked[:5], start=1):
-        curves.plot(one.epoch_steps, one.val_acc, marker=".",
-                    label=f"#{rank}: lr {one.settings['lr']:.1e}")
-    curves.set(xlabel="steps", ylabel="validation accuracy", ylim=(0, 1), title="the best five")
-    curves.grid(True, alpha=0.3)
-    curves.legend(loc="lower right", fontsize=8)
+def plot_search_settings(path: str | os.PathLike[str], trials: Sequence[Mapping],
+                         searched: Mapping[str, str]) -> None:
+    """A panel per searched setting: each finished trial's validation accuracy against its
+    value. ``trials``: ``{"settings": {...}, "val_acc": ...}``; ``searched``: each setting's
+    scale, ``"log"``, ``"linear"`` or ``"choice"``."""
+    figure = _new_figure((3.6 * max(len(searched), 1), 3.4))
+    for index, (name, scale) in enumerate(searched.items(), start=1):
+        axes = figure.add_subplot(1, max(len(searched), 1), index)
+        values = [trial["settings"].get(name) for trial in trials]
+        if scale == "choice":
+            labels = sorted({_label(value) for value in values})
+            values = [labels.index(_label(value)) for value in values]
+            axes.set_xticks(range(len(labels)), labels, rotation=30, fontsize=8)
+        axes.scatter(values, [trial["val_acc"] for trial in trials], s=18)
+        axes.set(xscale="log" if scale == "log" else "linear", xlabel=name, ylim=(0, 1),
+                 ylabel="validation accuracy" if index == 1 else None)
+        axes.grid(True, alpha=0.3)
+    save_png(figure, path)
+
+
+def _label(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def plot_search_curves(path: str | os.PathLike[str], best: Sequence[Mapping]) -> None:
+    """The validation accuracy of the best trials, epoch by epoch. ``best``: ``{"trial": N,
+    "epoch_steps": [...], "val_acc_list": [...]}``, best first."""
+    figure = _new_figure((6.4, 4.2))
+    axes = figure.add_subplot(1, 1, 1)
+    for rank, trial in enumerate(best, start=1):
+        axes.plot(trial["epoch_steps"], trial["val_acc_list"], marker=".",
+                  label=f"#{rank}: trial {trial['trial']}")
+    axes.set(xlabel="steps", ylabel="validation accuracy", ylim=(0, 1),
+             title=f"the best {len(best)} trials")
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="lower right", fontsize=8)
     save_png(figure, path)
 
 
@@ -272,8 +294,10 @@ def plot_prediction(path: str | os.PathLike[str], image, probabilities, title: s
     save_png(figure, path)
 
 
-def plot_confusion(path: str | os.PathLike[str], matrix, title: str) -> None:
-    """A confusion matrix: row = the true digit, column = the network's, counts written in."""
+def plot_confusion(path: str | os.PathLike[str], matrix, title: str,
+                   held_out: str = "test") -> None:
+    """A confusion matrix: row = the true digit, column = the network's, counts written in;
+    ``held_out`` names the images counted ("validation" for a search's trial)."""
     import numpy as np
 
     matrix = np.asarray(matrix)
@@ -289,7 +313,7 @@ def plot_confusion(path: str | os.PathLike[str], matrix, title: str) -> None:
     axes.set(xticks=range(matrix.shape[1]), yticks=range(matrix.shape[0]),
              xlabel="predicted digit", ylabel="true digit")
     right = int(np.trace(matrix))
-    axes.set_title(f"{title}\n{right} of {int(matrix.sum())} test images right; "
+    axes.set_title(f"{title}\n{right} of {int(matrix.sum())} {held_out} images right; "
                    f"{int(matrix.sum()) - right} wrong", fontsize=8)
     save_png(figure, path)
 
@@ -330,13 +354,14 @@ def _image_grid(path, images, labels, title: str, columns: int, own_scale: bool 
     save_png(figure, path, tight_layout=False)
 
 
-def plot_mistakes(path: str | os.PathLike[str], images, true, predicted, title: str) -> None:
-    """The test digits the network got wrong (images ``(N, 28, 28)``), each labelled
-    ``true → predicted``."""
+def plot_mistakes(path: str | os.PathLike[str], images, true, predicted, title: str,
+                  held_out: str = "test") -> None:
+    """The test digits (or the ``held_out`` set's) the network got wrong (images
+    ``(N, 28, 28)``), each labelled ``true → predicted``."""
     labels = [f"{t} → {p}" for t, p in zip(true, predicted, strict=True)]
     if not labels:
         images, labels = [[[0.0]]], ["none wrong"]
-    title = f"{title}\ntest digits it gets wrong: true → predicted"
+    title = f"{title}\n{held_out} digits it gets wrong: true → predicted"
     _image_grid(path, images, labels, title, columns=10)
 
 

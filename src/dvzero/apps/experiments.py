@@ -9,7 +9,8 @@ faster) and writes ``NAME.png``, ``NAME.csv`` and ``summary.json`` into a run di
 * ``batchnorm``: the same network with and without batch normalisation;
 * ``overfitting``: 300 training images, plain, with weight decay and with dropout;
 * ``search``: a random search of the learning rate and the weight decay, judged on a
-  validation split (the test set is never used for it), ranked.
+  validation split (the test set is never used for it), ranked: ``dvzero search`` with
+  :data:`SEARCH_PRESET`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import csv
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,17 +50,14 @@ class Series:
     epoch_steps: list[int]
     train_acc: list[float]
     test_acc: list[float]
-    val_acc: list[float] = field(default_factory=list)
-    settings: dict[str, Any] = field(default_factory=dict)
 
     def rows(self) -> list[list[Any]]:
-        """CSV rows ``label, step, loss, train_acc, test_acc, val_acc``, one a step, with
-        the accuracies on the steps after which they were measured (blank elsewhere)."""
-        rows = [[self.label, step, repr(float(loss)), "", "", ""]
+        """CSV rows ``label, step, loss, train_acc, test_acc``, one a step, with the
+        accuracies on the steps after which they were measured (blank elsewhere)."""
+        rows = [[self.label, step, repr(float(loss)), "", ""]
                 for step, loss in enumerate(self.losses)]
         for i, step in enumerate(self.epoch_steps):
-            rows[step][3:] = [self.train_acc[i], self.test_acc[i],
-                              self.val_acc[i] if self.val_acc else ""]
+            rows[step][3:] = [self.train_acc[i], self.test_acc[i]]
         return rows
 
 
@@ -83,21 +81,21 @@ class _Data:
 
 def _train(label: str, network: Any, optimizer: Any, x: np.ndarray, t: np.ndarray,
            data: _Data, seed: int, steps: int, progress: ProgressFactory | None,
-           val: tuple | None = None, eval_sample: int | None = 2000, **options: Any) -> Series:
+           **options: Any) -> Series:
     """Train ``network`` on ``x, t`` for ``steps`` steps (shortened by ``data.scale``),
-    measuring each set's accuracy on ``eval_sample`` of its images (``None``: all)."""
+    measuring each set's accuracy on 2,000 of its images."""
     steps = max(int(steps * data.scale), 1)
     if "iter_per_epoch" in options:
         options["iter_per_epoch"] = max(int(options["iter_per_epoch"] * data.scale), 1)
     rng = np.random.default_rng(seed)
-    # each set measured on a sample drawn once, in the order train, test, val
-    evaluate = {name: fixed_sample(*pair, eval_sample, rng) for name, pair in
-                (("train", (x, t)), ("test", (data.x_test, data.t_test)), ("val", val)) if pair}
+    # each set measured on a sample drawn once
+    evaluate = {"train": fixed_sample(x, t, 2000, rng),
+                "test": fixed_sample(data.x_test, data.t_test, 2000, rng)}
     trainer = Trainer(network, x, t, evaluate, step_num=steps, optimizer=optimizer, rng=rng,
                       **options)
     history = trainer.run([progress(label, steps)] if progress else [])
     return Series(label, history.train_loss_list, history.epoch_steps, history.train_acc_list,
-                  history.test_acc_list, history.val_acc_list)
+                  history.test_acc_list)
 
 
 def _mlp(seed: int, depth: int = 4, **options: Any) -> MultiLayerNet:
@@ -181,27 +179,12 @@ def overfitting(data: _Data, seed: int, progress: ProgressFactory | None, out: P
                     for s in series]
 
 
-def search(data: _Data, seed: int, progress: ProgressFactory | None, out: Path):
-    """Random search of lr and weight decay, judged on 1,000 validation images, ranked."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(min(5000, len(data.x_train)))
-    train, val = np.split(order, [len(order) * 4 // 5])  # from the training set only
-    series = []
-    for trial in range(20):
-        lr, decay = 10 ** rng.uniform(-3, -0.5), 10 ** rng.uniform(-8, -3)
-        label = f"trial {trial + 1}"
-        result = _train(label, _mlp(seed + trial, depth=2, weight_decay_lambda=decay), SGD(lr),
-                        data.x_train[train], data.t_train[train], data, seed + trial, 200,
-                        progress, sampling="shuffle", val=(data.x_train[val], data.t_train[val]),
-                        eval_sample=None)
-        result.settings = {"lr": lr, "weight_decay": decay}
-        series.append(result)
-    ranked = sorted(series, key=lambda s: s.val_acc[-1], reverse=True)
-    plotting.plot_search(out, ranked)
-    return ranked, [_("{rank:>2}. val acc {acc:.4f}  lr {lr:.2e}  weight decay {decay:.2e}")
-                    .format(rank=rank, acc=s.val_acc[-1], lr=s.settings["lr"],
-                            decay=s.settings["weight_decay"])
-                    for rank, s in enumerate(ranked[:5], start=1)]
+#: ``dvzero experiment search``: a preset of ``dvzero search``, the book's random search of
+#: the learning rate and the weight decay (20 trials of a two-layer-deep mlp, an epoch each,
+#: judged on a validation split; the test set is used once, for the best).
+SEARCH_PRESET = ("--net", "mlp", "--hidden", "100,100", "--optimizer", "sgd", "--epochs", "1",
+                 "--shuffle", "--trials", "20", "--lr", "1e-3:0.3162", "--weight-decay",
+                 "1e-8:1e-3")
 
 
 #: The experiments by name: (what it shows, the function that runs it). What it shows is
@@ -212,9 +195,10 @@ EXPERIMENTS: dict[str, tuple[str, Callable]] = {
     "batchnorm": (N_("with and without batch normalisation"), batchnorm),
     "overfitting": (N_("300 training images, with and without weight decay or dropout"),
                     overfitting),
-    "search": (N_("random search of learning rate and weight decay on a validation split"),
-               search),
 }
+#: The experiments of another command: ``dvzero search`` with :data:`SEARCH_PRESET`.
+PRESETS = {"search": N_("random search of learning rate and weight decay on a validation "
+                        "split (dvzero search)")}
 
 
 def run_experiment(name: str, out: Path | None = None, seed: int = 0,
@@ -244,16 +228,15 @@ def run_experiment(name: str, out: Path | None = None, seed: int = 0,
         raise
     with atomic_write(run_dir / files[1], "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["series", "step", "loss", "train_acc", "test_acc", "val_acc"])
+        writer.writerow(["series", "step", "loss", "train_acc", "test_acc"])
         for one in series:
             writer.writerows(one.rows())
     storage.save_json(run_dir / files[2], {
         "experiment": name, "about": EXPERIMENTS[name][0], "seed": seed,
         "data_dir": None if data_dir is None else str(Path(data_dir).resolve()),
-        "series": [{"label": s.label, **s.settings,
+        "series": [{"label": s.label,
                     "final_loss": s.losses[-1] if math.isfinite(s.losses[-1]) else None,
-                    "test_acc": s.test_acc[-1], "train_acc": s.train_acc[-1],
-                    **({"val_acc": s.val_acc[-1]} if s.val_acc else {})} for s in series],
+                    "test_acc": s.test_acc[-1], "train_acc": s.train_acc[-1]} for s in series],
         "seconds": time.perf_counter() - start,
     })
     return ExperimentResult(run_dir, files, lines, time.perf_counter() - start)

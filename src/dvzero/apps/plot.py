@@ -16,6 +16,8 @@ from .._i18n import _
 from ..data import load_mnist
 from ..errors import UsageError
 from ..networks import load_network
+from ..runs.config import is_number
+from ..runs.data import validation_rows
 from ..runs.files import SHIPPED_DATA, find_model, read_summary, recorded_data_dir
 from ..runs.pictures import draw_curves, draw_filters, draw_test_pictures
 from .evaluate import check_fits
@@ -35,7 +37,9 @@ def plot_run(run_dir: str | os.PathLike[str],
     """Draw the pictures of a finished run again, into its directory: the accuracy and
     loss curves (from ``summary.json`` and ``metrics.csv``), a convolutional network's
     filters, and :data:`~dvzero.runs.pictures.TEST_PICTURES` (the network on the test set
-    of ``data_dir``, by default the data it was trained on)."""
+    of ``data_dir``, by default the data it was trained on; for a run that left the test
+    set unmeasured, a search's trial, on the validation set it split from the training
+    images)."""
     source = find_model(run_dir)
     if source.run_dir is None or not Path(run_dir).is_dir():
         raise UsageError(_("{path}: not a run directory (one that 'dvzero train' wrote, with "
@@ -51,13 +55,32 @@ def plot_run(run_dir: str | os.PathLike[str],
     config = summary.get("config", {})
     title = f"{network.name}, {config.get('optimizer', '')} lr {config.get('lr', '')}"
     files = draw_curves(source.run_dir, summary, losses, title)
-    _train, (x_test, t_test) = load_mnist(normalize=True, data_dir=data_dir)
-    check_fits(network, source.params_file, x_test, t_test, data_dir)
+    held_out, (x_held, t_held) = _held_out(source.run_dir, config,
+                                           load_mnist(normalize=True, data_dir=data_dir))
+    check_fits(network, source.params_file, x_held, t_held, data_dir)
     if isinstance(config.get("seed"), int):
         files += draw_filters(source.run_dir, network, config["seed"], title)
-    files += draw_test_pictures(source.run_dir, network, x_test.astype(network.dtype), t_test,
-                                title)
+    files += draw_test_pictures(source.run_dir, network, x_held.astype(network.dtype), t_held,
+                                title, held_out)
     return Pictures(source.run_dir, files, data_dir)
+
+
+def _held_out(run_dir: Path, config: dict, data: tuple) -> tuple[str, tuple]:
+    """The labelled images to draw the network's answers on, and their name: the test set
+    of ``data`` (``load_mnist``'s pair of pairs), or for a run that left the test set
+    unmeasured, the validation set, split from the training images as the run split them."""
+    (x_train, t_train), test = data
+    if config.get("measure_test", True):
+        return "test", test
+    split, seed = config.get("val_split"), config.get("seed")
+    if not (is_number(split) and 0 < split < 1 and isinstance(seed, int) and len(x_train) > 1):
+        raise UsageError(_("{path}: the run left its test set unmeasured, but its validation "
+                           "set cannot be split again (val_split {split!r}, seed {seed!r}, "
+                           "{count} training images)")
+                         .format(path=run_dir / "summary.json", split=split, seed=seed,
+                                 count=len(x_train)))
+    rows, _kept = validation_rows(len(x_train), split, seed)
+    return "validation", (x_train[rows], t_train[rows])
 
 
 def _losses(path: Path) -> list[float]:

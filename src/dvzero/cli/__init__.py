@@ -43,6 +43,10 @@ def _main(argv: Sequence[str] | None) -> int:
         with _one_line_warnings(args.command):
             if args.command == "train":
                 return commands.command_train(args, start)
+            if args.command == "search":
+                from .search import command_search
+
+                return command_search(args)
             return getattr(commands, f"command_{args.command}")(args)
     except _Terminated:
         print("\n" + _("dvzero {command}: terminated").format(command=args.command),

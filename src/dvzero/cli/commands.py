@@ -98,6 +98,13 @@ def command_train(args: argparse.Namespace, start: float) -> int:
     if outcome.status != "finished":
         return _report_unfinished(run, outcome, stop.received)
     steps = run.config["steps"] - run.next_step
+    if summary["test_acc"] is None:  # a search's trial, resumed: judged on validation only
+        print(_("final: train acc {train_acc:.4f}, val acc {val_acc:.4f} (the test set is "
+                "left unmeasured)").format(train_acc=summary["train_acc"],
+                                           val_acc=summary["val_acc"]))
+        print(_("wrote {directory}/: {files}").format(directory=run.run_dir,
+                                                      files=", ".join(run.files)))
+        return 0
     print(ngettext("final: train acc {train_acc:.4f}, test acc {test_acc:.4f}; {count} step in "
                    "{time} ({rate}), {wall_time} in all",
                    "final: train acc {train_acc:.4f}, test acc {test_acc:.4f}; {count} steps in "
@@ -352,7 +359,17 @@ def command_bench(args: argparse.Namespace) -> int:
 
 def command_experiment(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
-    from ..apps.experiments import run_experiment
+    from ..apps.experiments import SEARCH_PRESET, run_experiment
+
+    if args.name == "search":  # a preset of dvzero search
+        from .parser import build_parser
+        from .search import command_search
+
+        given = [*SEARCH_PRESET, "--seed", str(args.seed)]
+        for option, value in (("--out", args.out), ("--data-dir", args.data_dir)):
+            given += [option, str(value)] if value is not None else []
+        return command_search(build_parser().parse_args(
+            ["search", *given, *(["--no-progress"] if args.no_progress else [])]))
 
     print(_("dvzero {version}: experiment {name}").format(version=__version__, name=args.name))
     result = run_experiment(args.name, out=args.out, seed=args.seed, data_dir=args.data_dir,

@@ -29,6 +29,7 @@ from .helptext import (
     TRAIN_EXAMPLES,
     HelpFormatter,
 )
+from .search import add_search
 from .types import (
     hidden_sizes,
     init_option,
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add_command in (_add_train, _add_evaluate, _add_predict, _add_plot, _add_graph,
                         _add_serve, _add_bench, _add_experiment):
         add_command(commands)
+    add_search(commands, (_add_network_options, _add_training_options))
     parser.commands = commands.choices  # each command's parser, by name
     return parser
 
@@ -372,18 +374,19 @@ def _add_bench(commands) -> None:
 
 
 def _add_experiment(commands) -> None:
-    from ..apps.experiments import EXPERIMENTS
+    from ..apps.experiments import EXPERIMENTS, PRESETS
 
+    names = {**{name: about for name, (about, _run) in EXPERIMENTS.items()}, **PRESETS}
     experiments = _("; ").join(_("{name}: {about}").format(name=name, about=_(about))
-                               for name, (about, _run) in EXPERIMENTS.items())
+                               for name, about in names.items())
     experiment = commands.add_parser(
         "experiment", help=_("run a small experiment and draw its picture"),
         description=_("Train a few networks side by side on MNIST and write a PNG and a CSV "
                       "into a run directory: {experiments}.").format(experiments=experiments),
         formatter_class=HelpFormatter)
     add = experiment.add_argument
-    add("name", choices=tuple(EXPERIMENTS), metavar="NAME",
-        help=_("one of {names}").format(names=comma().join(EXPERIMENTS)))
+    add("name", choices=tuple(names), metavar="NAME",
+        help=_("one of {names}").format(names=comma().join(names)))
     add("--seed", type=seed_int, default=0, help=_("random seed (default: 0)"))
     add("--out", type=path, help=_(
         "run directory to write (default: runs/<timestamp>-NAME); nothing is ever overwritten"))

@@ -37,6 +37,8 @@ def progress(steps: int, hide: bool, label: str | None = None, lines: bool = Tru
             val = self.trainer.history.val_acc_list
             names, values = ("train acc, test acc", f"{train_acc}, {test_acc}") if not val \
                 else ("train acc, test acc, val acc", f"{train_acc}, {test_acc}, {val[epoch]}")
+            if test_acc is None:  # a search's trial, resumed: it never measures the test set
+                names, values = "train acc, val acc", f"{train_acc}, {val[epoch]}"
             if lines:
                 self.bar.write(f"{step}  {names} | {values}", file=sys.stdout)
 

@@ -35,6 +35,9 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "lr_schedule": "constant", "sampling": "replacement", "val_split": 0.0,
     "weight_decay": 0.0, "dropout": 0.0, "batchnorm": False, "data_dir": None,
     "lr_changes": [], "train_eval_sample": None, "numerical": None, "threads": None,
+    # Not an option of 'dvzero train': a search's trials set it False and are judged on
+    # their validation set, the test set left unmeasured for the best trial alone.
+    "measure_test": True,
 }
 #: What each network uses unless told otherwise: the original post's settings for its
 #: two-layer network; deeper ReLU networks trained with Adam for the others.
@@ -98,6 +101,9 @@ def resolve(given: Mapping[str, Any]) -> dict[str, Any]:
     if not 0 <= config["dropout"] < 1:
         raise UsageError(_("--dropout {dropout:g}: the share of units dropped must be more "
                            "than 0 and less than 1").format(dropout=config["dropout"]))
+    if config["measure_test"] is False and not config["val_split"]:
+        raise UsageError(_("a run that does not measure the test set (a search's trial) is "
+                           "judged on a validation set: give --val-split more than 0"))
     for key in invalid_settings(config):
         raise UsageError(_("{option} {value!r}: not a valid value (see 'dvzero train --help')")
                          .format(option=option(key), value=config[key]))
@@ -228,6 +234,7 @@ CONFIG_CHECKS: dict[str, Callable[[Any], bool]] = {
     "train_eval_sample": lambda v: v is None or _is_int(v),
     "numerical": lambda v: v is None or v in NUMERICALS,
     "threads": lambda v: v is None or _is_int(v),
+    "measure_test": lambda v: isinstance(v, bool),
     "lr_changes": lambda v: isinstance(v, list) and all(
         isinstance(change, dict) and _is_int(change.get("step"), low=0)
         and is_number(change.get("lr")) and change["lr"] > 0 for change in v),
@@ -250,6 +257,8 @@ def invalid_settings(config: Mapping[str, Any]) -> list[str]:
             bad.append("activation")
         if config.get("numerical") not in (None, *NETS[config["net"]].numerical_methods):
             bad.append("numerical")
+    if config.get("measure_test") is False and not config.get("val_split"):
+        bad.append("measure_test")  # nothing left to judge the run on
     return list(dict.fromkeys(bad))
 
 
@@ -257,7 +266,8 @@ def invalid_settings(config: Mapping[str, Any]) -> list[str]:
 OLDER_RUNS = {"net": "two-layer", "optimizer": "sgd", "lr_schedule": "constant",
               "sampling": "replacement", "val_split": 0.0, "weight_decay": 0.0,
               "dropout": 0.0, "batchnorm": False, "epochs": None, "lr_changes": [],
-              "train_eval_sample": None, "numerical": None, "threads": None}
+              "train_eval_sample": None, "numerical": None, "threads": None,
+              "measure_test": True}
 
 
 def checked_saved(config: Any, source: str) -> dict[str, Any]:

@@ -47,6 +47,16 @@ def _as_floats(pixels: np.ndarray, dtype: str) -> ScaledImages | np.ndarray:
     return scale_pixels(pixels, dtype)
 
 
+def validation_rows(count: int, val_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``count`` training images a run with ``val_split`` and ``seed`` keeps for
+    validation, and which it trains on: two sorted arrays of row numbers, at least one in
+    each (``count`` must be 2 or more). The order is drawn from the third generator the
+    run's seed spawns (the network is built from the first, the batches from the second)."""
+    order = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2]).permutation(count)
+    n_val = min(max(round(val_split * count), 1), count - 1)
+    return np.sort(order[:n_val]), np.sort(order[n_val:])
+
+
 def rows_of(x: ScaledImages | np.ndarray, rows: np.ndarray) -> ScaledImages | np.ndarray:
     """Some rows of the images, still as bytes if they were."""
     return x.take(rows) if isinstance(x, ScaledImages) else x[rows]

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from .. import plotting
 from .config import is_number
 
-#: The pictures of a network on its test set, in the order drawn.
+#: The pictures of a network on its test set (a trial's: its validation set), in the order drawn.
 TEST_PICTURES = ("confusion.png", "mistakes.png", "weights.png")
 #: Every picture a run directory may hold.
 PICTURES = ("accuracy.png", "loss.png", "filters.png", *TEST_PICTURES)
@@ -75,7 +75,8 @@ def draw_curves(run_dir: Path, summary: Mapping[str, Any], losses: list[float],
 
     ``summary`` is what a run's ``summary.json`` holds: the accuracy lists of its epochs
     and, with its steps and ``iter_per_epoch``, the final accuracies, drawn where the run
-    ended (a summary without them draws the epochs alone).
+    ended (a summary without them draws the epochs alone). A run that did not measure the
+    test set (a search's trial) has train and validation accuracies only.
     """
     config = summary["config"] if isinstance(summary.get("config"), dict) else {}
     steps, per_epoch = config.get("steps"), config.get("iter_per_epoch")
@@ -83,7 +84,7 @@ def draw_curves(run_dir: Path, summary: Mapping[str, Any], losses: list[float],
              if is_number(summary.get(f"{name}_acc"))}
     ended = steps / per_epoch if is_number(steps) and is_number(per_epoch) and \
         per_epoch > 0 else None  # the epochs trained: 16.67 for 10,000 steps of 600
-    if ended is None or not {"train", "test"} <= final.keys():
+    if ended is None or "train" not in final or not {"test", "val"} & final.keys():
         final, ended = None, None  # an older or partial summary: the epochs alone
     plotting.plot_accuracy(run_dir / "accuracy.png", summary["train_acc_list"],
                            summary["test_acc_list"], title=title,
@@ -104,22 +105,26 @@ def draw_filters(run_dir: Path, network: Any, seed: int, title: str) -> list[str
 
 
 def draw_test_pictures(run_dir: str | os.PathLike[str], network: Any, x_test: NDArray,
-                       t_test: NDArray, title: str) -> list[str]:
+                       t_test: NDArray, title: str, held_out: str = "test") -> list[str]:
     """Write :data:`TEST_PICTURES` into ``run_dir``; returns the names written (the
-    confusion matrix only, when the inputs are not square images)."""
+    confusion matrix only, when the inputs are not square images). ``x_test`` and
+    ``t_test`` are the test set, or for ``held_out="validation"`` the validation set of a
+    run that leaves its test set unmeasured (a search's trial): the pictures of the
+    network's answers say so in their title."""
     run_dir = Path(run_dir)
     labels = np.asarray(t_test).reshape(len(t_test), -1)
     labels = labels.argmax(axis=1) if labels.shape[1] > 1 else labels[:, 0].astype(np.int64)
     predicted = predicted_labels(network, x_test)
     plotting.plot_confusion(run_dir / "confusion.png",
-                            confusion_matrix(labels, predicted, network.output_size), title)
+                            confusion_matrix(labels, predicted, network.output_size), title,
+                            held_out)
     side = square_side(x_test[0].size)
     weights = first_layer_images(network)
     if side is None or weights is None:
         return ["confusion.png"]
     wrong = np.flatnonzero(predicted != labels)[:MAX_MISTAKES]
     plotting.plot_mistakes(run_dir / "mistakes.png", x_test[wrong].reshape(-1, side, side),
-                           labels[wrong], predicted[wrong], title)
+                           labels[wrong], predicted[wrong], title, held_out)
     images, what = weights
     plotting.plot_weights(run_dir / "weights.png", images, title, what)
     return list(TEST_PICTURES)

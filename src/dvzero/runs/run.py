@@ -30,7 +30,7 @@ from ..training import Callback, Trainer
 from ..training.sampling import fixed_sample
 from .checkpoints import checkpoint_callback
 from .config import build_network, build_optimizer, check_settings, checked_saved, option, resolve
-from .data import load_run_data, rows_of
+from .data import load_run_data, rows_of, validation_rows
 from .directory import check_resumable, prepare_run_dir, remove_if_empty, remove_leftovers
 from .files import CHECKPOINT_NAME, describe_data
 from .lock import RunLock, check_unlocked
@@ -156,7 +156,7 @@ class Run:
                                   .format(checkpoint=self.checkpoint,
                                           data=describe_data(config["data_dir"])))
         self.input_size = x_train[0].size
-        seeds = np.random.SeedSequence(config["seed"]).spawn(3)
+        seeds = np.random.SeedSequence(config["seed"]).spawn(3)  # the third: validation_rows
         #: The test set, and the validation set if the run keeps one.
         self.test, self.val = (x_test, t_test), None
         if config["val_split"]:
@@ -164,16 +164,15 @@ class Run:
                 raise UsageError(_("--val-split: {count} training image leaves none to train "
                                    "on or none to validate with; it needs 2")
                                  .format(count=x_train.shape[0]))
-            order = np.random.default_rng(seeds[2]).permutation(x_train.shape[0])
-            n_val = min(max(round(config["val_split"] * len(order)), 1), len(order) - 1)
-            val, kept = np.sort(order[:n_val]), np.sort(order[n_val:])
+            val, kept = validation_rows(x_train.shape[0], config["val_split"], config["seed"])
             self.val = rows_of(x_train, val), t_train[val]
             x_train, t_train = rows_of(x_train, kept), t_train[kept]
         self.train_size = len(x_train)
         network = build_network(config, x_train.shape[1:], 10, np.random.default_rng(seeds[0]))
         rng = np.random.default_rng(seeds[1])
         evaluate = {"train": fixed_sample(x_train, t_train, config["train_eval_sample"], rng),
-                    "test": self.test, **({"val": self.val} if self.val else {})}
+                    **({"test": self.test} if config["measure_test"] else {}),
+                    **({"val": self.val} if self.val else {})}
         self.trainer = Trainer(
             network, x_train, t_train, evaluate,
             step_num=config["steps"] or 1,
@@ -191,6 +190,13 @@ class Run:
             self._restore(network)
         return check_settings(config, train_size=self.train_size, name=option,
                               refuse=self.saved_state is None)
+
+    @property
+    def held_out(self) -> tuple[str, tuple[Any, Any]]:
+        """The labelled images the pictures of the network's answers are drawn on, and their
+        name: the test set, or the validation set of a run that does not measure the test
+        set (a search's trial)."""
+        return ("test", self.test) if self.config["measure_test"] else ("validation", self.val)
 
     def _restore(self, network: Any) -> None:
         # The parameters; the running averages come back with the trainer's state.
@@ -329,7 +335,8 @@ class Run:
             self.save_metrics()
             self.files += draw_filters(self.run_dir, network, config["seed"], title)
             curves = draw_curves(self.run_dir, summary, history.train_loss_list, title)
-            pictures = draw_test_pictures(self.run_dir, network, *self.test, title)
+            held_out, (x_held, t_held) = self.held_out
+            pictures = draw_test_pictures(self.run_dir, network, x_held, t_held, title, held_out)
             storage.save_json(self.run_dir / "summary.json", summary)
             self.files += ["metrics.csv", "summary.json", *curves, *pictures]
             self.checkpoint.unlink(missing_ok=True)  # the run is complete
@@ -349,6 +356,8 @@ class Run:
                     "net", "gradient", "numerical", "threads", "steps", "epochs", "batch_size",
                     "lr", "lr_changes", "lr_schedule", "sampling", "val_split",
                     "train_eval_sample", "seed", "data_dir")},
+                # a search's trial says that it left the test set unmeasured; other runs, nothing
+                **({} if config["measure_test"] else {"measure_test": False}),
                 "optimizer": type(trainer.optimizer).__name__,
                 "iter_per_epoch": trainer.iter_per_epoch,
                 "loss_recorded": ("after the update, on the same batch"
@@ -361,7 +370,7 @@ class Run:
                 "val_size": len(self.val[0]) if self.val else 0,
             },
             "train_acc": network.accuracy(trainer.x_train, trainer.t_train),
-            "test_acc": network.accuracy(x_test, t_test),
+            "test_acc": network.accuracy(x_test, t_test) if config["measure_test"] else None,
             "final_loss": history.train_loss_list[-1] if history.train_loss_list else None,
             "epochs_evaluated": len(history.epoch_steps),
             "train_acc_list": history.train_acc_list,

@@ -36,7 +36,10 @@ def save_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
 def save_metrics_csv(path: str | os.PathLike[str], train_loss_list: Sequence[float],
                      epoch_steps: Sequence[int], train_acc_list: Sequence[float],
                      test_acc_list: Sequence[float]) -> None:
-    """Write ``step,loss,epoch,train_acc,test_acc``: a row per step, accuracies on epoch rows."""
+    """Write ``step,loss,epoch,train_acc,test_acc``: a row per step, accuracies on epoch rows;
+    an empty ``test_acc_list`` (a training that left the test set unmeasured) leaves the
+    ``test_acc`` column empty."""
+    test_acc_list = test_acc_list or [""] * len(epoch_steps)
     epochs = zip(epoch_steps, train_acc_list, test_acc_list, strict=True)
     accuracies = {step: (epoch, train, test) for epoch, (step, train, test) in enumerate(epochs)}
     with atomic_write(path, "w", encoding="utf-8", newline="") as handle:
@@ -48,7 +51,8 @@ def save_metrics_csv(path: str | os.PathLike[str], train_loss_list: Sequence[flo
 
 
 def read_metrics_csv(path: str | os.PathLike[str]) -> dict[str, list]:
-    """Read :func:`save_metrics_csv`'s file back into the lists it was written from."""
+    """Read :func:`save_metrics_csv`'s file back into the lists it was written from (an
+    empty ``test_acc`` column: an empty ``test_acc_list``)."""
     history: dict[str, list] = {
         key: [] for key in ("train_loss_list", "epoch_steps", "train_acc_list", "test_acc_list")
     }
@@ -58,5 +62,6 @@ def read_metrics_csv(path: str | os.PathLike[str]) -> dict[str, list]:
             if row["epoch"]:
                 history["epoch_steps"].append(int(row["step"]))
                 history["train_acc_list"].append(float(row["train_acc"]))
-                history["test_acc_list"].append(float(row["test_acc"]))
+                if row["test_acc"]:
+                    history["test_acc_list"].append(float(row["test_acc"]))
     return history

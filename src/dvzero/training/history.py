@@ -16,6 +16,7 @@ class History:
 
     train_loss_list: list[float] = field(default_factory=list)
     train_acc_list: list[float] = field(default_factory=list)
+    #: Accuracy on the test set, once an epoch (empty for a training that leaves it unmeasured).
     test_acc_list: list[float] = field(default_factory=list)
     #: The step after which each accuracy pair was measured (0, 600, 1200, ... by default).
     epoch_steps: list[int] = field(default_factory=list)
@@ -29,24 +30,31 @@ class History:
         """
         return iter((self.train_loss_list, self.train_acc_list, self.test_acc_list))
 
-    def add_accuracies(self, step: int, accuracies: Mapping[str, float]) -> None:
-        """Record the accuracies measured after ``step``: ``train``, ``test`` and, with a
-        validation set, ``val``."""
+    def add_accuracies(self, step: int, accuracies: Mapping[str, float | None]) -> None:
+        """Record the accuracies measured after ``step``: ``train``, and ``test`` and
+        ``val`` for the sets measured (missing or ``None`` for the others)."""
         self.train_acc_list.append(accuracies["train"])
-        self.test_acc_list.append(accuracies["test"])
-        if "val" in accuracies:
-            self.val_acc_list.append(accuracies["val"])
+        for name, values in (("test", self.test_acc_list), ("val", self.val_acc_list)):
+            if accuracies.get(name) is not None:
+                values.append(accuracies[name])
         self.epoch_steps.append(step)
+
+    def epoch(self, index: int) -> tuple[int, float, float | None]:
+        """The step, train accuracy and test accuracy (``None`` if unmeasured) of the
+        ``index``-th evaluation: what :meth:`Callback.on_epoch_end` is told."""
+        tests = self.test_acc_list
+        return self.epoch_steps[index], self.train_acc_list[index], \
+            tests[index] if tests else None
 
     def __repr__(self) -> str:
         parts = [f"{len(self.train_loss_list)} steps"]
         if self.train_loss_list:
             parts[0] += f", last loss {self.train_loss_list[-1]:.4f}"
-        if self.test_acc_list:
+        if self.train_acc_list:
             last = [f"{name} acc {values[-1]:.4f}" for name, values in
                     (("train", self.train_acc_list), ("test", self.test_acc_list),
                      ("val", self.val_acc_list)) if values]
-            parts.append(f"{len(self.test_acc_list)} evaluations, last {', '.join(last)}")
+            parts.append(f"{len(self.train_acc_list)} evaluations, last {', '.join(last)}")
         return f"History({'; '.join(parts)})"
 
     def _repr_png_(self) -> bytes | None:
@@ -54,7 +62,7 @@ class History:
         as :class:`~dvzero.training.LivePlot` draws them; ``None`` for an empty history."""
         from ..plotting import draw_training, png_bytes, training_figure
 
-        if not self.train_loss_list and not self.test_acc_list:
+        if not self.train_loss_list and not self.train_acc_list:
             return None
         figure = training_figure()
         draw_training(figure, self.train_loss_list, self.train_acc_list, self.test_acc_list,
@@ -86,8 +94,10 @@ class Callback:
     def on_train_begin(self, trainer: Any) -> None:
         """Before the first step; ``trainer`` is the :class:`~dvzero.training.Trainer`."""
 
-    def on_epoch_end(self, epoch: int, step: int, train_acc: float, test_acc: float) -> None:
-        """After the accuracies of an epoch were measured (at steps 0, 600, 1200, ...)."""
+    def on_epoch_end(self, epoch: int, step: int, train_acc: float,
+                     test_acc: float | None) -> None:
+        """After the accuracies of an epoch were measured (at steps 0, 600, 1200, ...);
+        ``test_acc`` is ``None`` when the test set is left unmeasured (a search's trial)."""
 
     def on_step_end(self, step: int, loss: float) -> None:
         """After each update, with the mini-batch loss measured after it."""

@@ -33,7 +33,7 @@ from .sampling import make_sampler
 #: How the gradient is computed: by the layers, by the graph of the loss (autograd), by the
 #: original post's numerical loop, or its structured form (the two-layer network's).
 GRADIENT_METHODS = ("backprop", "autograd", "numerical", "structured")
-#: The sets a training may evaluate each epoch; ``test`` is required.
+#: The sets a training may evaluate each epoch; ``test`` or ``val`` is required.
 EVAL_SETS = ("train", "test", "val")
 
 
@@ -56,8 +56,9 @@ class Trainer:
         The training samples and their labels (one-hot or integers).
     evaluate
         The sets measured each epoch: ``{"test": (x_test, t_test)}``, with ``"val"`` for
-        a validation set; ``"train"`` is the training set unless given (a fixed sample
-        of it, say: :func:`~dvzero.training.sampling.fixed_sample`).
+        a validation set (alone, it leaves the test set unmeasured); ``"train"`` is the
+        training set unless given (a fixed sample of it, say:
+        :func:`~dvzero.training.sampling.fixed_sample`).
     step_num, batch_size, optimizer
         The original post's 10,000 steps of 100 samples, and ``SGD(0.1)``.
     gradient
@@ -257,8 +258,7 @@ class Trainer:
                    and history.epoch_steps[self.epochs_announced] <= step):
                 epoch = self.epochs_announced
                 self.epochs_announced += 1
-                self._notify("on_epoch_end", epoch, history.epoch_steps[epoch],
-                             history.train_acc_list[epoch], history.test_acc_list[epoch])
+                self._notify("on_epoch_end", epoch, *history.epoch(epoch))
             self.steps_announced += 1
             self._notify("on_step_end", step, history.train_loss_list[step])
         if self._failure is not None:
@@ -393,10 +393,10 @@ def _eval_sets(evaluate: Mapping[str, tuple[NDArray, NDArray]], x_train: NDArray
                          .format(x_rows=len(x_train), t_rows=len(t_train)))
     if len(x_train) == 0:
         raise ValueError(_("the training set is empty"))
-    if not isinstance(evaluate, Mapping) or "test" not in evaluate or \
+    if not isinstance(evaluate, Mapping) or not {"test", "val"} & set(evaluate) or \
             set(evaluate) - set(EVAL_SETS):
-        raise ValueError(_("evaluate must map 'test' (and 'train', 'val' if given) to (x, t), "
-                           "got {evaluate!r:.80}").format(evaluate=evaluate))
+        raise ValueError(_("evaluate must map 'test' or 'val', or both (and 'train' if "
+                           "given), to (x, t), got {evaluate!r:.80}").format(evaluate=evaluate))
     sets = {"train": (x_train, t_train), **evaluate}
     for name, pair in sets.items():
         if len(pair) != 2 or len(pair[0]) != len(pair[1]):
