@@ -13,8 +13,9 @@ each naming the CPU, the date and the command; the pages include them):
     cnn       python benchmarks/bench_cnn.py --train                            ~16 min
     mlp       python benchmarks/bench_mlp.py --repeats 3                        ~4 min
     busy      python benchmarks/bench_busy.py --repeats 5                       ~3 min
+    search    python benchmarks/bench_search.py --repeats 3                     ~10 min
 
-About half an hour in all on a 2-core machine; about an hour with ``--torch-python PATH``
+About 40 minutes in all on a 2-core machine; about an hour with ``--torch-python PATH``
 (a Python that has PyTorch, in an environment of its own), which goes to the three that
 compare with PyTorch (seed_job, cnn and mlp: about 2, 35 and 6 minutes then). Without it
 they measure dvzero's side only and their tables say that PyTorch was not measured.
@@ -42,6 +43,7 @@ BENCHMARKS = {
     "cnn": ("bench_cnn.py", ["--train"]),
     "mlp": ("bench_mlp.py", ["--repeats", "3"]),
     "busy": ("bench_busy.py", ["--repeats", "5"]),
+    "search": ("bench_search.py", ["--repeats", "3"]),
 }
 #: Those that compare with PyTorch; without --torch-python, bench_cnn.py and bench_mlp.py
 #: are told "none" (their default is this Python), bench_seed_job.py is told nothing.
