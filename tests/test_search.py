@@ -250,3 +250,29 @@ def test_the_other_commands_do_not_import_dask(small_mnist_dir, tmp_path):
     result = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True,
                             text=True, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+def test_a_trial_that_fails_by_itself_is_recorded_and_the_search_goes_on(small_mnist_dir,
+                                                                          tmp_path):
+    out = tmp_path / "search"
+    result = dvzero("search", "--data-dir", str(small_mnist_dir), "--out", str(out), "--seed",
+                    "3", "--trials", "6", "--lr", "0.01:300", "--net", "mlp", "--optimizer",
+                    "sgd", *SMALL, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    rows = results(out)
+    failed = [row for row in rows if row["status"] == "failed"]
+    assert failed and len(failed) < len(rows) == 6
+    assert all("diverged" in row["reason"] and "\n" not in row["reason"] for row in failed)
+    assert rows[-len(failed):] == failed  # ranked last
+    assert all(not (out / f"trial-{int(row['trial']):03d}").exists() for row in failed)
+    assert f"trial {failed[0]['trial']}: failed" in result.stdout
+
+
+def test_a_grid_search_tries_every_combination(small_mnist_dir, tmp_path):
+    out = tmp_path / "search"
+    result = dvzero("search", "--data-dir", str(small_mnist_dir), "--out", str(out), "--grid",
+                    "--lr", "0.01:0.1:3", "--batch-size", "10:30:2", "--net", "mlp",
+                    "--steps", "30", "--hidden", "16", "--no-progress", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    pairs = {(row["lr"], row["batch_size"]) for row in results(out)}
+    assert pairs == {(lr, size) for lr in ("0.01", "0.03162", "0.1") for size in ("10", "30")}

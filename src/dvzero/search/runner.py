@@ -88,7 +88,8 @@ class Search:
     def record(self, result: TrialResult) -> None:
         """Write a trial's run directory and the ranked table with it."""
         directory = self.out / trial_dir(result.number)
-        directory.mkdir(exist_ok=True)
+        if result.files:  # a failed trial has none
+            directory.mkdir(exist_ok=True)
         for name, data in result.files.items():
             with atomic_write(directory / Path(name).name, "wb") as file:
                 file.write(data)
